@@ -1,0 +1,60 @@
+using System.Linq.Expressions;
+using Crm.Jobs.Customers;
+
+namespace Crm.Api.Customers;
+
+public sealed record CustomerResponse(
+    long Id,
+    string Name,
+    string Phone,
+    string Email,
+    string City,
+    string Address,
+    string Notes,
+    CustomerCategory Category,
+    int TotalOrders,
+    decimal TotalSpent,
+    decimal AverageOrder,
+    DateTime? LastOrderDate,
+    DateTime CreatedAt,
+    DateTime UpdatedAt)
+{
+    public static readonly Expression<Func<Customer, CustomerResponse>> Projection = c => new CustomerResponse(
+        c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
+        c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt);
+
+    private static readonly Func<Customer, CustomerResponse> FromEntity = Projection.Compile();
+
+    public static CustomerResponse From(Customer customer) => FromEntity(customer);
+}
+
+// POST and PUT: the editable fields only; statistics, category, id and timestamps are
+// computed, and sending them is a 400 (unknown JSON members are rejected).
+public sealed record CustomerRequest(
+    string? Name, string? Phone, string? Email, string? City, string? Address, string? Notes) : ICustomerFields;
+
+// PATCH: a field left out (or sent as null) keeps its value; "" clears an optional field.
+public sealed record CustomerPatchRequest(
+    string? Name, string? Phone, string? Email, string? City, string? Address, string? Notes) : ICustomerFields;
+
+public interface ICustomerFields
+{
+    string? Name { get; }
+    string? Phone { get; }
+    string? Email { get; }
+    string? City { get; }
+    string? Address { get; }
+    string? Notes { get; }
+}
+
+public sealed record CustomerListQuery(
+    string? Category = null, string? Search = null, string? Ordering = null, int Page = 1, int PageSize = 50);
+
+public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount);
+
+public sealed record NoteRequest(string? Note);
+
+public sealed record NoteResponse(long Id, long CustomerId, string Note, string CreatedBy, DateTime CreatedAt)
+{
+    public static NoteResponse From(CustomerNote n) => new(n.Id, n.CustomerId, n.Note, n.CreatedBy, n.CreatedAt);
+}

@@ -1,0 +1,26 @@
+using Crm.Jobs.Customers;
+using Crm.Jobs.Phones;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Customers;
+
+public static class CustomerSearch
+{
+    // Case-insensitive substring match on name, email and phone through the trigram index
+    // on search_text; a phone in any spelling also finds its customer exactly.
+    public static IQueryable<Customer> Apply(IQueryable<Customer> customers, string search, PhoneNormalizer phones)
+    {
+        var text = search.Trim();
+        var digits = new string(text.Where(char.IsAsciiDigit).ToArray());
+        var isPhoneFragment = digits.Length >= 3 && text.All(c => char.IsAsciiDigit(c) || c is ' ' or '+' or '-' or '(' or ')');
+        var pattern = "%" + EscapeLike(isPhoneFragment ? digits : text.ToLowerInvariant()) + "%";
+
+        var phone = isPhoneFragment ? phones.Normalize(text) : null;
+        return phone is null
+            ? customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"\"))
+            : customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"\") || c.Phone == phone);
+    }
+
+    private static string EscapeLike(string text) =>
+        text.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");
+}

@@ -1,0 +1,179 @@
+using Crm.Api.Infrastructure;
+using Crm.Jobs.Customers;
+using Crm.Jobs.Data;
+using Crm.Jobs.Phones;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Crm.Api.Customers;
+
+public static class CustomersEndpoints
+{
+    public static RouteGroupBuilder MapCustomers(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/customers")
+            .WithTags("Customers")
+            .AddEndpointFilter<ValidationFilter>()
+            .ProducesValidationProblem();
+
+        group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter, search, order, page");
+        group.MapGet("/{id}", GetCustomer).WithName("GetCustomer").WithSummary("Get one customer");
+        group.MapPost("/", CreateCustomer).WithName("CreateCustomer").WithSummary("Create a customer")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPut("/{id}", ReplaceCustomer).WithName("ReplaceCustomer").WithSummary("Replace a customer's editable fields")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("/{id}", PatchCustomer).WithName("PatchCustomer").WithSummary("Change the editable fields sent")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes");
+        group.MapGet("/{id}/notes", ListNotes).WithName("ListCustomerNotes").WithSummary("A customer's notes, newest first");
+        group.MapPost("/{id}/notes", AddNote).WithName("AddCustomerNote").WithSummary("Add a note to a customer");
+        return group;
+    }
+
+    private static async Task<Ok<PagedResponse<CustomerResponse>>> ListCustomers(
+        [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
+    {
+        var customers = db.Customers.AsNoTracking();
+        if (EnumText.TryParse<CustomerCategory>(query.Category, out var category))
+            customers = customers.Where(c => c.Category == category);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+            customers = CustomerSearch.Apply(customers, query.Search, phones);
+
+        var totalCount = await customers.CountAsync(ct);
+        var items = await CustomerOrdering.Apply(customers, query.Ordering)
+            .Skip((query.Page - 1) * query.PageSize)
+            .Take(query.PageSize)
+            .Select(CustomerResponse.Projection)
+            .ToListAsync(ct);
+        return TypedResults.Ok(new PagedResponse<CustomerResponse>(items, query.Page, query.PageSize, totalCount));
+    }
+
+    private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
+        long id, CrmDbContext db, CancellationToken ct)
+    {
+        var customer = await db.Customers.AsNoTracking()
+            .Where(c => c.Id == id).Select(CustomerResponse.Projection).FirstOrDefaultAsync(ct);
+        return customer is null ? TypedResults.NotFound() : TypedResults.Ok(customer);
+    }
+
+    private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(
+        CustomerRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var customer = new Customer { Name = "", Phone = "", CreatedAt = now };
+        Apply(customer, request, phones, replaceAll: true, now);
+        db.Customers.Add(customer);
+
+        if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
+            return conflict;
+        return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
+    }
+
+    private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
+        long id, CustomerRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: true, db, phones, clock, ct);
+
+    private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> PatchCustomer(
+        long id, CustomerPatchRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: false, db, phones, clock, ct);
+
+    private static async Task<Results<NoContent, NotFound>> DeleteCustomer(long id, CrmDbContext db, CancellationToken ct)
+    {
+        var deleted = await db.Customers.Where(c => c.Id == id).ExecuteDeleteAsync(ct);
+        return deleted == 0 ? TypedResults.NotFound() : TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
+        long id, CrmDbContext db, CancellationToken ct)
+    {
+        if (!await db.Customers.AnyAsync(c => c.Id == id, ct))
+            return TypedResults.NotFound();
+        var notes = await db.CustomerNotes.AsNoTracking()
+            .Where(n => n.CustomerId == id)
+            .OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id)
+            .Select(n => new NoteResponse(n.Id, n.CustomerId, n.Note, n.CreatedBy, n.CreatedAt))
+            .ToListAsync(ct);
+        return TypedResults.Ok(notes);
+    }
+
+    private static async Task<Results<Created<NoteResponse>, NotFound>> AddNote(
+        long id, NoteRequest request, HttpContext http, CrmDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var note = new CustomerNote
+        {
+            CustomerId = id,
+            Note = request.Note!,
+            CreatedBy = http.User.Identity?.Name ?? "anonymous",
+            CreatedAt = clock.GetUtcNow().UtcDateTime,
+        };
+        db.CustomerNotes.Add(note);
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation })
+        {
+            // The customer does not exist (or was deleted a moment ago): the foreign key decides.
+            return TypedResults.NotFound();
+        }
+        return TypedResults.Created($"/api/customers/{id}/notes", NoteResponse.From(note));
+    }
+
+    private static async Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> UpdateAsync(
+        long id, ICustomerFields request, bool replaceAll,
+        CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+    {
+        var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (customer is null)
+            return TypedResults.NotFound();
+
+        Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
+        if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
+            return conflict;
+        return TypedResults.Ok(CustomerResponse.From(customer));
+    }
+
+    // PUT and POST replace every editable field (a missing optional one becomes empty);
+    // PATCH changes only the fields sent.
+    private static void Apply(Customer customer, ICustomerFields fields, PhoneNormalizer phones, bool replaceAll, DateTime now)
+    {
+        string Pick(string? value, string current) => value?.Trim() ?? (replaceAll ? "" : current);
+
+        customer.Name = fields.Name?.Trim() ?? customer.Name;
+        if (fields.Phone is not null)
+            customer.Phone = phones.Normalize(fields.Phone)!;
+        customer.Email = Pick(fields.Email, customer.Email);
+        customer.City = Pick(fields.City, customer.City);
+        customer.Address = Pick(fields.Address, customer.Address);
+        customer.Notes = fields.Notes ?? (replaceAll ? "" : customer.Notes);
+        customer.UpdatedAt = now;
+    }
+
+    // The unique index on phone decides between racing writers; no check-then-insert.
+    private static async Task<ProblemHttpResult?> SaveOrConflictAsync(CrmDbContext db, string phone, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            return null;
+        }
+        catch (DbUpdateException e) when (e.InnerException is PostgresException
+        {
+            SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone",
+        })
+        {
+            db.ChangeTracker.Clear();
+            var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "A customer with this phone already exists",
+                detail: $"Phone {phone} belongs to customer {existingId}.",
+                extensions: new Dictionary<string, object?>
+                {
+                    ["existingId"] = existingId,
+                    ["errors"] = new Dictionary<string, string[]> { ["phone"] = ["This phone is taken."] },
+                });
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace Crm.Jobs.Customers;
+
+public enum CustomerCategory
+{
+    New,
+    Regular,
+    Vip,
+    Inactive,
+}
+
+public class Customer
+{
+    public const int NameMaxLength = 200;
+    public const int PhoneMaxLength = 20;
+    public const int EmailMaxLength = 254;
+    public const int CityMaxLength = 100;
+    public const int AddressMaxLength = 500;
+    public const int NotesMaxLength = 10_000;
+
+    public long Id { get; set; }
+    public required string Name { get; set; }
+
+    // E.164, the customer's identity.
+    public required string Phone { get; set; }
+    public string Email { get; set; } = "";
+    public string City { get; set; } = "";
+    public string Address { get; set; } = "";
+    public string Notes { get; set; } = "";
+
+    // Computed by the sync engine, never written by a client.
+    public CustomerCategory Category { get; set; } = CustomerCategory.New;
+    public int TotalOrders { get; set; }
+    public decimal TotalSpent { get; set; }
+    public decimal AverageOrder { get; set; }
+    public DateTime? LastOrderDate { get; set; }
+
+    public DateTime CreatedAt { get; set; }
+    public DateTime UpdatedAt { get; set; }
+
+    // Lower-cased name, email and phone, maintained by PostgreSQL for trigram search.
+    public string SearchText { get; private set; } = "";
+
+    public List<CustomerNote> CustomerNotes { get; set; } = [];
+}

@@ -1,0 +1,51 @@
+using Crm.Jobs.Data;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Crm.Tests.Infrastructure;
+
+// The real app on its own cloned database. One per test class (IClassFixture).
+public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public string DatabaseName { get; private set; } = "";
+    public string ConnectionString => TestDatabase.ConnectionStringFor(DatabaseName);
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected virtual string EnvironmentName => "Production";
+
+    public virtual async Task InitializeAsync() => DatabaseName = await TestDatabase.CreateAsync();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment(EnvironmentName);
+        builder.UseSetting("ConnectionStrings:Crm", ConnectionString);
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Clock);
+        });
+    }
+
+    // A context on the same database, for arranging data and checking what was written.
+    public CrmDbContext CreateDbContext()
+    {
+        var options = new DbContextOptionsBuilder<CrmDbContext>();
+        CrmDbContext.Configure(options, ConnectionString);
+        return new CrmDbContext(options.Options);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await TestDatabase.DropAsync(DatabaseName);
+    }
+}
+
+public sealed class DevelopmentCrmApiFactory : CrmApiFactory
+{
+    protected override string EnvironmentName => "Development";
+}

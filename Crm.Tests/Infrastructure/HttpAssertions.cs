@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Crm.Tests.Infrastructure;
+
+public static class HttpAssertions
+{
+    public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync())
+        ?? throw new InvalidOperationException("The response body is empty.");
+
+    // A problem details response with this status; returns the body for further checks.
+    public static async Task<JsonNode> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("   at ", body); // never a stack trace
+        var problem = JsonNode.Parse(body)!;
+        Assert.Equal((int)status, (int)problem["status"]!);
+        return problem;
+    }
+
+    // A 400 whose errors object names the field.
+    public static async Task<JsonNode> AssertValidationErrorAsync(this HttpResponseMessage response, string field)
+    {
+        var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        var errors = problem["errors"]?.AsObject();
+        Assert.True(errors is not null && errors.ContainsKey(field),
+            $"Expected an error for '{field}', got: {problem.ToJsonString()}");
+        return problem;
+    }
+
+    public static Task<HttpResponseMessage> PostRawAsync(this HttpClient client, string url, string body,
+        string contentType = "application/json") =>
+        client.PostAsync(url, new StringContent(body, Encoding.UTF8, contentType));
+
+    public static Task<HttpResponseMessage> SendRawAsync(this HttpClient client, HttpMethod method, string url, string body,
+        string contentType = "application/json") =>
+        client.SendAsync(new HttpRequestMessage(method, url) { Content = new StringContent(body, Encoding.UTF8, contentType) });
+
+    public static Task<HttpResponseMessage> PatchJsonAsync(this HttpClient client, string url, object body) =>
+        client.PatchAsync(url, JsonContent.Create(body));
+}

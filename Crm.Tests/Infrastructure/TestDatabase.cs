@@ -1,0 +1,77 @@
+using Crm.Jobs.Data;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Crm.Tests.Infrastructure;
+
+// One migrated template per test run; every test class clones its own database from it
+// (CREATE DATABASE ... TEMPLATE copies files, so a fresh schema costs milliseconds).
+public static class TestDatabase
+{
+    private static readonly SemaphoreSlim TemplateLock = new(1, 1);
+    private static string? _templateName;
+
+    public static string AdminConnectionString =>
+        Environment.GetEnvironmentVariable("CRM_TEST_POSTGRES")
+        ?? throw new InvalidOperationException(
+            "CRM_TEST_POSTGRES is not set: run the tests through ./test.sh, which starts a throwaway PostgreSQL.");
+
+    public static string ConnectionStringFor(string database) =>
+        new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database, IncludeErrorDetail = true }.ConnectionString;
+
+    public static async Task<string> CreateAsync()
+    {
+        var template = await EnsureTemplateAsync();
+        var name = $"crm_test_{Guid.NewGuid():N}";
+        await ExecuteAdminAsync($"CREATE DATABASE {name} TEMPLATE {template}");
+        return name;
+    }
+
+    public static async Task CreateEmptyAsync(string name) => await ExecuteAdminAsync($"CREATE DATABASE {name}");
+
+    public static async Task DropAsync(string name)
+    {
+        ClearPool(name);
+        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+    }
+
+    private static async Task<string> EnsureTemplateAsync()
+    {
+        await TemplateLock.WaitAsync();
+        try
+        {
+            if (_templateName is not null)
+                return _templateName;
+
+            var name = $"crm_template_{Environment.ProcessId}";
+            await ExecuteAdminAsync($"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            await ExecuteAdminAsync($"CREATE DATABASE {name}");
+            var options = new DbContextOptionsBuilder<CrmDbContext>();
+            CrmDbContext.Configure(options, ConnectionStringFor(name));
+            await using (var db = new CrmDbContext(options.Options))
+                await db.Database.MigrateAsync();
+            // A template must have no open connections while it is cloned.
+            ClearPool(name);
+            _templateName = name;
+            return name;
+        }
+        finally
+        {
+            TemplateLock.Release();
+        }
+    }
+
+    private static void ClearPool(string database)
+    {
+        using var connection = new NpgsqlConnection(ConnectionStringFor(database));
+        NpgsqlConnection.ClearPool(connection);
+    }
+
+    private static async Task ExecuteAdminAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
