@@ -12,7 +12,7 @@ namespace Crm.Tests.Infrastructure;
 public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
     public string DatabaseName { get; private set; } = "";
-    public string ConnectionString => TestDatabase.ConnectionStringFor(DatabaseName);
+    public virtual string ConnectionString => TestDatabase.ConnectionStringFor(DatabaseName);
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
 
     protected virtual string EnvironmentName => "Production";

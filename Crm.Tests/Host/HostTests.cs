@@ -1,0 +1,112 @@
+using System.Net;
+using Crm.Tests.Infrastructure;
+using Npgsql;
+
+namespace Crm.Tests.Host;
+
+public class HostTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Fact]
+    public async Task LivenessAnswersWithoutTouchingTheDatabase()
+    {
+        var response = await _client.GetAsync("/health/live");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", (string)(await response.ReadJsonAsync())["status"]!);
+    }
+
+    [Fact]
+    public async Task ReadinessReportsTheDatabaseCheck()
+    {
+        var response = await _client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.ReadJsonAsync();
+        Assert.Equal("Healthy", (string)body["checks"]!["database"]!["status"]!);
+    }
+
+    [Fact]
+    public async Task OpenApiDocumentDescribesTheCustomerRoutes()
+    {
+        var document = await (await _client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var paths = document["paths"]!.AsObject();
+        Assert.Contains("/api/customers", paths.Select(p => p.Key));
+        Assert.Contains("/api/customers/{id}", paths.Select(p => p.Key));
+        Assert.Contains("/api/customers/{id}/notes", paths.Select(p => p.Key));
+        Assert.NotNull(paths["/api/customers"]!["post"]!["responses"]!["400"]);
+        Assert.NotNull(paths["/api/customers"]!["post"]!["responses"]!["409"]);
+    }
+
+    [Fact]
+    public async Task ScalarServesTheApiReference()
+    {
+        var response = await _client.GetAsync("/scalar");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("openapi/v1.json", await response.Content.ReadAsStringAsync());
+    }
+}
+
+public class ReadinessWithoutDatabaseTests : IAsyncLifetime
+{
+    private readonly UnreachableDatabaseFactory _factory = new();
+
+    private sealed class UnreachableDatabaseFactory : CrmApiFactory
+    {
+        // A port nothing listens on: the database is "down" from the first request.
+        public override string ConnectionString => "Host=127.0.0.1;Port=1;Database=none;Username=none;Password=none;Timeout=2";
+
+        public override Task InitializeAsync() => Task.CompletedTask;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _factory.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task ReadinessFailsButLivenessStaysUpWhenTheDatabaseIsUnreachable()
+    {
+        var client = _factory.CreateClient();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        await (await client.GetAsync("/api/customers/1")).AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+    }
+}
+
+public class MigrateCommandTests
+{
+    [Fact]
+    public async Task MigrateCreatesTheSchemaInAnEmptyDatabaseAndExitsZero()
+    {
+        var database = $"crm_migrate_{Guid.NewGuid():N}";
+        await TestDatabase.CreateEmptyAsync(database);
+        try
+        {
+            var connectionString = TestDatabase.ConnectionStringFor(database);
+            var (exitCode, output) = await AppProcess.RunAsync(connectionString, TimeSpan.FromMinutes(2), "migrate");
+            Assert.True(exitCode == 0, output);
+
+            // Running it again is a no-op that also succeeds.
+            var (secondExit, secondOutput) = await AppProcess.RunAsync(connectionString, TimeSpan.FromMinutes(2), "migrate");
+            Assert.True(secondExit == 0, secondOutput);
+
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('customers', 'orders', 'customer_notes', 'sync_runs')",
+                connection);
+            Assert.Equal(4L, await command.ExecuteScalarAsync());
+        }
+        finally
+        {
+            await TestDatabase.DropAsync(database);
+        }
+    }
+
+    [Fact]
+    public async Task StartingWithoutAConnectionStringFailsWithAClearMessage()
+    {
+        var (exitCode, output) = await AppProcess.RunAsync("", TimeSpan.FromMinutes(2), "migrate");
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("ConnectionStrings__Crm", output);
+    }
+}
