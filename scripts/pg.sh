@@ -38,7 +38,7 @@ pg_find_bindir() {
         fi
     done
     # Any other installed major version, newest first.
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn); do
+    for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5 -rn); do
         if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
             printf '%s\n' "$d"
             return 0

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The one command to run crm-minimal locally.
+#
+#   ./run.sh           start PostgreSQL (if needed), migrate, run the API in the foreground
+#   ./run.sh db        only start PostgreSQL and create the database; print the connection string
+#   ./run.sh psql      open psql on the crm database
+#   ./run.sh status    tell whether the local PostgreSQL runs, and where
+#   ./run.sh stop      stop the local PostgreSQL
+#
+# PostgreSQL data lives in .data/pg (git-ignored) and survives between runs; the
+# server keeps running after the app stops. Environment overrides:
+#   CRM_PG_PORT    PostgreSQL port (default 5433; remembered in .data/pg.port)
+#   CRM_HTTP_PORT  HTTP port of the API (default 5080)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/pg.sh
+. "$ROOT/scripts/pg.sh"
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+DATA_ROOT="$ROOT/.data"
+PGDATA_DIR="$DATA_ROOT/pg"
+PORT_FILE="$DATA_ROOT/pg.port"
+SOCKET_DIR="$DATA_ROOT/pg-socket"
+PG_PASSWORD=crm
+DB_NAME=crm
+HTTP_PORT="${CRM_HTTP_PORT:-5080}"
+PORT=""
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Start the local server (or find the one already running) and set PORT.
+ensure_postgres() {
+    pg_ensure_installed || die "PostgreSQL is not available."
+
+    if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+        if [ -d "$PGDATA_DIR" ] && [ -n "$(ls -A "$PGDATA_DIR" 2>/dev/null)" ]; then
+            die "$PGDATA_DIR exists but is not a PostgreSQL data directory; remove it and retry."
+        fi
+        mkdir -p "$DATA_ROOT"
+        say "Initialising PostgreSQL data directory $PGDATA_DIR (first run)"
+        pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" || die "initdb failed."
+    fi
+
+    if pg_is_running "$PGDATA_DIR"; then
+        PORT="$(pg_running_port "$PGDATA_DIR")"
+        say "PostgreSQL already running on 127.0.0.1:$PORT (reusing it)"
+    else
+        local wanted
+        if [ -n "${CRM_PG_PORT:-}" ]; then
+            wanted="$CRM_PG_PORT"
+        elif [ -s "$PORT_FILE" ]; then
+            wanted="$(tr -d '[:space:]' <"$PORT_FILE")"
+        else
+            wanted=5433
+        fi
+        PORT="$wanted"
+        if pg_port_in_use "$PORT"; then
+            PORT="$(pg_free_port $((wanted + 1)))" || die "no free port for PostgreSQL."
+            say "Port $wanted is taken by another program; using $PORT instead (remembered in .data/pg.port)"
+        fi
+        local sockdir=""
+        if pg_socket_dir_ok "$SOCKET_DIR"; then sockdir="$SOCKET_DIR"; fi
+        say "Starting PostgreSQL on 127.0.0.1:$PORT (data: .data/pg, log: .data/pg/server.log)"
+        pg_start "$PGDATA_DIR" "$PORT" "$sockdir" || die "PostgreSQL did not start."
+    fi
+    printf '%s\n' "$PORT" >"$PORT_FILE"
+
+    if [ -z "$(pg_psql "$PORT" "$PG_PASSWORD" -d postgres -tA \
+            -c "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+        say "Creating database $DB_NAME"
+        pg_psql "$PORT" "$PG_PASSWORD" -d postgres -c "CREATE DATABASE $DB_NAME" ||
+            die "could not create database $DB_NAME."
+    fi
+
+    export ConnectionStrings__Crm="Host=127.0.0.1;Port=$PORT;Database=$DB_NAME;Username=postgres;Password=$PG_PASSWORD"
+}
+
+# Demo data: added with the sync engine. Intended shape: if .data/seeded is
+# missing, run `dotnet run --project Crm.Api -c Release --no-build -- seed-demo`
+# and then touch .data/seeded. Until the app has that command this is a no-op.
+seed_demo_once() {
+    :
+}
+
+cmd_start() {
+    if pg_port_in_use "$HTTP_PORT"; then
+        die "port $HTTP_PORT is already in use (another ./run.sh?). Set CRM_HTTP_PORT to use another one."
+    fi
+    ensure_postgres
+
+    export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+    say "Building and migrating the database"
+    dotnet run --project Crm.Api -c Release --no-launch-profile -- migrate ||
+        die "migration failed (PostgreSQL keeps running; stop it with ./run.sh stop)."
+
+    seed_demo_once
+
+    local base="http://127.0.0.1:$HTTP_PORT"
+    cat <<EOF
+
+  API          $base
+  Scalar       $base/scalar
+  OpenAPI      $base/openapi/v1.json
+  Health       $base/health/ready
+  PostgreSQL   $ConnectionStrings__Crm
+
+  Press Ctrl-C to stop the app. PostgreSQL keeps running afterwards; stop it with: ./run.sh stop
+
+EOF
+    # A handler (not an ignore) so that Ctrl-C reaches the app but this script
+    # survives to print the note below.
+    trap ':' INT
+    local rc=0
+    dotnet run --project Crm.Api -c Release --no-build --no-launch-profile -- --urls "$base" || rc=$?
+    trap - INT
+    echo
+    say "App stopped. PostgreSQL is still running on 127.0.0.1:$PORT; stop it with: ./run.sh stop"
+    return "$rc"
+}
+
+cmd_db() {
+    ensure_postgres
+    say "PostgreSQL is ready. Connection string (ConnectionStrings__Crm):"
+    printf '%s\n' "$ConnectionStrings__Crm"
+}
+
+cmd_psql() {
+    ensure_postgres
+    PGPASSWORD="$PG_PASSWORD" exec "$PG_BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -d "$DB_NAME"
+}
+
+cmd_status() {
+    pg_ensure_installed >/dev/null 2>&1 || { echo "PostgreSQL is not installed."; return 0; }
+    if pg_is_running "$PGDATA_DIR"; then
+        echo "PostgreSQL is running on 127.0.0.1:$(pg_running_port "$PGDATA_DIR") (data: .data/pg)."
+    elif [ -f "$PGDATA_DIR/PG_VERSION" ]; then
+        echo "PostgreSQL is stopped (data: .data/pg)."
+    else
+        echo "No local PostgreSQL data directory yet; ./run.sh creates it."
+    fi
+}
+
+cmd_stop() {
+    pg_ensure_installed >/dev/null 2>&1 || { echo "PostgreSQL is not installed."; return 0; }
+    if pg_is_running "$PGDATA_DIR"; then
+        pg_stop "$PGDATA_DIR" || die "could not stop PostgreSQL (see .data/pg/server.log)."
+        say "PostgreSQL stopped (data kept in .data/pg)."
+    else
+        say "PostgreSQL is not running."
+    fi
+}
+
+case "${1:-start}" in
+    start) cmd_start ;;
+    db) cmd_db ;;
+    psql) cmd_psql ;;
+    status) cmd_status ;;
+    stop) cmd_stop ;;
+    -h|--help|help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) die "unknown command '$1' (try ./run.sh --help)" ;;
+esac
