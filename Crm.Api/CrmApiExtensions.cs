@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Crm.Api.Customers;
 using Crm.Api.Health;
 using Crm.Api.Infrastructure;
@@ -14,12 +12,7 @@ public static class CrmApiExtensions
     public static WebApplicationBuilder AddCrmApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.ConfigureHttpJsonOptions(options =>
-        {
-            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
-            // Statistics, ids and timestamps are not writable: a client that sends them hears so.
-            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
-        });
+        services.ConfigureHttpJsonOptions(options => CrmJson.Configure(options.SerializerOptions));
 
         // Binding failures throw in every environment so ProblemExceptionHandler can name the field.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -1,4 +1,4 @@
-using Crm.Api.Infrastructure;
+using Crm.Jobs.Validation;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;

@@ -11,6 +11,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<CustomerNote> CustomerNotes => Set<CustomerNote>();
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
+    public DbSet<CustomerSyncRequest> CustomerSyncRequests => Set<CustomerSyncRequest>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -22,5 +23,9 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     // Snake_case names for every table, column, key and index.
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history"))
+            .UseSnakeCaseNamingConvention();
+
+    public static void Configure(DbContextOptionsBuilder options, Npgsql.NpgsqlDataSource dataSource) =>
+        options.UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history"))
             .UseSnakeCaseNamingConvention();
 }

@@ -315,6 +315,44 @@ namespace Crm.Jobs.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Crm.Jobs.Sync.CustomerSyncRequest", b =>
+                {
+                    b.Property<string>("Phone")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("phone");
+
+                    b.Property<DateTime?>("EnqueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("enqueued_at");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("job_id");
+
+                    b.Property<DateTime>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<long>("SyncedVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("synced_version");
+
+                    b.Property<long>("Version")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version");
+
+                    b.HasKey("Phone")
+                        .HasName("pk_customer_sync_requests");
+
+                    b.HasIndex("RequestedAt")
+                        .HasDatabaseName("ix_customer_sync_requests_dirty")
+                        .HasFilter("version > synced_version");
+
+                    b.ToTable("customer_sync_requests", (string)null);
+                });
+
             modelBuilder.Entity("Crm.Jobs.Sync.SyncRun", b =>
                 {
                     b.Property<long>("Id")

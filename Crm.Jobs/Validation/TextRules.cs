@@ -1,6 +1,6 @@
 using FluentValidation;
 
-namespace Crm.Api.Infrastructure;
+namespace Crm.Jobs.Validation;
 
 public static class TextRules
 {

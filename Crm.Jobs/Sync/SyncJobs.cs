@@ -1,0 +1,69 @@
+using System.ComponentModel;
+using Crm.Jobs.Hosting;
+using Hangfire;
+using Hangfire.Server;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Crm.Jobs.Sync;
+
+// The Hangfire jobs around the sync engine. They take identities (a mode, a phone), are
+// safe to run again, and let every failure through so that Hangfire retries it.
+public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
+{
+    public const string DefaultSyncRecurringJobId = "sync-default";
+    public const string PendingSyncRecurringJobId = "sync-pending";
+
+    [Queue(JobQueues.Bulk)]
+    [DisplayName("Full sync ({0})")]
+    [AutomaticRetry(Attempts = 5, DelaysInSeconds = [10, 60, 300, 900, 3600])]
+    public Task<SyncCounts> FullSyncAsync(SyncMode mode, PerformContext? context, CancellationToken ct) =>
+        engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
+
+    [Queue(JobQueues.Bulk)]
+    [DisplayName("Sync customers with pending changes ({0})")]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    public Task<SyncCounts> PendingSyncAsync(string reason, PerformContext? context, CancellationToken ct) =>
+        engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+
+    [Queue(JobQueues.Default)]
+    [DisplayName("Sync customer {0}")]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    public async Task<SyncCounts> CustomerSyncAsync(string phone, PerformContext? context, CancellationToken ct)
+    {
+        // From here on a new write enqueues a new job: this one may already have read past it.
+        await using (var command = dataSource.CreateCommand(
+            "UPDATE customer_sync_requests SET enqueued_at = NULL, job_id = NULL WHERE phone = @phone"))
+        {
+            command.Parameters.AddWithValue("phone", phone);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        return await engine.RunAsync(SyncMode.Auto, SyncScope.Of(phone), context?.BackgroundJob.Id, ct);
+    }
+
+    [Queue(JobQueues.Default)]
+    [DisplayName("Update statistics of customer {0}")]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    public Task<SyncCounts> CustomerStatisticsAsync(string phone, PerformContext? context, CancellationToken ct) =>
+        engine.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone), context?.BackgroundJob.Id, ct);
+
+    // The safety net behind DispatchAsync: a request committed with its order whose job was
+    // never enqueued (the process died in between) is picked up here within minutes.
+    [Queue(JobQueues.Bulk)]
+    [DisplayName("Sweep customer syncs that never got a job")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 30, 60])]
+    public async Task<SyncCounts?> SweepPendingAsync(PerformContext? context, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT EXISTS (
+                SELECT 1 FROM customer_sync_requests
+                WHERE version > synced_version
+                  AND requested_at < now() - @timeout
+                  AND (enqueued_at IS NULL OR enqueued_at < now() - @timeout))
+            """);
+        command.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
+        if (!(bool)(await command.ExecuteScalarAsync(ct))!)
+            return null;
+        return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    }
+}

@@ -1,0 +1,19 @@
+namespace Crm.Jobs.Sync;
+
+public sealed class SyncOptions
+{
+    public const string Section = "Crm:Sync";
+
+    // A new customer whose orders carry no name (the seed's placeholder).
+    public string PlaceholderName { get; set; } = "Без имени";
+
+    // The recurring `sync-default` job: a safety net for orders written around the API. Empty disables it.
+    public string Cron { get; set; } = "0 2 * * *";
+
+    // The recurring `sync-pending` job: syncs customers whose requested sync never got a job
+    // (a crash between an order's commit and its enqueue). Empty disables it.
+    public string PendingCron { get; set; } = "* * * * *";
+
+    // A claimed-but-never-enqueued customer sync counts as lost after this long.
+    public TimeSpan PendingClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
+}
