@@ -18,7 +18,7 @@ public static class Commands
                 {
                     var db = scope.ServiceProvider.GetRequiredService<CrmDbContext>();
                     var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
-                    await db.Database.MigrateAsync();
+                    await CrmDatabase.MigrateAsync(db);
                     logger.LogInformation("Applied {Count} migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
                 }
                 return 0;

@@ -1,8 +1,17 @@
+using Crm.Api.Categories;
 using Crm.Api.Customers;
+using Crm.Api.Dashboard;
 using Crm.Api.Health;
 using Crm.Api.Infrastructure;
+using Crm.Api.JobStatus;
+using Crm.Api.Orders;
+using Crm.Api.Sync;
+using Crm.Jobs;
 using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
+using Crm.Jobs.Orders;
 using FluentValidation;
+using Hangfire;
 using Scalar.AspNetCore;
 
 namespace Crm.Api;
@@ -20,6 +29,7 @@ public static class CrmApiExtensions
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
+        services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
         services.AddOpenApi();
         services.AddHealthChecks().AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag]);
         return builder;
@@ -29,11 +39,25 @@ public static class CrmApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.MapHealth();
+
+        // A worker process serves health only; the API and the dashboard live in `api` and `all`.
+        if (CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker)
+            return app;
 
         app.MapOpenApi();
         app.MapScalarApiReference(options => options.WithTitle("crm-minimal API"));
-        app.MapHealth();
+        app.UseHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            DashboardTitle = "crm-minimal jobs",
+            Authorization = [new DashboardAccess(app.Environment)],
+        }, app.Services.GetRequiredService<JobStorage>());
+
         app.MapCustomers();
+        app.MapOrders();
+        app.MapSync();
+        app.MapJobs();
+        app.MapCategories();
         return app;
     }
 }

@@ -1,9 +1,10 @@
 using Crm.Api;
 using Crm.Jobs;
 using Crm.Jobs.Data;
-using Microsoft.EntityFrameworkCore;
 
 var builder = WebApplication.CreateBuilder(args);
+// `--role worker` is the short form of `--Crm:Role worker`.
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--role"] = "Crm:Role" });
 builder.AddCrmJobs();
 builder.AddCrmApi();
 
@@ -16,7 +17,7 @@ if (Commands.IsCommand(args))
 if (app.Environment.IsDevelopment())
 {
     await using var scope = app.Services.CreateAsyncScope();
-    await scope.ServiceProvider.GetRequiredService<CrmDbContext>().Database.MigrateAsync();
+    await CrmDatabase.MigrateAsync(scope.ServiceProvider.GetRequiredService<CrmDbContext>());
 }
 
 app.UseCrmApi();

@@ -92,10 +92,11 @@ public static class CrmJobsExtensions
             new DataSourceConnectionFactory(sp.GetRequiredService<NpgsqlDataSource>()),
             StorageOptions(sp.GetRequiredService<IOptions<JobsOptions>>().Value)));
 
-        services.AddHangfire(config => config
+        services.AddHangfire((sp, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HangfireLogProvider(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())));
     }
 
     private static void AddJobServers(IServiceCollection services)

@@ -50,8 +50,6 @@ public interface ICustomerFields
 public sealed record CustomerListQuery(
     string? Category = null, string? Search = null, string? Ordering = null, int Page = 1, int PageSize = 50);
 
-public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount);
-
 public sealed record NoteRequest(string? Note);
 
 public sealed record NoteResponse(long Id, long CustomerId, string Note, string CreatedBy, DateTime CreatedAt)

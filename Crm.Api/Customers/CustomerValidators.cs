@@ -1,4 +1,5 @@
 using Crm.Jobs.Validation;
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
@@ -55,8 +56,8 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
             .Must(o => o is null || CustomerOrdering.IsKnown(o))
             .WithMessage($"Ordering must be one of: {string.Join(", ", CustomerOrdering.Names)}, optionally prefixed with '-'.");
         RuleFor(q => q.Search).MaximumLength(200).NoControlCharacters();
-        RuleFor(q => q.Page).InclusiveBetween(1, 1_000_000);
-        RuleFor(q => q.PageSize).InclusiveBetween(1, 200);
+        RuleFor(q => q.Page).ValidPage();
+        RuleFor(q => q.PageSize).ValidPageSize();
     }
 }
 

@@ -1,7 +1,9 @@
 using Crm.Api.Infrastructure;
+using Crm.Api.Orders;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -26,6 +28,9 @@ public static class CustomersEndpoints
         group.MapPatch("/{id}", PatchCustomer).WithName("PatchCustomer").WithSummary("Change the editable fields sent")
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes");
+        group.MapGet("/{id}/orders", ListOrders).WithName("ListCustomerOrders").WithSummary("A customer's order history, newest first");
+        group.MapPost("/{id}/update-stats", UpdateStatistics).WithName("UpdateCustomerStatistics")
+            .WithSummary("Enqueue the recalculation of a customer's statistics and category");
         group.MapGet("/{id}/notes", ListNotes).WithName("ListCustomerNotes").WithSummary("A customer's notes, newest first");
         group.MapPost("/{id}/notes", AddNote).WithName("AddCustomerNote").WithSummary("Add a note to a customer");
         return group;
@@ -42,8 +47,7 @@ public static class CustomersEndpoints
 
         var totalCount = await customers.CountAsync(ct);
         var items = await CustomerOrdering.Apply(customers, query.Ordering)
-            .Skip((query.Page - 1) * query.PageSize)
-            .Take(query.PageSize)
+            .Page(query.Page, query.PageSize)
             .Select(CustomerResponse.Projection)
             .ToListAsync(ct);
         return TypedResults.Ok(new PagedResponse<CustomerResponse>(items, query.Page, query.PageSize, totalCount));
@@ -82,6 +86,23 @@ public static class CustomersEndpoints
     {
         var deleted = await db.Customers.Where(c => c.Id == id).ExecuteDeleteAsync(ct);
         return deleted == 0 ? TypedResults.NotFound() : TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
+        long id, [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
+    {
+        var phone = await db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
+        if (phone is null)
+            return TypedResults.NotFound();
+        var orders = db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone);
+        return TypedResults.Ok(await OrdersEndpoints.NewestFirstAsync(orders, query.Page, query.PageSize, ct));
+    }
+
+    private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
+        long id, CrmDbContext db, SyncScheduler scheduler, CancellationToken ct)
+    {
+        var phone = await db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
+        return phone is null ? TypedResults.NotFound() : JobAccepted.For(scheduler.EnqueueStatistics(phone));
     }
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(

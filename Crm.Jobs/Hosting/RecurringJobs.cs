@@ -2,22 +2,45 @@ using Crm.Jobs.Categories;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Crm.Jobs.Hosting;
 
-// Keeps the recurring jobs in storage in line with configuration at every start.
+// Keeps the recurring jobs in storage in line with configuration at every start. In the
+// background and retried, so a process that starts while the database is down still comes
+// up (not ready) and registers them once the database is back.
 public sealed class RecurringJobs(
-    IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync) : IHostedService
+    IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync,
+    ILogger<RecurringJobs> logger) : BackgroundService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (var delay = TimeSpan.FromSeconds(1); !stoppingToken.IsCancellationRequested; delay = Min(delay * 2, TimeSpan.FromMinutes(1)))
+        {
+            try
+            {
+                Register();
+                return;
+            }
+            catch (Exception e) when (e is not InvalidOperationException)
+            {
+                logger.LogError(e, "Could not register the recurring jobs; retrying in {Delay}", delay);
+            }
+            await Task.Delay(delay, stoppingToken);
+        }
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    public void Register()
     {
         var categoryOptions = categories.Value;
         var timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(categoryOptions.TimeZone, out var zone)
             ? zone
             : throw new InvalidOperationException($"Crm:Categories:TimeZone '{categoryOptions.TimeZone}' is not a known time zone.");
 
-        Register("Crm:Categories:RecalculateCron", categoryOptions.RecalculateCron, () => manager.AddOrUpdate<RecalculateCategoriesJob>(
+        AddChecked("Crm:Categories:RecalculateCron", categoryOptions.RecalculateCron, () => manager.AddOrUpdate<RecalculateCategoriesJob>(
             RecalculateCategoriesJob.RecurringJobId,
             job => job.RunAsync(CancellationToken.None),
             categoryOptions.RecalculateCron,
@@ -27,20 +50,19 @@ public sealed class RecurringJobs(
         if (string.IsNullOrWhiteSpace(cron))
             manager.RemoveIfExists(SyncJobs.DefaultSyncRecurringJobId);
         else
-            Register("Crm:Sync:Cron", cron, () => manager.AddOrUpdate<SyncJobs>(
+            AddChecked("Crm:Sync:Cron", cron, () => manager.AddOrUpdate<SyncJobs>(
                 SyncJobs.DefaultSyncRecurringJobId, job => job.FullSyncAsync(SyncMode.Default, null, CancellationToken.None), cron));
 
         var pendingCron = sync.Value.PendingCron;
         if (string.IsNullOrWhiteSpace(pendingCron))
             manager.RemoveIfExists(SyncJobs.PendingSyncRecurringJobId);
         else
-            Register("Crm:Sync:PendingCron", pendingCron, () => manager.AddOrUpdate<SyncJobs>(
+            AddChecked("Crm:Sync:PendingCron", pendingCron, () => manager.AddOrUpdate<SyncJobs>(
                 SyncJobs.PendingSyncRecurringJobId, job => job.SweepPendingAsync(null, CancellationToken.None), pendingCron));
-        return Task.CompletedTask;
     }
 
     // Hangfire parses the cron expression; say which setting holds the bad one.
-    private static void Register(string key, string cron, Action register)
+    private static void AddChecked(string key, string cron, Action register)
     {
         try
         {
@@ -51,6 +73,4 @@ public sealed class RecurringJobs(
             throw new InvalidOperationException($"{key} '{cron}' is not a valid cron expression.", e);
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

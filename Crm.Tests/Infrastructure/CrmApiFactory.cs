@@ -23,6 +23,9 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         builder.UseEnvironment(EnvironmentName);
         builder.UseSetting("ConnectionStrings:Crm", ConnectionString);
+        // Retries come due after seconds in these tests; move them to their queue promptly.
+        builder.UseSetting("Crm:Jobs:SchedulePollingInterval", "00:00:01");
+        builder.UseSetting("Crm:Jobs:WorkerCount", "4");
         builder.ConfigureServices(services =>
         {
             services.RemoveAll<TimeProvider>();

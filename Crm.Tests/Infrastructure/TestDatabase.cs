@@ -49,7 +49,7 @@ public static class TestDatabase
             var options = new DbContextOptionsBuilder<CrmDbContext>();
             CrmDbContext.Configure(options, ConnectionStringFor(name));
             await using (var db = new CrmDbContext(options.Options))
-                await db.Database.MigrateAsync();
+                await CrmDatabase.MigrateAsync(db);
             // A template must have no open connections while it is cloned.
             ClearPool(name);
             _templateName = name;

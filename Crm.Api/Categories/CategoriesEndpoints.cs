@@ -1,0 +1,35 @@
+using Crm.Api.Infrastructure;
+using Crm.Jobs.Customers;
+using Crm.Jobs.Data;
+using Crm.Jobs.Sync;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Categories;
+
+public sealed record CategoryCount(CustomerCategory Category, int Count);
+
+public static class CategoriesEndpoints
+{
+    public static RouteGroupBuilder MapCategories(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/categories").WithTags("Categories");
+        group.MapGet("/", CountCustomers).WithName("CountCustomersPerCategory").WithSummary("Customers per category");
+        group.MapPost("/recalculate", Recalculate).WithName("RecalculateCategories")
+            .WithSummary("Enqueue the recalculation of every customer's category");
+        return group;
+    }
+
+    private static async Task<Ok<List<CategoryCount>>> CountCustomers(CrmDbContext db, CancellationToken ct)
+    {
+        var counts = await db.Customers.GroupBy(c => c.Category)
+            .Select(g => new { Category = g.Key, Count = g.Count() })
+            .ToDictionaryAsync(g => g.Category, g => g.Count, ct);
+        return TypedResults.Ok(Enum.GetValues<CustomerCategory>()
+            .Select(category => new CategoryCount(category, counts.GetValueOrDefault(category)))
+            .ToList());
+    }
+
+    private static Accepted<JobAccepted> Recalculate(SyncScheduler scheduler) =>
+        JobAccepted.For(scheduler.EnqueueRecalculation());
+}

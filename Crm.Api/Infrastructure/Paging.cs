@@ -1,0 +1,37 @@
+using FluentValidation;
+
+namespace Crm.Api.Infrastructure;
+
+public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount);
+
+public sealed record PageQuery(int Page = 1, int PageSize = 50);
+
+public sealed record JobAccepted(string JobId, string StatusUrl)
+{
+    public static Microsoft.AspNetCore.Http.HttpResults.Accepted<JobAccepted> For(string jobId) =>
+        TypedResults.Accepted($"/api/jobs/{jobId}", new JobAccepted(jobId, $"/api/jobs/{jobId}"));
+}
+
+public static class PagingRules
+{
+    public const int MaxPageSize = 200;
+
+    // Deep enough for any real list, small enough that (page - 1) * pageSize fits an int.
+    public const int MaxPage = 1_000_000;
+
+    public static IRuleBuilderOptions<T, int> ValidPage<T>(this IRuleBuilder<T, int> rule) => rule.InclusiveBetween(1, MaxPage);
+
+    public static IRuleBuilderOptions<T, int> ValidPageSize<T>(this IRuleBuilder<T, int> rule) => rule.InclusiveBetween(1, MaxPageSize);
+
+    public static IQueryable<T> Page<T>(this IQueryable<T> query, int page, int pageSize) =>
+        query.Skip((page - 1) * pageSize).Take(pageSize);
+}
+
+public sealed class PageQueryValidator : AbstractValidator<PageQuery>
+{
+    public PageQueryValidator()
+    {
+        RuleFor(q => q.Page).ValidPage();
+        RuleFor(q => q.PageSize).ValidPageSize();
+    }
+}

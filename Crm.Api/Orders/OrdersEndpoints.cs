@@ -1,0 +1,158 @@
+using Crm.Api.Infrastructure;
+using Crm.Jobs.Data;
+using Crm.Jobs.Orders;
+using Crm.Jobs.Phones;
+using Crm.Jobs.Sync;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Orders;
+
+public static class OrdersEndpoints
+{
+    public static RouteGroupBuilder MapOrders(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/orders")
+            .WithTags("Orders")
+            .AddEndpointFilter<ValidationFilter>()
+            .ProducesValidationProblem();
+
+        group.MapPost("/", CreateOrder).WithName("CreateOrder").WithSummary("Write an order; its customer is synced by a job");
+        group.MapGet("/", ListOrders).WithName("ListOrders").WithSummary("List orders, newest first: filter by phone and status");
+        group.MapGet("/{id}", GetOrder).WithName("GetOrder").WithSummary("Get one order");
+        group.MapPatch("/{id}", PatchOrder).WithName("PatchOrder").WithSummary("Change the fields sent; the customer(s) are synced by jobs");
+        group.MapPost("/import", ImportOrders).WithName("ImportOrders")
+            .WithSummary("Bulk load NDJSON or CSV, streamed into PostgreSQL; one job syncs the affected customers")
+            .Accepts<string>("application/x-ndjson", "text/csv")
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        return group;
+    }
+
+    private static async Task<Created<OrderResponse>> CreateOrder(
+        OrderInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var order = new Order
+        {
+            CustomerName = input.CustomerName ?? "",
+            CustomerPhone = input.CustomerPhone ?? "",
+            NormalizedPhone = phones.Normalize(input.CustomerPhone),
+            CustomerEmail = input.CustomerEmail ?? "",
+            DeliveryCity = input.DeliveryCity ?? "",
+            DeliveryAddress = input.DeliveryAddress ?? "",
+            TotalAmount = input.TotalAmount!.Value,
+            Status = input.Status ?? OrderStatus.New,
+            CreatedAt = input.CreatedAt?.UtcDateTime ?? now,
+            UpdatedAt = now,
+        };
+        db.Orders.Add(order);
+        var response = await SaveAndSyncAsync(db, scheduler, order, previousPhone: null, ct);
+        return TypedResults.Created($"/api/orders/{order.Id}", response);
+    }
+
+    private static async Task<Results<Ok<OrderResponse>, NotFound>> PatchOrder(
+        long id, OrderPatchInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
+    {
+        var order = await db.Orders.FirstOrDefaultAsync(o => o.Id == id, ct);
+        if (order is null)
+            return TypedResults.NotFound();
+
+        var previousPhone = order.NormalizedPhone;
+        order.CustomerName = input.CustomerName ?? order.CustomerName;
+        if (input.CustomerPhone is not null)
+        {
+            order.CustomerPhone = input.CustomerPhone;
+            order.NormalizedPhone = phones.Normalize(input.CustomerPhone);
+        }
+        order.CustomerEmail = input.CustomerEmail ?? order.CustomerEmail;
+        order.DeliveryCity = input.DeliveryCity ?? order.DeliveryCity;
+        order.DeliveryAddress = input.DeliveryAddress ?? order.DeliveryAddress;
+        order.TotalAmount = input.TotalAmount ?? order.TotalAmount;
+        order.Status = input.Status ?? order.Status;
+        order.CreatedAt = input.CreatedAt?.UtcDateTime ?? order.CreatedAt;
+        order.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        return TypedResults.Ok(await SaveAndSyncAsync(db, scheduler, order, previousPhone, ct));
+    }
+
+    private static async Task<Ok<PagedResponse<OrderResponse>>> ListOrders(
+        [AsParameters] OrderListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
+    {
+        var orders = db.Orders.AsNoTracking();
+        if (query.Phone is not null)
+        {
+            var phone = phones.Normalize(query.Phone);
+            orders = orders.Where(o => o.NormalizedPhone == phone);
+        }
+        if (EnumText.TryParse<OrderStatus>(query.Status, out var status))
+            orders = orders.Where(o => o.Status == status);
+        return TypedResults.Ok(await NewestFirstAsync(orders, query.Page, query.PageSize, ct));
+    }
+
+    private static async Task<Results<Ok<OrderResponse>, NotFound>> GetOrder(long id, CrmDbContext db, CancellationToken ct)
+    {
+        var order = await db.Orders.AsNoTracking().Where(o => o.Id == id).Select(OrderResponse.Projection).FirstOrDefaultAsync(ct);
+        return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);
+    }
+
+    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult>> ImportOrders(
+        HttpContext http, OrderImporter importer, SyncScheduler scheduler, CancellationToken ct)
+    {
+        var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        ImportFormat? format = mediaType switch
+        {
+            "application/x-ndjson" or "application/ndjson" or "application/jsonl" => ImportFormat.Ndjson,
+            "text/csv" => ImportFormat.Csv,
+            _ => null,
+        };
+        if (format is null)
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported import format",
+                detail: "Send application/x-ndjson (one order per line) or text/csv (a header row, then one order per row).");
+
+        // The import is streamed, so the usual request size limit does not apply to it.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = null;
+
+        var result = await importer.ImportAsync(http.Request.Body, format.Value, ct);
+        var jobId = result.CustomersAffected > 0
+            ? scheduler.EnqueuePendingSync($"import of {result.Imported} orders")
+            : null;
+        return TypedResults.Ok(new ImportResponse(result.Imported, result.Rejected, result.Errors, jobId));
+    }
+
+    // The order and the request to sync its customer(s) commit together; the jobs are
+    // dispatched after the commit, so they always see the write.
+    private static async Task<OrderResponse> SaveAndSyncAsync(
+        CrmDbContext db, SyncScheduler scheduler, Order order, string? previousPhone, CancellationToken ct)
+    {
+        string[] phones = [.. new[] { order.NormalizedPhone, previousPhone }.OfType<string>().Distinct()];
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            await db.SaveChangesAsync(ct);
+            if (phones.Length > 0)
+                await SyncScheduler.RecordAsync(db, phones, ct);
+            await transaction.CommitAsync(ct);
+        }
+
+        var syncJobId = order.NormalizedPhone is { } phone ? await scheduler.DispatchAsync(phone, ct) : null;
+        var previousJobId = previousPhone is not null && previousPhone != order.NormalizedPhone
+            ? await scheduler.DispatchAsync(previousPhone, ct)
+            : null;
+        return OrderResponse.From(order) with { SyncJobId = syncJobId, PreviousCustomerSyncJobId = previousJobId };
+    }
+
+    // A customer's history and the order list: newest first, id breaking ties.
+    public static async Task<PagedResponse<OrderResponse>> NewestFirstAsync(
+        IQueryable<Order> orders, int page, int pageSize, CancellationToken ct)
+    {
+        var totalCount = await orders.CountAsync(ct);
+        var items = await orders
+            .OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id)
+            .Page(page, pageSize)
+            .Select(OrderResponse.Projection)
+            .ToListAsync(ct);
+        return new PagedResponse<OrderResponse>(items, page, pageSize, totalCount);
+    }
+}

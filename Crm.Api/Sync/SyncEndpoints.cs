@@ -1,0 +1,56 @@
+using Crm.Api.Infrastructure;
+using Crm.Jobs.Data;
+using Crm.Jobs.Sync;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Sync;
+
+public sealed record SyncRequest(SyncMode? Mode);
+
+public sealed record SyncRunResponse(
+    long Id, string? JobId, SyncMode Mode, SyncRunStatus Status, DateTime StartedAt, DateTime? FinishedAt,
+    int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
+    int TotalCustomers, long DurationMs, string? Error);
+
+public sealed class SyncRequestValidator : AbstractValidator<SyncRequest>
+{
+    public SyncRequestValidator() =>
+        RuleFor(r => r.Mode)
+            .NotNull().Must(m => m is SyncMode.Default or SyncMode.Force or SyncMode.StatsOnly)
+            .WithMessage("Mode must be one of: default, force, statsOnly.");
+}
+
+public static class SyncEndpoints
+{
+    public static RouteGroupBuilder MapSync(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/sync")
+            .WithTags("Sync")
+            .AddEndpointFilter<ValidationFilter>()
+            .ProducesValidationProblem();
+
+        group.MapPost("/", StartSync).WithName("StartSync")
+            .WithSummary("Enqueue a full sync (default, force or statsOnly); the same mode already waiting or running is returned instead");
+        group.MapGet("/runs", ListRuns).WithName("ListSyncRuns").WithSummary("Sync history with counts, newest first");
+        return group;
+    }
+
+    private static Accepted<JobAccepted> StartSync(SyncRequest request, SyncScheduler scheduler) =>
+        JobAccepted.For(scheduler.EnqueueFullSync(request.Mode!.Value));
+
+    private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
+        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
+    {
+        var totalCount = await db.SyncRuns.CountAsync(ct);
+        var items = await db.SyncRuns.AsNoTracking()
+            .OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id)
+            .Page(query.Page, query.PageSize)
+            .Select(r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
+                r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
+                r.TotalCustomers, r.DurationMs, r.Error))
+            .ToListAsync(ct);
+        return TypedResults.Ok(new PagedResponse<SyncRunResponse>(items, query.Page, query.PageSize, totalCount));
+    }
+}
