@@ -95,7 +95,7 @@ public static class OrdersEndpoints
         return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);
     }
 
-    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult>> ImportOrders(
+    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult, ValidationProblem>> ImportOrders(
         HttpContext http, OrderImporter importer, SyncScheduler scheduler, CancellationToken ct)
     {
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -115,7 +115,16 @@ public static class OrdersEndpoints
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             limit.MaxRequestBodySize = null;
 
-        var result = await importer.ImportAsync(http.Request.Body, format.Value, ct);
+        ImportResult result;
+        try
+        {
+            result = await importer.ImportAsync(http.Request.Body, format.Value, ct);
+        }
+        catch (InvalidDataException e)
+        {
+            // Not UTF-8: nothing was written; the client must re-encode the file.
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [e.Message] });
+        }
         var jobId = result.CustomersAffected > 0
             ? scheduler.EnqueuePendingSync($"import of {result.Imported} orders")
             : null;
