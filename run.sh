@@ -79,11 +79,16 @@ ensure_postgres() {
     export ConnectionStrings__Crm="Host=127.0.0.1;Port=$PORT;Database=$DB_NAME;Username=postgres;Password=$PG_PASSWORD"
 }
 
-# Demo data: added with the sync engine. Intended shape: if .data/seeded is
-# missing, run `dotnet run --project Crm.Api -c Release --no-build -- seed-demo`
-# and then touch .data/seeded. Until the app has that command this is a no-op.
+# Demo data on the first start (an empty orders table), so a newcomer sees customers of
+# every category at once. Later starts keep whatever the database holds.
 seed_demo_once() {
-    :
+    local has_orders
+    has_orders="$(pg_psql "$PORT" "$PG_PASSWORD" -d "$DB_NAME" -tA -c "SELECT EXISTS (SELECT 1 FROM orders)")"
+    if [ "$has_orders" = "f" ]; then
+        say "Loading demo orders (first start; CRM_DEMO_ORDERS=${CRM_DEMO_ORDERS:-2000})"
+        dotnet run --project Crm.Api -c Release --no-build --no-launch-profile -- seed-demo --orders "${CRM_DEMO_ORDERS:-2000}" ||
+            die "loading demo data failed."
+    fi
 }
 
 cmd_start() {

@@ -89,8 +89,9 @@ public static class Commands
         }
         body.Position = 0;
         var imported = await services.GetRequiredService<OrderImporter>().ImportAsync(body, ImportFormat.Ndjson, CancellationToken.None);
+        // The import recorded a sync request per customer; the same run an import's job does.
         var counts = await services.GetRequiredService<SyncEngine>()
-            .RunAsync(SyncMode.Default, new SyncScope.All(), jobId: null, CancellationToken.None);
+            .RunAsync(SyncMode.Auto, new SyncScope.Pending(), jobId: null, CancellationToken.None);
         Console.WriteLine(JsonSerializer.Serialize(new { imported.Imported, imported.Rejected, sync = counts }, Output));
         return 0;
     }

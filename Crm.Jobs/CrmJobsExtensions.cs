@@ -104,7 +104,7 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) =>
         {
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:customers";
+            server.ServerName = $"{Environment.MachineName}-customers";
             server.Queues = [JobQueues.Default];
             server.WorkerCount = options.WorkerCount;
             server.SchedulePollingInterval = options.SchedulePollingInterval;
@@ -112,7 +112,7 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) =>
         {
             var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:bulk";
+            server.ServerName = $"{Environment.MachineName}-bulk";
             server.Queues = [JobQueues.Bulk];
             server.WorkerCount = 1;
             server.SchedulePollingInterval = options.SchedulePollingInterval;

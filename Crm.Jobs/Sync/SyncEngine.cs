@@ -44,11 +44,16 @@ public sealed class SyncEngine(
 
     public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await LockAsync(connection, transaction, scope, ct);
+
+        // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
         var stopwatch = Stopwatch.StartNew();
         var runId = await StartRunAsync(mode, jobId, ct);
         try
         {
-            var counts = await SyncAsync(mode, scope, stopwatch, ct);
+            var counts = await SyncAsync(connection, transaction, mode, scope, stopwatch, ct);
             await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, error: null, CancellationToken.None);
             logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}): {@Counts}", mode, runId, jobId, counts);
             return counts;
@@ -69,11 +74,31 @@ public sealed class SyncEngine(
         }
     }
 
-    private async Task<SyncCounts> SyncAsync(SyncMode mode, SyncScope scope, Stopwatch stopwatch, CancellationToken ct)
+    // Serialise against other runs (see BulkLockKey), and per customer.
+    private static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncScope scope, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("", connection, transaction) { CommandTimeout = 0 };
+        command.Parameters.AddWithValue("bulk_lock", BulkLockKey);
+        if (scope is SyncScope.Phones phones)
+        {
+            // Sorted, so that two runs over overlapping phones cannot deadlock.
+            command.CommandText = """
+                SELECT pg_advisory_xact_lock_shared(@bulk_lock);
+                SELECT pg_advisory_xact_lock(hashtextextended(p, 0)) FROM unnest(@phones) AS p ORDER BY p;
+                """;
+            command.Parameters.AddWithValue("phones", phones.Values.Distinct().Order(StringComparer.Ordinal).ToArray());
+        }
+        else
+        {
+            command.CommandText = "SELECT pg_advisory_xact_lock(@bulk_lock)";
+        }
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<SyncCounts> SyncAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, SyncScope scope, Stopwatch stopwatch, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var transaction = await connection.BeginTransactionAsync(ct);
 
         async Task<int> Execute(string sql, Action<NpgsqlCommand>? parameters = null)
         {
@@ -85,20 +110,7 @@ public sealed class SyncEngine(
             return await command.ExecuteNonQueryAsync(ct);
         }
 
-        // 1. Serialise against other runs (see BulkLockKey), and per customer.
-        if (scope is SyncScope.Phones phones)
-        {
-            await Execute("SELECT pg_advisory_xact_lock_shared(@bulk_lock)", c => c.Parameters.AddWithValue("bulk_lock", BulkLockKey));
-            // Sorted, so that two runs over overlapping phones cannot deadlock.
-            await Execute("SELECT pg_advisory_xact_lock(hashtextextended(p, 0)) FROM unnest(@phones) AS p ORDER BY p",
-                c => c.Parameters.AddWithValue("phones", phones.Values.Distinct().Order(StringComparer.Ordinal).ToArray()));
-        }
-        else
-        {
-            await Execute("SELECT pg_advisory_xact_lock(@bulk_lock)", c => c.Parameters.AddWithValue("bulk_lock", BulkLockKey));
-        }
-
-        // 2. The phones in scope, with the request version this run will have seen.
+        // 1. The phones in scope, with the request version this run will have seen.
         var scoped = scope is not SyncScope.All;
         if (scope is SyncScope.Phones list)
         {
@@ -118,7 +130,7 @@ public sealed class SyncEngine(
         }
         var inScope = scoped ? "IN (SELECT phone FROM sync_scope)" : "IS NOT NULL";
 
-        // 3. Per phone: the latest order's contact fields and the completed orders' statistics.
+        // 2. Per phone: the latest order's contact fields and the completed orders' statistics.
         //    "Latest" = newest created_at, then highest id (the orders index serves this order).
         await Execute($"""
             CREATE TEMP TABLE sync_source ON COMMIT DROP AS
@@ -152,8 +164,8 @@ public sealed class SyncEngine(
             """);
         await Execute("ANALYZE sync_source");
 
-        // 4. Create the missing customers, complete from the start (not in statsOnly).
-        //    ON CONFLICT: a customer created meanwhile by the API or another run is left to step 5.
+        // 3. Create the missing customers, complete from the start (not in statsOnly).
+        //    ON CONFLICT: a customer created meanwhile by the API or another run is left to step 4.
         var created = 0;
         if (mode != SyncMode.StatsOnly)
         {
@@ -171,7 +183,7 @@ public sealed class SyncEngine(
                 """);
         }
 
-        // 5. Bring existing customers up to date, writing only rows that change. The new
+        // 4. Bring existing customers up to date, writing only rows that change. The new
         //    values are computed from the target row itself (c), so a concurrent API edit is
         //    re-read by PostgreSQL rather than overwritten with a stale copy.
         var columns = NewValues(mode);
@@ -184,7 +196,7 @@ public sealed class SyncEngine(
                   IS DISTINCT FROM ({string.Join(", ", columns.Values)})
             """);
 
-        // 6. Customers without any order in scope: no statistics, category new.
+        // 5. Customers without any order in scope: no statistics, category new.
         updated += await Execute($"""
             UPDATE customers c
             SET (total_orders, total_spent, average_order, last_order_date, category, updated_at) = (0, 0, 0, NULL, 'new', @now)
@@ -194,7 +206,7 @@ public sealed class SyncEngine(
                   IS DISTINCT FROM (0, 0, 0, NULL, 'new')
             """);
 
-        // 7. Auto runs record which writes they have seen, so the sweeper can tell what is left.
+        // 6. Auto runs record which writes they have seen, so the sweeper can tell what is left.
         if (mode == SyncMode.Auto && scoped)
         {
             await Execute("""
@@ -205,7 +217,7 @@ public sealed class SyncEngine(
                 """);
         }
 
-        // 8. Counts for the run row and the job's result.
+        // 7. Counts for the run row and the job's result.
         int total, skipped;
         await using (var command = new NpgsqlCommand($"""
             SELECT (SELECT count(*) FROM customers WHERE phone {inScope})::int,
