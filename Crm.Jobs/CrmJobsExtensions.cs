@@ -86,37 +86,41 @@ public static class CrmJobsExtensions
 
     private static void AddHangfire(IServiceCollection services, string connectionString)
     {
-        // Registered here rather than through GlobalConfiguration.UseStorage, so that every
-        // host in a process (the tests run several) keeps its own storage.
+        // Registered here rather than left to AddHangfire, which would hand out the
+        // process-wide JobStorage.Current and JobActivator.Current: every host in a process
+        // (the tests run several) keeps its own storage and runs jobs with its own services.
         services.AddSingleton<JobStorage>(sp => new PostgreSqlStorage(
             new DataSourceConnectionFactory(sp.GetRequiredService<NpgsqlDataSource>()),
             StorageOptions(sp.GetRequiredService<IOptions<JobsOptions>>().Value)));
+        services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(
+            sp.GetRequiredService<IServiceScopeFactory>()));
 
         services.AddHangfire((sp, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
+            // Job results (a sync's counts) read like the API: camelCase, zeros kept, no type names.
+            .UseRecommendedSerializerSettings(settings =>
+            {
+                settings.ContractResolver = new Newtonsoft.Json.Serialization.CamelCasePropertyNamesContractResolver();
+                settings.DefaultValueHandling = Newtonsoft.Json.DefaultValueHandling.Include;
+                settings.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.None;
+            })
             .UseLogProvider(new HangfireLogProvider(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())));
     }
 
     private static void AddJobServers(IServiceCollection services)
     {
-        services.AddHangfireServer((sp, server) =>
-        {
-            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            server.ServerName = $"{Environment.MachineName}-customers";
-            server.Queues = [JobQueues.Default];
-            server.WorkerCount = options.WorkerCount;
-            server.SchedulePollingInterval = options.SchedulePollingInterval;
-        });
-        services.AddHangfireServer((sp, server) =>
-        {
-            var options = sp.GetRequiredService<IOptions<JobsOptions>>().Value;
-            server.ServerName = $"{Environment.MachineName}-bulk";
-            server.Queues = [JobQueues.Bulk];
-            server.WorkerCount = 1;
-            server.SchedulePollingInterval = options.SchedulePollingInterval;
-        });
+        services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "customers", [JobQueues.Default],
+            sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount));
+        services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "bulk", [JobQueues.Bulk], workerCount: 1));
+    }
+
+    private static void ConfigureServer(IServiceProvider sp, BackgroundJobServerOptions server, string name, string[] queues, int workerCount)
+    {
+        server.ServerName = $"{Environment.MachineName}-{name}";
+        server.Queues = queues;
+        server.WorkerCount = workerCount;
+        server.SchedulePollingInterval = sp.GetRequiredService<IOptions<JobsOptions>>().Value.SchedulePollingInterval;
     }
 
     private sealed class DataSourceConnectionFactory(NpgsqlDataSource dataSource) : IConnectionFactory

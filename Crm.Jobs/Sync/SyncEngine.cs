@@ -137,10 +137,10 @@ public sealed class SyncEngine(
             WITH latest AS (
                 SELECT DISTINCT ON (o.normalized_phone)
                        o.normalized_phone AS phone,
-                       btrim(o.customer_name) AS name,
-                       btrim(o.customer_email) AS email,
-                       btrim(o.delivery_city) AS city,
-                       btrim(o.delivery_address) AS address
+                       btrim(o.customer_name, E' \t\r\n') AS name,
+                       btrim(o.customer_email, E' \t\r\n') AS email,
+                       btrim(o.delivery_city, E' \t\r\n') AS city,
+                       btrim(o.delivery_address, E' \t\r\n') AS address
                 FROM orders o
                 WHERE o.normalized_phone {inScope}
                 ORDER BY o.normalized_phone, o.created_at DESC, o.id DESC
