@@ -54,7 +54,10 @@ public sealed class SyncEngine(
         try
         {
             var counts = await SyncAsync(connection, transaction, mode, scope, stopwatch, ct);
-            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, error: null, CancellationToken.None);
+            // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
+            // and it finished before the lock passes to the next run.
+            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, error: null, ct, transaction);
+            await transaction.CommitAsync(ct);
             logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}): {@Counts}", mode, runId, jobId, counts);
             return counts;
         }
@@ -229,7 +232,6 @@ public sealed class SyncEngine(
             (total, skipped) = (reader.GetInt32(0), reader.GetInt32(1));
         }
 
-        await transaction.CommitAsync(ct);
         return new SyncCounts(created, updated, total - created - updated, skipped, 0, total, stopwatch.ElapsedMilliseconds);
     }
 
@@ -275,15 +277,17 @@ public sealed class SyncEngine(
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task FinishRunAsync(long runId, SyncRunStatus status, SyncCounts counts, string? error, CancellationToken ct)
+    private async Task FinishRunAsync(
+        long runId, SyncRunStatus status, SyncCounts counts, string? error, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
-        await using var command = dataSource.CreateCommand("""
+        await using var command = transaction is null ? dataSource.CreateCommand() : new NpgsqlCommand("", transaction.Connection, transaction);
+        command.CommandText = """
             UPDATE sync_runs
             SET status = @status, finished_at = @now, created_count = @created, updated_count = @updated,
                 unchanged_count = @unchanged, skipped_count = @skipped, error_count = @errors,
                 total_customers = @total, duration_ms = @duration, error = @error
             WHERE id = @id
-            """);
+            """;
         command.Parameters.AddWithValue("id", runId);
         command.Parameters.AddWithValue("status", EnumText.ToText(status));
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);

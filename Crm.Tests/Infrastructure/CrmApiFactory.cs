@@ -17,6 +17,9 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual string EnvironmentName => "Production";
 
+    // Most tests move time themselves; tests about real concurrency need the real clock.
+    public virtual bool UsesFakeClock => true;
+
     public virtual async Task InitializeAsync() => DatabaseName = await TestDatabase.CreateAsync();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -26,11 +29,14 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         // Retries come due after seconds in these tests; move them to their queue promptly.
         builder.UseSetting("Crm:Jobs:SchedulePollingInterval", "00:00:01");
         builder.UseSetting("Crm:Jobs:WorkerCount", "4");
-        builder.ConfigureServices(services =>
+        if (UsesFakeClock)
         {
-            services.RemoveAll<TimeProvider>();
-            services.AddSingleton<TimeProvider>(Clock);
-        });
+            builder.ConfigureServices(services =>
+            {
+                services.RemoveAll<TimeProvider>();
+                services.AddSingleton<TimeProvider>(Clock);
+            });
+        }
     }
 
     // A context on the same database, for arranging data and checking what was written.
@@ -41,14 +47,21 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         return new CrmDbContext(options.Options);
     }
 
+    protected virtual Task DropDatabaseAsync() => TestDatabase.DropAsync(DatabaseName);
+
     async Task IAsyncLifetime.DisposeAsync()
     {
         await base.DisposeAsync();
-        await TestDatabase.DropAsync(DatabaseName);
+        await DropDatabaseAsync();
     }
 }
 
 public sealed class DevelopmentCrmApiFactory : CrmApiFactory
 {
     protected override string EnvironmentName => "Development";
+}
+
+public sealed class RealClockCrmApiFactory : CrmApiFactory
+{
+    public override bool UsesFakeClock => false;
 }
