@@ -165,10 +165,10 @@ public sealed class SyncEngine(
             FROM latest l
             LEFT JOIN stats s ON s.phone = l.phone
             """);
-        await Execute("ANALYZE sync_source");
 
-        // 3. Create the missing customers, complete from the start (not in statsOnly).
-        //    ON CONFLICT: a customer created meanwhile by the API or another run is left to step 4.
+        // 3. Create the missing customers, complete from the start (not in statsOnly). The
+        //    anti-join skips existing phones cheaply; ON CONFLICT covers a customer created
+        //    meanwhile by the API or another run, which step 4 then brings up to date.
         var created = 0;
         if (mode != SyncMode.StatsOnly)
         {
@@ -181,6 +181,7 @@ public sealed class SyncEngine(
                        {CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date")},
                        @now, @now
                 FROM sync_source s
+                WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.phone = s.phone)
                 ORDER BY s.phone
                 ON CONFLICT (phone) DO NOTHING
                 """);

@@ -129,9 +129,6 @@ namespace Crm.Jobs.Data.Migrations
                     b.HasKey("Id")
                         .HasName("pk_customers");
 
-                    b.HasIndex("Category")
-                        .HasDatabaseName("ix_customers_category");
-
                     b.HasIndex("Phone")
                         .IsUnique()
                         .HasDatabaseName("ix_customers_phone");
@@ -159,6 +156,9 @@ namespace Crm.Jobs.Data.Migrations
 
                     b.HasIndex("TotalSpent", "Id")
                         .HasDatabaseName("ix_customers_total_spent_id");
+
+                    b.HasIndex("Category", "TotalSpent", "Id")
+                        .HasDatabaseName("ix_customers_category_total_spent_id");
 
                     b.ToTable("customers", null, t =>
                         {
