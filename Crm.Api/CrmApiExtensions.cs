@@ -1,3 +1,4 @@
+using Crm.Api.Auth;
 using Crm.Api.Categories;
 using Crm.Api.Customers;
 using Crm.Api.Dashboard;
@@ -12,13 +13,15 @@ using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using FluentValidation;
 using Hangfire;
+using Microsoft.AspNetCore.Authentication;
 using Scalar.AspNetCore;
 
 namespace Crm.Api;
 
 public static class CrmApiExtensions
 {
-    public static WebApplicationBuilder AddCrmApi(this WebApplicationBuilder builder)
+    // serving: false for the commands (migrate, sync, seed-demo), which answer no requests.
+    public static WebApplicationBuilder AddCrmApi(this WebApplicationBuilder builder, bool serving = true)
     {
         var services = builder.Services;
         services.ConfigureHttpJsonOptions(options => CrmJson.Configure(options.SerializerOptions));
@@ -30,15 +33,41 @@ public static class CrmApiExtensions
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
         services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
-        services.AddOpenApi();
+        services.AddOpenApi(options => options.AddDocumentTransformer<OpenApiSecurity>());
+        services.AddCrmLimits(builder.Configuration);
+        AddAuth(builder, serving);
         services.AddHealthChecks().AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag]);
         return builder;
+    }
+
+    // API keys with roles; outside Development the API refuses to start without them.
+    private static void AddAuth(WebApplicationBuilder builder, bool serving)
+    {
+        var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var problems = ApiKeyStore.Problems(options).ToList();
+        if (problems.Count > 0)
+            throw new InvalidOperationException("Invalid API key configuration: " + string.Join(" ", problems));
+        if (options.ApiKeys.Count == 0 && serving && !builder.Environment.IsDevelopment()
+            && CrmJobsExtensions.Role(builder.Configuration) != AppRole.Worker)
+            throw new InvalidOperationException(
+                "No API keys are configured (Crm:Auth:ApiKeys). Outside Development the API refuses to start without them: " +
+                "set Crm__Auth__ApiKeys__0__Name, Crm__Auth__ApiKeys__0__Key (16+ characters) and Crm__Auth__ApiKeys__0__Roles (reader, operator or admin).");
+
+        builder.Services.AddSingleton(new ApiKeyStore(options));
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
     }
 
     public static WebApplication UseCrmApi(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseRequestBodyLimit();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
         app.MapHealth();
 
         // A worker process serves health only; the API and the dashboard live in `api` and `all`.
@@ -46,18 +75,24 @@ public static class CrmApiExtensions
             return app;
 
         app.MapOpenApi();
-        app.MapScalarApiReference(options => options.WithTitle("crm-minimal API"));
+        app.MapScalarApiReference(options => options
+            .WithTitle("crm-minimal API")
+            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]));
+        app.UseWhen(http => http.Request.Path.StartsWithSegments("/hangfire"),
+            dashboard => dashboard.UseMiddleware<DashboardBasicAuthentication>());
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",
-            Authorization = [new DashboardAccess(app.Environment)],
+            Authorization = [new DashboardAccess()],
+            IsReadOnlyFunc = DashboardAccess.IsReadOnly,
         }, app.Services.GetRequiredService<JobStorage>());
 
-        app.MapCustomers();
-        app.MapOrders();
-        app.MapSync();
-        app.MapJobs();
-        app.MapCategories();
+        var api = app.MapGroup("").RequireRoleByMethod();
+        api.MapCustomers();
+        api.MapOrders();
+        api.MapSync();
+        api.MapJobs();
+        api.MapCategories();
         return app;
     }
 }

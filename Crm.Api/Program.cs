@@ -6,7 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 // `--role worker` is the short form of `--Crm:Role worker`.
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--role"] = "Crm:Role" });
 builder.AddCrmJobs();
-builder.AddCrmApi();
+builder.AddCrmApi(serving: !Commands.IsCommand(args));
 
 var app = builder.Build();
 

@@ -125,7 +125,7 @@ public static class CustomersEndpoints
         {
             CustomerId = id,
             Note = request.Note!,
-            CreatedBy = http.User.Identity?.Name ?? "anonymous",
+            CreatedBy = http.User.Identity?.Name ?? "anonymous", // the API key's name
             CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         db.CustomerNotes.Add(note);

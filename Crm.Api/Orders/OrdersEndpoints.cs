@@ -3,7 +3,6 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -25,6 +24,7 @@ public static class OrdersEndpoints
         group.MapPost("/import", ImportOrders).WithName("ImportOrders")
             .WithSummary("Bulk load NDJSON or CSV, streamed into PostgreSQL; one job syncs the affected customers")
             .Accepts<string>("application/x-ndjson", "text/csv")
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.DisableRequestSizeLimitAttribute())
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         return group;
     }
@@ -110,10 +110,6 @@ public static class OrdersEndpoints
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
                 title: "Unsupported import format",
                 detail: "Send application/x-ndjson (one order per line) or text/csv (a header row, then one order per row).");
-
-        // The import is streamed, so the usual request size limit does not apply to it.
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            limit.MaxRequestBodySize = null;
 
         ImportResult result;
         try

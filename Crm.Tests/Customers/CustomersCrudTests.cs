@@ -231,7 +231,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         var created = await first.ReadJsonAsync();
-        Assert.Equal("anonymous", (string)created["createdBy"]!);
+        Assert.Equal(TestKeys.Admin.Name, (string)created["createdBy"]!);
         Assert.Equal(id, (long)created["customerId"]!);
 
         var notes = (await (await _client.GetAsync($"/api/customers/{id}/notes")).ReadJsonAsync()).AsArray();

@@ -17,6 +17,25 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual string EnvironmentName => "Production";
 
+    // Tests send far more than a person would; the limiter has tests of its own.
+    protected virtual int PermitsPerMinute => 1_000_000;
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.DefaultRequestHeaders.Add("X-Api-Key", TestKeys.Admin.Key);
+    }
+
+    // A client with another key, or none (null).
+    public HttpClient CreateClient(TestKey? key)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        if (key is not null)
+            client.DefaultRequestHeaders.Add("X-Api-Key", key.Key);
+        return client;
+    }
+
     // Most tests move time themselves; tests about real concurrency need the real clock.
     public virtual bool UsesFakeClock => true;
 
@@ -29,6 +48,14 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         // Retries come due after seconds in these tests; move them to their queue promptly.
         builder.UseSetting("Crm:Jobs:SchedulePollingInterval", "00:00:01");
         builder.UseSetting("Crm:Jobs:WorkerCount", "4");
+        // Real keys, as in Production; clients send the admin key unless a test says otherwise.
+        foreach (var (key, index) in TestKeys.All.Select((k, i) => (k, i)))
+        {
+            builder.UseSetting($"Crm:Auth:ApiKeys:{index}:Name", key.Name);
+            builder.UseSetting($"Crm:Auth:ApiKeys:{index}:Key", key.Key);
+            builder.UseSetting($"Crm:Auth:ApiKeys:{index}:Roles", key.Roles);
+        }
+        builder.UseSetting("Crm:RateLimit:PermitsPerMinute", PermitsPerMinute.ToString());
         if (UsesFakeClock)
         {
             builder.ConfigureServices(services =>
@@ -64,4 +91,14 @@ public sealed class DevelopmentCrmApiFactory : CrmApiFactory
 public sealed class RealClockCrmApiFactory : CrmApiFactory
 {
     public override bool UsesFakeClock => false;
+}
+
+public sealed record TestKey(string Name, string Key, string Roles);
+
+public static class TestKeys
+{
+    public static readonly TestKey Admin = new("test-admin", "admin-key-0123456789abcdef", "admin");
+    public static readonly TestKey Operator = new("test-operator", "operator-key-0123456789abcdef", "operator");
+    public static readonly TestKey Reader = new("test-reader", "reader-key-0123456789abcdef", "reader");
+    public static readonly TestKey[] All = [Admin, Operator, Reader];
 }

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Crm.Api.Auth;
+
+public static class CrmRoles
+{
+    public const string Reader = "reader";
+    public const string Operator = "operator";
+    public const string Admin = "admin";
+
+    public static readonly string[] All = [Reader, Operator, Admin];
+
+    // Each role includes the ones below it: admin ⊃ operator ⊃ reader.
+    public static string[] Implied(IEnumerable<string> roles)
+    {
+        var granted = roles.ToHashSet();
+        if (granted.Contains(Admin))
+            granted.Add(Operator);
+        if (granted.Contains(Operator))
+            granted.Add(Reader);
+        return [.. granted];
+    }
+}
+
+public sealed class AuthOptions
+{
+    public const string Section = "Crm:Auth";
+
+    // Crm:Auth:ApiKeys:N:{Name,Key,Roles}; Roles is a comma-separated list of reader, operator, admin.
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+}
+
+public sealed class ApiKeyOptions
+{
+    public string Name { get; set; } = "";
+    public string Key { get; set; } = "";
+    public string Roles { get; set; } = "";
+
+    public string[] RoleList => Roles.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
+public sealed record Caller(string Name, string[] Roles);
+
+// The configured keys, kept only as SHA-256 digests and compared in constant time.
+public sealed class ApiKeyStore
+{
+    public const int MinimumKeyLength = 16;
+
+    private readonly (byte[] Digest, Caller Caller)[] _keys;
+
+    public ApiKeyStore(AuthOptions options)
+    {
+        _keys = [.. options.ApiKeys.Select(k => (Digest(k.Key), new Caller(k.Name, CrmRoles.Implied(k.RoleList))))];
+    }
+
+    // No keys: authentication is off (allowed in Development only, checked at start).
+    public bool Disabled => _keys.Length == 0;
+
+    public Caller? Find(string presentedKey)
+    {
+        var presented = Digest(presentedKey);
+        Caller? match = null;
+        // Every key is compared, so the time taken does not tell which one came close.
+        foreach (var (digest, caller) in _keys)
+        {
+            if (CryptographicOperations.FixedTimeEquals(digest, presented))
+                match = caller;
+        }
+        return match;
+    }
+
+    public static IEnumerable<string> Problems(AuthOptions options)
+    {
+        foreach (var (key, index) in options.ApiKeys.Select((k, i) => (k, i)))
+        {
+            var at = $"Crm:Auth:ApiKeys:{index}";
+            if (string.IsNullOrWhiteSpace(key.Name))
+                yield return $"{at}:Name is empty.";
+            if (key.Key.Length < MinimumKeyLength)
+                yield return $"{at}:Key must be at least {MinimumKeyLength} characters.";
+            if (key.RoleList.Length == 0 || key.RoleList.Any(r => !CrmRoles.All.Contains(r)))
+                yield return $"{at}:Roles must list some of: {string.Join(", ", CrmRoles.All)}.";
+        }
+        if (options.ApiKeys.GroupBy(k => k.Name).Any(g => g.Count() > 1))
+            yield return "Crm:Auth:ApiKeys: names must be unique (a note's author is the key's name).";
+        if (options.ApiKeys.GroupBy(k => k.Key).Any(g => g.Count() > 1))
+            yield return "Crm:Auth:ApiKeys: keys must be unique.";
+    }
+
+    private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+}
