@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Crm.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Crm.Tests.Security;
+
+public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
+{
+    // Every API endpoint the app maps, read from its own endpoint table, so a new route
+    // cannot be forgotten: (method, path with route values filled in, the body type it takes).
+    private List<(string Method, string Path, string ContentType)> ApiEndpoints()
+    {
+        factory.CreateClient();
+        return factory.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api") == true)
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => (
+                m,
+                e.RoutePattern.RawText!.Replace("{id}", "1").Replace("{jobId}", "1"),
+                e.Metadata.GetMetadata<IAcceptsMetadata>()?.ContentTypes.FirstOrDefault() ?? "application/json")))
+            .ToList();
+    }
+
+    private static HttpRequestMessage Request(string method, string path, string contentType) => new(new HttpMethod(method), path)
+    {
+        Content = method is "GET" or "DELETE" ? null : new StringContent("{}", Encoding.UTF8, contentType),
+    };
+
+    [Fact]
+    public async Task EveryApiEndpointAnswers401WithoutAKey()
+    {
+        var endpoints = ApiEndpoints();
+        Assert.True(endpoints.Count >= 20, $"only {endpoints.Count} endpoints found");
+        var anonymous = factory.CreateClient(key: null);
+        foreach (var (method, path, contentType) in endpoints)
+        {
+            var response = await anonymous.SendAsync(Request(method, path, contentType));
+            var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+            Assert.Contains("X-Api-Key", response.Headers.WwwAuthenticate.ToString());
+            Assert.NotNull(problem["title"]);
+        }
+    }
+
+    [Fact]
+    public async Task AWrongKeyIsUnauthorizedEverywhere()
+    {
+        var stranger = factory.CreateClient(new TestKey("stranger", "not-a-configured-key-000000", "admin"));
+        foreach (var (method, path, contentType) in ApiEndpoints())
+            await (await stranger.SendAsync(Request(method, path, contentType))).AssertProblemAsync(HttpStatusCode.Unauthorized);
+    }
+
+    // reader: every GET; operator: every write but DELETE; admin: everything.
+    [Fact]
+    public async Task RolesDecideWhatAKeyMayDo()
+    {
+        foreach (var (method, path, contentType) in ApiEndpoints())
+        {
+            foreach (var key in TestKeys.All)
+            {
+                var allowed = method == "GET" || (method != "DELETE" && key != TestKeys.Reader) || key == TestKeys.Admin;
+                var response = await factory.CreateClient(key).SendAsync(Request(method, path, contentType));
+                if (allowed)
+                    Assert.True(response.StatusCode is not (HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden),
+                        $"{key.Name} {method} {path} → {(int)response.StatusCode}");
+                else
+                    await response.AssertProblemAsync(HttpStatusCode.Forbidden);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ANoteIsSignedWithTheKeysName()
+    {
+        var customer = await (await factory.CreateClient().PostAsJsonAsync("/api/customers",
+            new { name = "Подпись", phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999) })).ReadJsonAsync();
+        var note = await (await factory.CreateClient(TestKeys.Operator)
+            .PostAsJsonAsync($"/api/customers/{customer["id"]}/notes", new { note = "Перезвонить" })).ReadJsonAsync();
+        Assert.Equal(TestKeys.Operator.Name, (string)note["createdBy"]!);
+    }
+
+    [Fact]
+    public async Task HealthOpenApiAndScalarNeedNoKey()
+    {
+        var anonymous = factory.CreateClient(key: null);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/scalar")).StatusCode);
+        var document = await (await anonymous.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var scheme = document["components"]!["securitySchemes"]!["ApiKey"]!;
+        Assert.Equal("apiKey", (string)scheme["type"]!);
+        Assert.Equal("header", (string)scheme["in"]!);
+        Assert.Equal("X-Api-Key", (string)scheme["name"]!);
+        Assert.NotNull(document["security"]![0]!["ApiKey"]);
+    }
+
+    private static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    private async Task<HttpResponseMessage> DashboardAsync(string path, AuthenticationHeaderValue? credentials, HttpMethod? method = null)
+    {
+        var request = new HttpRequestMessage(method ?? HttpMethod.Get, path);
+        request.Headers.Authorization = credentials;
+        return await factory.CreateClient(key: null).SendAsync(request);
+    }
+
+    [Fact]
+    public async Task TheDashboardAsksForBasicCredentials()
+    {
+        foreach (var credentials in new AuthenticationHeaderValue?[]
+        {
+            null,
+            Basic(TestKeys.Admin.Name, "wrong-password-0000000000"),
+            Basic("someone-else", TestKeys.Admin.Key),
+            new("Basic", "%%%not-base64"),
+            new("Bearer", TestKeys.Admin.Key),
+        })
+        {
+            var response = await DashboardAsync("/hangfire", credentials);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.StartsWith("Basic realm=", response.Headers.WwwAuthenticate.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task AReaderSeesAReadOnlyDashboardAndAnAdminTheFullOne()
+    {
+        var admin = await DashboardAsync("/hangfire/recurring", Basic(TestKeys.Admin.Name, TestKeys.Admin.Key));
+        var reader = await DashboardAsync("/hangfire/recurring", Basic(TestKeys.Reader.Name, TestKeys.Reader.Key));
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, reader.StatusCode);
+        // The "Trigger now" button is only rendered on a writable dashboard.
+        Assert.Contains("js-jobs-list-command", await admin.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("js-jobs-list-command", await reader.Content.ReadAsStringAsync());
+
+        // And a reader's attempt to trigger a recurring job is refused by Hangfire itself.
+        var trigger = new HttpRequestMessage(HttpMethod.Post, "/hangfire/recurring/trigger")
+        {
+            Content = new FormUrlEncodedContent([new("jobs[]", "recalculate-categories")]),
+        };
+        trigger.Headers.Authorization = Basic(TestKeys.Reader.Name, TestKeys.Reader.Key);
+        var refused = await factory.CreateClient(key: null).SendAsync(trigger);
+        Assert.True(refused.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized or HttpStatusCode.NotFound,
+            $"reader trigger → {(int)refused.StatusCode}");
+    }
+}
