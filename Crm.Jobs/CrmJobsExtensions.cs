@@ -27,7 +27,7 @@ public static class CrmJobsExtensions
 
         var services = builder.Services;
         // One connection pool for EF Core, the sync engine's SQL and Hangfire.
-        services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(FailFast(connectionString)));
         services.AddDbContextPool<CrmDbContext>((sp, options) =>
             CrmDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
 
@@ -63,6 +63,15 @@ public static class CrmJobsExtensions
             AddJobServers(services);
         services.AddHostedService<RecurringJobs>();
         return builder;
+    }
+
+    // While PostgreSQL is down a request should fail in seconds (503), not hang for
+    // Npgsql's default 15 s connect timeout; an explicit Timeout in the string wins.
+    public static string FailFast(string connectionString)
+    {
+        if (new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Timeout"))
+            return connectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 3 }.ConnectionString;
     }
 
     public static AppRole Role(IConfiguration configuration)

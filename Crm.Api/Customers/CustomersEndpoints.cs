@@ -23,10 +23,10 @@ public static class CustomersEndpoints
         group.MapGet("/{id}", GetCustomer).WithName("GetCustomer").WithSummary("Get one customer");
         group.MapPost("/", CreateCustomer).WithName("CreateCustomer").WithSummary("Create a customer")
             .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPut("/{id}", ReplaceCustomer).WithName("ReplaceCustomer").WithSummary("Replace a customer's editable fields")
-            .ProducesProblem(StatusCodes.Status409Conflict);
-        group.MapPatch("/{id}", PatchCustomer).WithName("PatchCustomer").WithSummary("Change the editable fields sent")
-            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPut("/{id}", ReplaceCustomer).WithName("ReplaceCustomer").WithSummary("Replace a customer's editable fields (If-Match: its ETag)")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
+        group.MapPatch("/{id}", PatchCustomer).WithName("PatchCustomer").WithSummary("Change the editable fields sent (If-Match: its ETag)")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes");
         group.MapGet("/{id}/orders", ListOrders).WithName("ListCustomerOrders").WithSummary("A customer's order history, newest first");
         group.MapPost("/{id}/update-stats", UpdateStatistics).WithName("UpdateCustomerStatistics")
@@ -54,15 +54,17 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
-        long id, CrmDbContext db, CancellationToken ct)
+        long id, HttpContext http, CrmDbContext db, CancellationToken ct)
     {
-        var customer = await db.Customers.AsNoTracking()
-            .Where(c => c.Id == id).Select(CustomerResponse.Projection).FirstOrDefaultAsync(ct);
-        return customer is null ? TypedResults.NotFound() : TypedResults.Ok(customer);
+        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (customer is null)
+            return TypedResults.NotFound();
+        SetETag(http, customer);
+        return TypedResults.Ok(CustomerResponse.From(customer));
     }
 
     private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(
-        CustomerRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+        CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var customer = new Customer { Name = "", Phone = "", CreatedAt = now };
@@ -71,16 +73,17 @@ public static class CustomersEndpoints
 
         if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
             return conflict;
+        SetETag(http, customer);
         return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
     }
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
-        long id, CustomerRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
-        UpdateAsync(id, request, replaceAll: true, db, phones, clock, ct);
+        long id, CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: true, http, db, phones, clock, ct);
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> PatchCustomer(
-        long id, CustomerPatchRequest request, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
-        UpdateAsync(id, request, replaceAll: false, db, phones, clock, ct);
+        long id, CustomerPatchRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: false, http, db, phones, clock, ct);
 
     private static async Task<Results<NoContent, NotFound>> DeleteCustomer(long id, CrmDbContext db, CancellationToken ct)
     {
@@ -141,19 +144,53 @@ public static class CustomersEndpoints
         return TypedResults.Created($"/api/customers/{id}/notes", NoteResponse.From(note));
     }
 
+    // With If-Match, the write happens only if nobody changed the customer since that ETag
+    // (412 otherwise); without it, the last write wins.
     private static async Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> UpdateAsync(
-        long id, ICustomerFields request, bool replaceAll,
+        long id, ICustomerFields request, bool replaceAll, HttpContext http,
         CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
     {
-        var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (customer is null)
-            return TypedResults.NotFound();
+        var ifMatch = http.Request.Headers.IfMatch.ToString();
+        for (var attempt = 1; ; attempt++)
+        {
+            var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
+            if (customer is null)
+                return TypedResults.NotFound();
+            if (ifMatch.Length > 0 && !Matches(ifMatch, customer))
+                return PreconditionFailed(customer);
 
-        Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
-        if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
-            return conflict;
-        return TypedResults.Ok(CustomerResponse.From(customer));
+            Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
+            try
+            {
+                if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
+                    return conflict;
+                SetETag(http, customer);
+                return TypedResults.Ok(CustomerResponse.From(customer));
+            }
+            catch (DbUpdateConcurrencyException) when (ifMatch.Length == 0 && attempt < 5)
+            {
+                // Changed between our read and our write (a sync, another client): read again.
+                db.ChangeTracker.Clear();
+            }
+            catch (DbUpdateConcurrencyException) when (ifMatch.Length > 0)
+            {
+                db.ChangeTracker.Clear();
+                return PreconditionFailed(null);
+            }
+        }
     }
+
+    private static string ETag(Customer customer) => $"\"{customer.Version}\"";
+
+    private static void SetETag(HttpContext http, Customer customer) => http.Response.Headers.ETag = ETag(customer);
+
+    private static bool Matches(string ifMatch, Customer customer) =>
+        ifMatch.Split(',', StringSplitOptions.TrimEntries).Any(tag => tag == "*" || tag == ETag(customer));
+
+    private static ProblemHttpResult PreconditionFailed(Customer? current) => TypedResults.Problem(
+        statusCode: StatusCodes.Status412PreconditionFailed,
+        title: "The customer has changed since it was read",
+        detail: current is null ? "Read it again and retry." : $"Its current ETag is {ETag(current)}; read it again and retry.");
 
     // PUT and POST replace every editable field (a missing optional one becomes empty);
     // PATCH changes only the fields sent.

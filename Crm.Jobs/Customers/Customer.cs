@@ -37,6 +37,9 @@ public class Customer
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
 
+    // PostgreSQL's row version (xmin): the ETag, and the check behind If-Match.
+    public uint Version { get; set; }
+
     // Lower-cased name, email and phone, maintained by PostgreSQL for trigram search.
     public string SearchText { get; private set; } = "";
 

@@ -28,6 +28,8 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         customer.Property(c => c.SearchText).HasComputedColumnSql(
             """lower((name || ' ' || email || ' ' || phone) COLLATE "und-x-icu")""", stored: true);
 
+        customer.Property(c => c.Version).IsRowVersion();
+
         customer.HasIndex(c => c.Phone).IsUnique();
         // The common "best customers of a category" list is one index range scan.
         customer.HasIndex(c => new { c.Category, c.TotalSpent, c.Id });
