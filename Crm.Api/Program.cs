@@ -2,13 +2,22 @@ using Crm.Api;
 using Crm.Jobs;
 using Crm.Jobs.Data;
 
-var builder = WebApplication.CreateBuilder(args);
-// `--role worker` is the short form of `--Crm:Role worker`.
-builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--role"] = "Crm:Role" });
-builder.AddCrmJobs();
-builder.AddCrmApi(serving: !Commands.IsCommand(args));
-
-var app = builder.Build();
+WebApplication app;
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    // `--role worker` is the short form of `--Crm:Role worker`.
+    builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--role"] = "Crm:Role" });
+    builder.AddCrmJobs();
+    builder.AddCrmApi(serving: !Commands.IsCommand(args));
+    app = builder.Build();
+}
+catch (InvalidOperationException e)
+{
+    // A configuration mistake: say which setting, without a stack trace, and exit non-zero.
+    Console.Error.WriteLine($"crm-minimal cannot start: {e.Message}");
+    return 1;
+}
 
 if (Commands.IsCommand(args))
     return await Commands.RunAsync(app, args);
