@@ -36,7 +36,10 @@ public static class CrmApiExtensions
         services.AddOpenApi(options => options.AddDocumentTransformer<OpenApiSecurity>());
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);
-        services.AddHealthChecks().AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag]);
+        services.AddHealthChecks()
+            .AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag])
+            .AddCheck<HangfireHealthCheck>("jobs", tags: [HealthEndpoints.ReadyTag]);
+        builder.AddCrmTelemetry();
         return builder;
     }
 
@@ -69,6 +72,7 @@ public static class CrmApiExtensions
         app.UseRateLimiter();
         app.UseAuthorization();
         app.MapHealth();
+        app.MapCrmMetrics();
 
         // A worker process serves health only; the API and the dashboard live in `api` and `all`.
         if (CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker)

@@ -50,6 +50,8 @@ public static class CrmJobsExtensions
             .ValidateOnStart();
 
         services.AddSingleton<PhoneNormalizer>();
+        services.AddSingleton<CrmMetrics>();
+        services.AddSingleton<JobObservation>();
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<SyncEngine>();
         services.AddScoped<SyncJobs>();
@@ -103,6 +105,7 @@ public static class CrmJobsExtensions
             StorageOptions(sp.GetRequiredService<IOptions<JobsOptions>>().Value)));
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(
             sp.GetRequiredService<IServiceScopeFactory>()));
+        services.AddSingleton<Hangfire.Common.IJobFilterProvider, HostJobFilterProvider>();
 
         services.AddHangfire((sp, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)

@@ -1,5 +1,6 @@
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
@@ -96,7 +97,7 @@ public static class OrdersEndpoints
     }
 
     private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult, ValidationProblem>> ImportOrders(
-        HttpContext http, OrderImporter importer, SyncScheduler scheduler, CancellationToken ct)
+        HttpContext http, OrderImporter importer, SyncScheduler scheduler, CrmMetrics metrics, CancellationToken ct)
     {
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         ImportFormat? format = mediaType switch
@@ -121,6 +122,7 @@ public static class OrdersEndpoints
             // Not UTF-8: nothing was written; the client must re-encode the file.
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [e.Message] });
         }
+        metrics.Imported(result.Imported, result.Rejected);
         var jobId = result.CustomersAffected > 0
             ? scheduler.EnqueuePendingSync($"import of {result.Imported} orders")
             : null;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -34,6 +35,7 @@ public sealed class SyncEngine(
     TimeProvider clock,
     IOptions<SyncOptions> syncOptions,
     IOptions<CategoryOptions> categoryOptions,
+    CrmMetrics metrics,
     ILogger<SyncEngine> logger)
 {
     // Bulk runs (full syncs, pending batches, category recalculation) hold this lock
@@ -51,6 +53,7 @@ public sealed class SyncEngine(
         // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
         var stopwatch = Stopwatch.StartNew();
         var runId = await StartRunAsync(mode, jobId, ct);
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["SyncRunId"] = runId });
         try
         {
             var counts = await SyncAsync(connection, transaction, mode, scope, stopwatch, ct);
@@ -58,12 +61,14 @@ public sealed class SyncEngine(
             // and it finished before the lock passes to the next run.
             await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, error: null, ct, transaction);
             await transaction.CommitAsync(ct);
+            metrics.SyncFinished(mode, counts, succeeded: true);
             logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}): {@Counts}", mode, runId, jobId, counts);
             return counts;
         }
         catch (Exception e)
         {
             var failed = new SyncCounts(0, 0, 0, 0, 1, 0, stopwatch.ElapsedMilliseconds);
+            metrics.SyncFinished(mode, failed, succeeded: false);
             try
             {
                 await FinishRunAsync(runId, SyncRunStatus.Failed, failed, e.Message, CancellationToken.None);

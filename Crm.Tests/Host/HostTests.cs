@@ -17,12 +17,29 @@ public class HostTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     }
 
     [Fact]
-    public async Task ReadinessReportsTheDatabaseCheck()
+    public async Task ReadinessReportsTheDatabaseAndTheJobServers()
     {
-        var response = await _client.GetAsync("/health/ready");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The job servers announce themselves a moment after start.
+        var response = await Waiting.UntilAsync(() => _client.GetAsync("/health/ready"),
+            r => r.StatusCode == HttpStatusCode.OK, "the app to become ready");
         var body = await response.ReadJsonAsync();
         Assert.Equal("Healthy", (string)body["checks"]!["database"]!["status"]!);
+        Assert.Equal("Healthy", (string)body["checks"]!["jobs"]!["status"]!);
+    }
+
+    [Fact]
+    public async Task MetricsShowTheServicesOwnSeriesMovingWhenASyncRuns()
+    {
+        var anonymous = factory.CreateClient(key: null);
+        var sync = await (await _client.PostAsync("/api/sync", System.Net.Http.Json.JsonContent.Create(new { mode = "statsOnly" }))).ReadJsonAsync();
+        await _client.JobAsync((string)sync["jobId"]!);
+
+        var metrics = await Waiting.UntilAsync(async () => await (await anonymous.GetAsync("/metrics")).Content.ReadAsStringAsync(),
+            text => text.Contains("crm_sync_runs_total{") && text.Contains("mode=\"statsOnly\""), "the sync to show in /metrics");
+        Assert.Contains("outcome=\"succeeded\"", metrics);
+        Assert.Contains("crm_customers{", metrics);
+        Assert.Contains("crm_job_duration", metrics);
+        Assert.Contains("http_server_request_duration", metrics);
     }
 
     [Fact]

@@ -30,9 +30,12 @@ public class WorkerRoleTests(WorkerRoleFactory factory) : IClassFixture<WorkerRo
     public async Task AWorkerAnswersItsHealthChecks()
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health/live")).StatusCode);
-        var ready = await _client.GetAsync("/health/ready");
-        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-        Assert.Equal("Healthy", (string)(await ready.ReadJsonAsync())["checks"]!["database"]!["status"]!);
+        // Ready once its job servers have announced themselves.
+        var ready = await Waiting.UntilAsync(() => _client.GetAsync("/health/ready"),
+            r => r.StatusCode == HttpStatusCode.OK, "the worker to become ready");
+        var checks = (await ready.ReadJsonAsync())["checks"]!;
+        Assert.Equal("Healthy", (string)checks["database"]!["status"]!);
+        Assert.Equal("Healthy", (string)checks["jobs"]!["status"]!);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     {
         var anonymous = factory.CreateClient(key: null);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+        await Waiting.UntilAsync(() => anonymous.GetAsync("/health/ready"), r => r.StatusCode == HttpStatusCode.OK, "readiness");
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/scalar")).StatusCode);
         var document = await (await anonymous.GetAsync("/openapi/v1.json")).ReadJsonAsync();
         var scheme = document["components"]!["securitySchemes"]!["ApiKey"]!;

@@ -1,3 +1,6 @@
+using Crm.Jobs.Hosting;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
@@ -48,7 +51,10 @@ public sealed class SyncDatabase : IAsyncLifetime
 
     public SyncEngine CreateEngine(SyncOptions? sync = null, CategoryOptions? categories = null) =>
         new(DataSource, Clock, Options.Create(sync ?? new SyncOptions()),
-            Options.Create(categories ?? new CategoryOptions()), NullLogger<SyncEngine>.Instance);
+            Options.Create(categories ?? new CategoryOptions()),
+            new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>(), DataSource), NullLogger<SyncEngine>.Instance);
+
+    private static readonly ServiceProvider Metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
     public static string NewPhone() => $"+7999{Interlocked.Increment(ref _lastPhone) % 10_000_000:D7}";
 

@@ -1,0 +1,26 @@
+using Crm.Jobs;
+using Crm.Jobs.Hosting;
+using Hangfire;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Crm.Api.Health;
+
+// Ready means the job storage answers and, in a process that runs jobs, that this
+// process's job servers are alive (a recent heartbeat).
+public sealed class HangfireHealthCheck(JobStorage storage, IConfiguration configuration) : IHealthCheck
+{
+    private static readonly TimeSpan HeartbeatTolerance = TimeSpan.FromMinutes(1);
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+    {
+        var servers = storage.GetMonitoringApi().Servers();
+        if (CrmJobsExtensions.Role(configuration) == AppRole.Api)
+            return Task.FromResult(HealthCheckResult.Healthy($"storage reachable; {servers.Count} job server(s) in the cluster"));
+
+        var mine = servers.Where(s => s.Name.StartsWith($"{Environment.MachineName}-") && s.Name.Contains($":{Environment.ProcessId}:")).ToList();
+        var alive = mine.Count(s => s.Heartbeat is { } beat && DateTime.UtcNow - beat < HeartbeatTolerance);
+        return Task.FromResult(alive >= 2
+            ? HealthCheckResult.Healthy($"{alive} job servers of this process are alive")
+            : HealthCheckResult.Unhealthy($"{alive} of this process's 2 job servers have a recent heartbeat"));
+    }
+}

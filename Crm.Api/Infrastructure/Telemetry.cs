@@ -1,0 +1,48 @@
+using Crm.Jobs.Hosting;
+using Microsoft.AspNetCore.RateLimiting;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Crm.Api.Infrastructure;
+
+public static class Telemetry
+{
+    // Metrics for Prometheus at /metrics (the service's crm_* series plus ASP.NET Core,
+    // runtime and Npgsql), traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
+    // JSON logs outside Development (with the job id and sync-run id from log scopes).
+    public static WebApplicationBuilder AddCrmTelemetry(this WebApplicationBuilder builder)
+    {
+        var otlp = builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("crm-minimal"))
+            .WithMetrics(metrics => metrics
+                .AddMeter(CrmMetrics.MeterName, "Npgsql")
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(tracing =>
+            {
+                tracing.AddAspNetCoreInstrumentation().AddNpgsql();
+                if (!string.IsNullOrWhiteSpace(otlp))
+                    tracing.AddOtlpExporter();
+            });
+
+        if (!builder.Environment.IsDevelopment())
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        return builder;
+    }
+
+    // Scrapers send no key and scrape often: open, like health, and never rate-limited.
+    public static void MapCrmMetrics(this WebApplication app) =>
+        app.MapPrometheusScrapingEndpoint("/metrics").DisableRateLimiting();
+}
