@@ -33,7 +33,14 @@ public static class CrmApiExtensions
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
         services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
-        services.AddOpenApi(options => options.AddDocumentTransformer<OpenApiSecurity>());
+        services.AddOpenApi(options => options
+            .AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "crm-minimal API";
+                document.Info.Description = "Orders in, customers out: a shop's CRM kept true to its orders by Hangfire jobs on PostgreSQL.";
+                return Task.CompletedTask;
+            })
+            .AddDocumentTransformer<OpenApiSecurity>());
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);
         services.AddHealthChecks()
@@ -84,6 +91,7 @@ public static class CrmApiExtensions
             .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]));
         app.UseWhen(http => http.Request.Path.StartsWithSegments("/hangfire"),
             dashboard => dashboard.UseMiddleware<DashboardBasicAuthentication>());
+        SyncsPage.Register();
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",

@@ -18,14 +18,20 @@ public sealed class CrmMetrics
     private readonly Counter<long> _jobFailures;
     private readonly Counter<long> _importRows;
 
+    // From a per-customer job (milliseconds) to a full sync of millions of orders (seconds).
+    private static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    };
+
     public CrmMetrics(IMeterFactory meters, NpgsqlDataSource dataSource)
     {
         var meter = meters.Create(MeterName);
         _syncRuns = meter.CreateCounter<long>("crm_sync_runs", description: "Sync runs by mode and outcome");
-        _syncDuration = meter.CreateHistogram<double>("crm_sync_duration", "s", "Duration of sync runs");
+        _syncDuration = meter.CreateHistogram<double>("crm_sync_duration", "s", "Duration of sync runs", advice: SecondsBuckets);
         _customersCreated = meter.CreateCounter<long>("crm_customers_created", description: "Customers created by syncs");
         _customersUpdated = meter.CreateCounter<long>("crm_customers_updated", description: "Customers changed by syncs");
-        _jobDuration = meter.CreateHistogram<double>("crm_job_duration", "s", "Duration of Hangfire jobs by job");
+        _jobDuration = meter.CreateHistogram<double>("crm_job_duration", "s", "Duration of Hangfire jobs by job", advice: SecondsBuckets);
         _jobFailures = meter.CreateCounter<long>("crm_job_failures", description: "Failed Hangfire job attempts by job");
         _importRows = meter.CreateCounter<long>("crm_import_rows", description: "Imported order lines by outcome");
         // Read at scrape time: one indexed GROUP BY, so the gauge is always the database's truth.

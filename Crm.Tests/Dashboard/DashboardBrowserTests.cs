@@ -1,0 +1,147 @@
+using System.Net.Http.Json;
+using Crm.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Playwright;
+
+namespace Crm.Tests.Dashboard;
+
+// The dashboard as an operator meets it: Debian's Chromium, driven by Playwright (no
+// browser download), against the app on a real Kestrel port.
+public class DashboardBrowserTests : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private readonly CrmApiFactory _factory = new();
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private string _baseUrl = "";
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install the Debian package chromium (.ci/run does).");
+        await _factory.InitializeAsync();
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            // This machine has no network beyond loopback: keep Chromium from calling home.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await ((IAsyncLifetime)_factory).DisposeAsync();
+    }
+
+    private async Task<IPage> SignedInPageAsync(TestKey key)
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = _baseUrl,
+            HttpCredentials = new HttpCredentials { Username = key.Name, Password = key.Key },
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+        });
+        return await context.NewPageAsync();
+    }
+
+    // Where screenshots go: the test output, or docs/ when CRM_SCREENSHOT_DIR says so.
+    private static string ScreenshotPath(string name) =>
+        Path.Combine(Environment.GetEnvironmentVariable("CRM_SCREENSHOT_DIR") ?? AppContext.BaseDirectory, name);
+
+    private static async Task ReloadUntilAsync(IPage page, string path, string text)
+    {
+        await Waiting.UntilAsync(async () =>
+        {
+            await page.GotoAsync(path);
+            return await page.ContentAsync();
+        }, html => html.Contains(text), $"'{text}' on {path}");
+    }
+
+    [Fact]
+    public async Task AnAdminTriggersTheRecurringRecalculationAndSeesItSucceed()
+    {
+        var page = await SignedInPageAsync(TestKeys.Admin);
+        await page.GotoAsync("/hangfire/recurring");
+        var row = page.Locator("tr", new PageLocatorOptions { HasText = "recalculate-categories" });
+        await Assertions.Expect(row).ToContainTextAsync("0 3 * * *");
+
+        await row.Locator("input[type=checkbox]").CheckAsync();
+        await page.RunAndWaitForResponseAsync(
+            () => page.Locator("button", new PageLocatorOptions { HasText = "Trigger now" }).ClickAsync(),
+            response => response.Url.Contains("/recurring/trigger") && response.Ok);
+
+        // The dashboard reloads itself after a command: look from a second tab.
+        var jobs = await page.Context.NewPageAsync();
+        await ReloadUntilAsync(jobs, "/hangfire/jobs/succeeded", "Recalculate customer categories");
+        await jobs.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("dashboard.png") });
+    }
+
+    [Fact]
+    public async Task AFailingJobWaitsInRetries()
+    {
+        await using var db = _factory.CreateDbContext();
+        await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers ADD CONSTRAINT test_browser_refuse CHECK (city <> 'Отказ')");
+        try
+        {
+            var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+            var order = await (await _factory.CreateClient().PostAsJsonAsync("/api/orders", new
+            {
+                customerName = "Неудача", customerPhone = phone, deliveryCity = "Отказ", totalAmount = 10, status = "completed",
+            })).ReadJsonAsync();
+            await Waiting.UntilAsync(
+                async () => await (await _factory.CreateClient().GetAsync($"/api/jobs/{order["syncJobId"]}")).ReadJsonAsync(),
+                job => (int)job["retryCount"]! >= 1, "the first failure");
+
+            var page = await SignedInPageAsync(TestKeys.Reader);
+            await ReloadUntilAsync(page, "/hangfire/retries", $"Sync customer {phone}");
+        }
+        finally
+        {
+            await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers DROP CONSTRAINT IF EXISTS test_browser_refuse");
+        }
+    }
+
+    [Fact]
+    public async Task TheSyncsPageListsRunsLinkedToTheirJobs()
+    {
+        var client = _factory.CreateClient();
+        var accepted = await (await client.PostAsJsonAsync("/api/sync", new { mode = "default" })).ReadJsonAsync();
+        var jobId = (string)accepted["jobId"]!;
+        await client.JobAsync(jobId);
+
+        var page = await SignedInPageAsync(TestKeys.Reader);
+        await page.GotoAsync("/hangfire");
+        await page.Locator("a", new PageLocatorOptions { HasText = "Syncs" }).First.ClickAsync();
+        var run = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{jobId}" });
+        await Assertions.Expect(run).ToContainTextAsync("default");
+        await Assertions.Expect(run).ToContainTextAsync("succeeded");
+
+        await run.Locator("a").ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Full sync (Default)");
+    }
+
+    [Fact]
+    public async Task ScalarShowsTheApiWithAPlaceForTheKey()
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = _baseUrl,
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+        })).NewPageAsync();
+        await page.GotoAsync("/scalar");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "crm-minimal API" }))
+            .ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await Assertions.Expect(page.GetByText("X-Api-Key").First).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("scalar.png") });
+    }
+}
