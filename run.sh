@@ -107,11 +107,16 @@ cmd_start() {
     local base="http://127.0.0.1:$HTTP_PORT"
     cat <<EOF
 
-  API          $base
+  API          $base/api/customers
   Scalar       $base/scalar
+  Dashboard    $base/hangfire
   OpenAPI      $base/openapi/v1.json
   Health       $base/health/ready
+  Metrics      $base/metrics
   PostgreSQL   $ConnectionStrings__Crm
+
+  Try:  curl -s '$base/api/customers?category=vip&ordering=-totalSpent&pageSize=3'
+        curl -s $base/api/categories
 
   Press Ctrl-C to stop the app. PostgreSQL keeps running afterwards; stop it with: ./run.sh stop
 
