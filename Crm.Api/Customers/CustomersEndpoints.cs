@@ -56,11 +56,17 @@ public static class CustomersEndpoints
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
         long id, HttpContext http, CrmDbContext db, CancellationToken ct)
     {
-        var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (customer is null)
+        // Only the response's columns and the row version: not the search text, not a tracked entity.
+        var found = await db.Customers.AsNoTracking()
+            .Where(c => c.Id == id)
+            .Select(c => new { c.Version, Customer = new CustomerResponse(
+                c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
+                c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt) })
+            .FirstOrDefaultAsync(ct);
+        if (found is null)
             return TypedResults.NotFound();
-        SetETag(http, customer);
-        return TypedResults.Ok(CustomerResponse.From(customer));
+        http.Response.Headers.ETag = ETag(found.Version);
+        return TypedResults.Ok(found.Customer);
     }
 
     private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(
@@ -180,7 +186,9 @@ public static class CustomersEndpoints
         }
     }
 
-    private static string ETag(Customer customer) => $"\"{customer.Version}\"";
+    private static string ETag(uint version) => $"\"{version}\"";
+
+    private static string ETag(Customer customer) => ETag(customer.Version);
 
     private static void SetETag(HttpContext http, Customer customer) => http.Response.Headers.ETag = ETag(customer);
 
