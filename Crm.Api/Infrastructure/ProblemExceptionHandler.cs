@@ -72,6 +72,11 @@ public sealed partial class ProblemExceptionHandler(
     {
         if (UnmappedProperty().IsMatch(json.Message))
             return "This field is unknown or not writable.";
+        // StrictEnumConverter's own message lists the allowed values.
+        const string allowed = "expected one of:";
+        var at = json.Message.IndexOf(allowed, StringComparison.Ordinal);
+        if (at >= 0)
+            return "Expected one of:" + json.Message[(at + allowed.Length)..].Split(" Path:")[0];
         // System.Text.Json messages name .NET types; keep the part a client can act on.
         return json.Message.Contains("could not be converted", StringComparison.Ordinal)
             ? "The value has the wrong type or format."

@@ -10,7 +10,7 @@ public static class CrmJson
     {
         options.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
         options.PropertyNameCaseInsensitive = true;
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        options.Converters.Add(new StrictEnumConverter());
         // Statistics, ids and timestamps are not writable: a client that sends them hears so.
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
     }
