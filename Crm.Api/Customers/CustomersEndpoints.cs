@@ -151,39 +151,58 @@ public static class CustomersEndpoints
     }
 
     // With If-Match, the write happens only if nobody changed the customer since that ETag
-    // (412 otherwise); without it, the last write wins.
+    // (412 otherwise); without it, the last write wins: the fields this request sets are
+    // written whatever happened to the row since it was read (a sync, another client).
     private static async Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> UpdateAsync(
         long id, ICustomerFields request, bool replaceAll, HttpContext http,
         CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = http.Request.Headers.IfMatch.ToString();
-        for (var attempt = 1; ; attempt++)
-        {
-            var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
-            if (customer is null)
-                return TypedResults.NotFound();
-            if (ifMatch.Length > 0 && !Matches(ifMatch, customer))
-                return PreconditionFailed(customer);
+        var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (customer is null)
+            return TypedResults.NotFound();
+        if (ifMatch.Length > 0 && !Matches(ifMatch, customer))
+            return PreconditionFailed(customer);
 
-            Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
-            try
+        Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
+        var phone = customer.Phone;
+        try
+        {
+            if (ifMatch.Length > 0)
             {
-                if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
+                if (await SaveOrConflictAsync(db, phone, ct) is { } conflict)
                     return conflict;
-                SetETag(http, customer);
-                return TypedResults.Ok(CustomerResponse.From(customer));
             }
-            catch (DbUpdateConcurrencyException) when (ifMatch.Length == 0 && attempt < 5)
+            else
             {
-                // Changed between our read and our write (a sync, another client): read again.
+                var changed = db.Entry(customer).Properties.Where(p => p.IsModified).ToList();
+                await db.Customers.Where(c => c.Id == id).ExecuteUpdateAsync(setters =>
+                {
+                    foreach (var property in changed)
+                    {
+                        var name = property.Metadata.Name;
+                        if (property.CurrentValue is string text)
+                            setters.SetProperty(c => EF.Property<string>(c, name), text);
+                    }
+                    setters.SetProperty(c => c.UpdatedAt, customer.UpdatedAt);
+                }, ct);
                 db.ChangeTracker.Clear();
-            }
-            catch (DbUpdateConcurrencyException) when (ifMatch.Length > 0)
-            {
-                db.ChangeTracker.Clear();
-                return PreconditionFailed(null);
+                customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == id, ct);
+                if (customer is null)
+                    return TypedResults.NotFound();
             }
         }
+        catch (DbUpdateConcurrencyException)
+        {
+            db.ChangeTracker.Clear();
+            return PreconditionFailed(null);
+        }
+        catch (PostgresException e) when (IsPhoneTaken(e))
+        {
+            return await PhoneTakenAsync(db, phone, ct);
+        }
+        SetETag(http, customer);
+        return TypedResults.Ok(CustomerResponse.From(customer));
     }
 
     private static string ETag(uint version) => $"\"{version}\"";
@@ -224,22 +243,27 @@ public static class CustomersEndpoints
             await db.SaveChangesAsync(ct);
             return null;
         }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException
+        catch (DbUpdateException e) when (e.InnerException is PostgresException inner && IsPhoneTaken(inner))
         {
-            SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone",
-        })
-        {
-            db.ChangeTracker.Clear();
-            var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status409Conflict,
-                title: "A customer with this phone already exists",
-                detail: $"Phone {phone} belongs to customer {existingId}.",
-                extensions: new Dictionary<string, object?>
-                {
-                    ["existingId"] = existingId,
-                    ["errors"] = new Dictionary<string, string[]> { ["phone"] = ["This phone is taken."] },
-                });
+            return await PhoneTakenAsync(db, phone, ct);
         }
+    }
+
+    private static bool IsPhoneTaken(PostgresException e) =>
+        e is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone" };
+
+    private static async Task<ProblemHttpResult> PhoneTakenAsync(CrmDbContext db, string phone, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status409Conflict,
+            title: "A customer with this phone already exists",
+            detail: $"Phone {phone} belongs to customer {existingId}.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["existingId"] = existingId,
+                ["errors"] = new Dictionary<string, string[]> { ["phone"] = ["This phone is taken."] },
+            });
     }
 }

@@ -218,6 +218,13 @@ public sealed class SyncEngine(
         // 6. Auto runs record which writes they have seen, so the sweeper can tell what is left.
         if (mode == SyncMode.Auto && scoped)
         {
+            // In phone order, as writers take them (SyncScheduler.RecordAsync): no deadlock.
+            await Execute("""
+                SELECT 1 FROM customer_sync_requests
+                WHERE phone IN (SELECT phone FROM sync_scope)
+                ORDER BY phone
+                FOR UPDATE
+                """);
             await Execute("""
                 UPDATE customer_sync_requests r
                 SET synced_version = greatest(r.synced_version, s.version)
