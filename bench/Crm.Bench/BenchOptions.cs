@@ -1,0 +1,105 @@
+namespace Crm.Bench;
+
+public sealed record BenchOptions(
+    string Postgres,
+    string AppDll,
+    string ResultsDir,
+    string WorkDir,
+    int Orders,
+    int? Phones,
+    int SeedSlice,
+    bool SeedFull,
+    int Runs,
+    int Chunk,
+    int ImportBudgetSeconds,
+    int JobTimeoutMinutes,
+    IReadOnlyList<int> Scale,
+    bool Explain,
+    string? ServerLog,
+    string? Revision)
+{
+    public const string Usage = """
+        usage: Crm.Bench --postgres <admin connection string> [options]
+
+          --orders N          orders to generate (default 1000000)
+          --phones P          distinct phones (default orders/5)
+          --seed-slice N      orders in the slice the seed's algorithm runs on (default 20000)
+          --seed-full         also run the seed's algorithm on the full set (slow: minutes per 100k customers)
+          --runs R            runs per timed figure; the median is reported (default 3, at least 1)
+          --chunk N           orders per import request (default 200000)
+          --import-budget S   time box of the import runs in seconds: no further run once it would exceed S (default 420)
+          --job-timeout M     a job still unfinished after M minutes fails the bench (default 15)
+          --scale A,B,C       repeat the data-dependent measurements at these order counts, print a scaling table
+          --explain           print EXPLAIN (ANALYZE, BUFFERS) of the reference statement
+          --app PATH          Crm.Api.dll (default: the Release build in this checkout)
+          --results DIR       where the JSON goes (default: bench/results in this checkout)
+          --work DIR          where the app's logs go (default: a temp directory)
+          --server-log PATH   PostgreSQL's log file, for --explain's plans of the engine's statements
+          --revision TEXT     the source revision measured, recorded in the JSON
+        """;
+
+    // The sizes measured: --scale if given, else --orders.
+    public IReadOnlyList<int> Sizes => Scale.Count > 0 ? Scale : [Orders];
+
+    public int PhonesFor(int orders) => Phones ?? Math.Max(1, orders / 5);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        string? postgres = null, app = null, results = null, work = null, serverLog = null, revision = null;
+        int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15;
+        int? phones = null;
+        bool seedFull = false, explain = false;
+        List<int> scale = [];
+
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Positive() => int.TryParse(Value(), out var n) && n > 0 ? n : throw new ArgumentException($"{args[i]} needs a positive integer");
+            switch (args[i])
+            {
+                case "--postgres": postgres = Value(); break;
+                case "--app": app = Value(); break;
+                case "--results": results = Value(); break;
+                case "--work": work = Value(); break;
+                case "--server-log": serverLog = Value(); break;
+                case "--revision": revision = Value(); break;
+                case "--orders": orders = Positive(); break;
+                case "--phones": phones = Positive(); break;
+                case "--seed-slice": seedSlice = Positive(); break;
+                case "--seed-full": seedFull = true; break;
+                case "--runs": runs = Positive(); break;
+                case "--chunk": chunk = Positive(); break;
+                case "--import-budget": importBudget = Positive(); break;
+                case "--job-timeout": jobTimeout = Positive(); break;
+                case "--explain": explain = true; break;
+                case "--scale":
+                    var list = Value();
+                    foreach (var part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        scale.Add(int.TryParse(part, out var n) && n > 0 ? n : throw new ArgumentException($"--scale: '{part}' is not a positive integer"));
+                    break;
+                default: throw new ArgumentException($"unknown argument {args[i]}");
+            }
+        }
+        if (postgres is null)
+            throw new ArgumentException("--postgres is required");
+
+        var root = RepositoryRoot();
+        return new BenchOptions(
+            postgres,
+            Path.GetFullPath(app ?? Path.Combine(root, "Crm.Api", "bin", "Release", "net10.0", "Crm.Api.dll")),
+            Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
+            Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
+            orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision);
+    }
+
+    // The checkout this build lives in: the directory above bench/Crm.Bench/bin/...
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "crm-minimal.sln")) || Directory.Exists(Path.Combine(dir.FullName, "Crm.Api")))
+                return dir.FullName;
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}

@@ -1,0 +1,57 @@
+using Crm.Bench;
+
+// Crm.Bench: measures crm-minimal through its real HTTP API on a PostgreSQL it is given
+// (bench/run.sh starts a throwaway one), against the seed's algorithm and a hand-written
+// reference statement. Prints tables; writes JSON to bench/results/.
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+if (!File.Exists(options.AppDll))
+{
+    Console.Error.WriteLine($"{options.AppDll} not found: build Crm.Api in Release first (bench/run.sh does).");
+    return 2;
+}
+
+AppUnderTest.JobTimeout = TimeSpan.FromMinutes(options.JobTimeoutMinutes);
+var machine = await Report.DescribeMachineAsync(options.Postgres);
+Benchmark.Log($"{machine["cpu"]}, {machine["nproc"]} CPUs, {machine["ramGb"]} GB; {machine["postgres"]}; {machine["dotnet"]}");
+Benchmark.Log($"app logs in {options.WorkDir}");
+
+// Whole seconds: the generated createdAt values need no sub-second precision.
+var now = DateTime.UtcNow;
+now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+var benchmark = new Benchmark(options, now);
+try
+{
+    await benchmark.RunAsync();
+}
+catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or Npgsql.NpgsqlException)
+{
+    // A failed measurement is reported, not half-printed as if it were a result.
+    Console.Error.WriteLine($"Crm.Bench failed: {e.Message}");
+    Console.Error.WriteLine(e.StackTrace);
+    return 1;
+}
+
+Console.Write(Report.Tables(benchmark.Sets, options));
+foreach (var (title, text) in benchmark.Explanations)
+{
+    Console.WriteLine();
+    Console.WriteLine($"== {title} ==");
+    Console.Write(text);
+}
+machine["loadAverageAtEnd"] = Report.LoadAverage();
+Console.WriteLine();
+Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {machine["loadAverageAtEnd"]}; revision {options.Revision ?? "unknown"}");
+var path = await Report.WriteJsonAsync(options.ResultsDir, machine, options, benchmark.Sets);
+Console.WriteLine();
+Console.WriteLine($"JSON: {path}");
+return 0;

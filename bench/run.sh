@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The benchmark in one command: a throwaway PostgreSQL 15 (default settings: fsync on),
+# Release builds of Crm.Api and bench/Crm.Bench, then the bench itself.
+#
+#   bench/run.sh                                  1 000 000 orders, median of 3 runs
+#   bench/run.sh --orders 50000 --runs 1          a quick look
+#   bench/run.sh --scale 100000,1000000,3000000 --runs 1   the scaling table
+#
+# Arguments go to Crm.Bench (bench/README.md lists them). It prints tables and writes
+# bench/results/<timestamp>.json. The server and its data are removed on exit, also on
+# failure or Ctrl-C.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 1
+# shellcheck source=../scripts/pg.sh
+. "$ROOT/scripts/pg.sh"
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+PG_PASSWORD=postgres
+WORK=""
+PGDATA_DIR=""
+
+cleanup() {
+    if [ -n "$PGDATA_DIR" ]; then
+        pg_stop "$PGDATA_DIR" || pg_log "WARNING: could not stop the bench server in $PGDATA_DIR"
+        PGDATA_DIR=""
+    fi
+    if [ -n "$WORK" ]; then
+        rm -rf "$WORK"
+        WORK=""
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pg_ensure_installed || exit 1
+
+echo "==> Building Crm.Api and bench/Crm.Bench (Release)"
+dotnet build Crm.Api/Crm.Api.csproj -c Release -v quiet -nologo || exit 1
+dotnet build bench/Crm.Bench/Crm.Bench.csproj -c Release -v quiet -nologo || exit 1
+
+# The temp dir is owned by the server user (postgres when root): it holds the data dir,
+# the socket, the app's logs and the app's build.
+WORK="$(mktemp -d /tmp/crm-bench.XXXXXX)" || exit 1
+pg_prepare_dir "$WORK" || exit 1
+chmod 711 "$WORK"
+mkdir -p "$WORK/logs" "$WORK/app"
+
+# The app runs from a copy of its build: a concurrent `dotnet build`/`dotnet test` in this
+# checkout rewrites Crm.Api/bin/Release while the bench's app is running from it.
+cp -a Crm.Api/bin/Release/net10.0/. "$WORK/app/" || exit 1
+REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+DIRTY="$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)"
+if [ "$DIRTY" -gt 0 ]; then REVISION="$REVISION + $DIRTY uncommitted file(s)"; fi
+
+# No settings beyond pg.sh's own (listen address, socket permissions): the defaults, fsync on,
+# so the figures are what a stock PostgreSQL 15 gives.
+PGDATA_DIR="$WORK/pg"
+pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" || exit 1
+
+PORT=""
+for attempt in 1 2 3; do
+    candidate="$(pg_free_port)" || exit 1
+    if pg_start "$PGDATA_DIR" "$candidate" "$WORK"; then
+        PORT="$candidate"
+        break
+    fi
+    pg_log "start attempt $attempt on port $candidate failed; retrying on another port"
+done
+if [ -z "$PORT" ]; then
+    pg_log "ERROR: could not start the throwaway PostgreSQL server."
+    exit 1
+fi
+pg_log "throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT ($PGDATA_DIR)"
+
+dotnet bench/Crm.Bench/bin/Release/net10.0/Crm.Bench.dll \
+    --postgres "Host=127.0.0.1;Port=$PORT;Username=postgres;Password=$PG_PASSWORD;Database=postgres" \
+    --app "$WORK/app/Crm.Api.dll" \
+    --work "$WORK/logs" \
+    --server-log "$PGDATA_DIR/server.log" \
+    --revision "$REVISION" \
+    "$@"
+RC=$?
+if [ "$RC" -ne 0 ] && [ -d "$WORK/logs" ]; then
+    echo "bench/run.sh: Crm.Bench exited with code $RC; last lines of the app's log:" >&2
+    tail -n 30 "$WORK"/logs/*.log 2>/dev/null >&2 || true
+fi
+exit "$RC"
