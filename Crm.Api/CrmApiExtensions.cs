@@ -81,7 +81,7 @@ public static class CrmApiExtensions
         app.MapHealth();
         app.MapCrmMetrics();
 
-        // A worker process serves health only; the API and the dashboard live in `api` and `all`.
+        // A worker process serves health and metrics only; the API and the dashboard live in `api` and `all`.
         if (CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker)
             return app;
 
