@@ -16,7 +16,7 @@ public static class CustomersEndpoints
     {
         var group = app.MapGroup("/api/customers")
             .WithTags("Customers")
-            .AddEndpointFilter<ValidationFilter>()
+            .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
         group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter, search, order, page");

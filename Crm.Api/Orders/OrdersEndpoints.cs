@@ -15,7 +15,7 @@ public static class OrdersEndpoints
     {
         var group = app.MapGroup("/api/orders")
             .WithTags("Orders")
-            .AddEndpointFilter<ValidationFilter>()
+            .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
         group.MapPost("/", CreateOrder).WithName("CreateOrder").WithSummary("Write an order; its customer is synced by a job");

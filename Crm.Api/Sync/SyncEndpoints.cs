@@ -28,7 +28,7 @@ public static class SyncEndpoints
     {
         var group = app.MapGroup("/api/sync")
             .WithTags("Sync")
-            .AddEndpointFilter<ValidationFilter>()
+            .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
         group.MapPost("/", StartSync).WithName("StartSync")
