@@ -41,7 +41,8 @@ public sealed class SyncEngine(
     // Bulk runs (full syncs, pending batches, category recalculation) hold this lock
     // exclusively; per-customer runs hold it shared. So two bulk runs never overlap, and a
     // per-customer run never interleaves with a bulk run and overwrites it with older data.
-    // Advisory locks die with their session: a crashed holder frees it at once.
+    // Advisory locks die with their session: a crashed holder cannot keep one (its session
+    // ends once its running statement finishes, and its transaction rolls back).
     public const long BulkLockKey = 0x43524d_0001; // "CRM" 1
 
     public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
