@@ -119,6 +119,13 @@ public sealed class SyncEngine(
             return await command.ExecuteNonQueryAsync(ct);
         }
 
+        // Bulk runs: statistics of customers can be stale mid-run (an autoanalyze during the
+        // run sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
+        // then takes minutes; hash joins are right at any size here. The per-phone aggregate
+        // also fits in memory instead of spilling.
+        if (scope is not SyncScope.Phones)
+            await Execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
+
         // 1. The phones in scope, with the request version this run will have seen.
         var scoped = scope is not SyncScope.All;
         if (scope is SyncScope.Phones list)
