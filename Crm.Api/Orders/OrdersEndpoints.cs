@@ -143,11 +143,13 @@ public static class OrdersEndpoints
             await transaction.CommitAsync(ct);
         }
 
-        var syncJobId = order.NormalizedPhone is { } phone ? await scheduler.DispatchAsync(phone, ct) : null;
-        var previousJobId = previousPhone is not null && previousPhone != order.NormalizedPhone
-            ? await scheduler.DispatchAsync(previousPhone, ct)
-            : null;
-        return OrderResponse.From(order) with { SyncJobId = syncJobId, PreviousCustomerSyncJobId = previousJobId };
+        // One job syncs both customers of a moved order (and the other writers' customers).
+        var jobId = phones.Length > 0 ? await scheduler.DispatchAsync(phones[0], ct) : null;
+        return OrderResponse.From(order) with
+        {
+            SyncJobId = order.NormalizedPhone is null ? null : jobId,
+            PreviousCustomerSyncJobId = previousPhone is not null && previousPhone != order.NormalizedPhone ? jobId : null,
+        };
     }
 
     // A customer's history and the order list: newest first, id breaking ties.

@@ -37,8 +37,8 @@ public static class SyncEndpoints
         return group;
     }
 
-    private static Accepted<JobAccepted> StartSync(SyncRequest request, SyncScheduler scheduler) =>
-        JobAccepted.For(scheduler.EnqueueFullSync(request.Mode!.Value));
+    private static async Task<Accepted<JobAccepted>> StartSync(SyncRequest request, SyncScheduler scheduler, CancellationToken ct) =>
+        JobAccepted.For(await scheduler.EnqueueFullSyncAsync(request.Mode!.Value, ct));
 
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)

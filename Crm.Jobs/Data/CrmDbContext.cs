@@ -12,6 +12,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
     public DbSet<CustomerSyncRequest> CustomerSyncRequests => Set<CustomerSyncRequest>();
+    public DbSet<PendingSyncDispatch> PendingSyncDispatch => Set<PendingSyncDispatch>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -45,11 +45,17 @@ public sealed class SyncEngine(
     // ends once its running statement finishes, and its transaction rolls back).
     public const long BulkLockKey = 0x43524d_0001; // "CRM" 1
 
+    // Scopes above this many phones are planned as bulk work (hash joins over whole tables).
+    private const int LargeScope = 5_000;
+
     public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await LockAsync(connection, transaction, scope, ct);
+        // From here on a new order write queues a new job: this run may already be past it.
+        if (scope is SyncScope.Pending)
+            await SyncScheduler.ReleaseDispatchClaimAsync(dataSource, ct);
 
         // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
         var stopwatch = Stopwatch.StartNew();
@@ -119,18 +125,12 @@ public sealed class SyncEngine(
             return await command.ExecuteNonQueryAsync(ct);
         }
 
-        // Bulk runs: statistics of customers can be stale mid-run (an autoanalyze during the
-        // run sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
-        // then takes minutes; hash joins are right at any size here. The per-phone aggregate
-        // also fits in memory instead of spilling.
-        if (scope is not SyncScope.Phones)
-            await Execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
-
         // 1. The phones in scope, with the request version this run will have seen.
         var scoped = scope is not SyncScope.All;
+        var scopeSize = 0;
         if (scope is SyncScope.Phones list)
         {
-            await Execute("""
+            scopeSize = await Execute("""
                 CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
                 SELECT p.phone, r.version
                 FROM unnest(@phones) AS p(phone)
@@ -139,11 +139,21 @@ public sealed class SyncEngine(
         }
         else if (scope is SyncScope.Pending)
         {
-            await Execute("""
+            scopeSize = await Execute("""
                 CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
                 SELECT phone, version FROM customer_sync_requests WHERE version > synced_version
                 """);
         }
+
+        // Large runs: statistics of customers can be stale mid-run (an autoanalyze during the
+        // run sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
+        // then takes minutes; hash joins are right at that size. The per-phone aggregate
+        // also fits in memory instead of spilling. A few pending phones keep the planner's
+        // index lookups.
+        if (scope is SyncScope.All || scopeSize > LargeScope)
+            await Execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
+        else if (scope is SyncScope.Pending)
+            await Execute("ANALYZE sync_scope");
         var inScope = scoped ? "IN (SELECT phone FROM sync_scope)" : "IS NOT NULL";
 
         // 2. Per phone: the latest order's contact fields and the completed orders' statistics.

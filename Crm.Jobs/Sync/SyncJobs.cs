@@ -26,20 +26,14 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
     public Task<SyncCounts> PendingSyncAsync(string reason, PerformContext? context, CancellationToken ct) =>
         engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
 
+    // The job order writes share (SyncScheduler.DispatchAsync): every customer whose
+    // writes no finished sync has seen, in one set-based run. On the default queue, so a
+    // full sync or an import waiting in the bulk queue does not hold it back.
     [Queue(JobQueues.Default)]
-    [DisplayName("Sync customer {0}")]
+    [DisplayName("Sync customers of pending order writes (first: {0})")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
-    public async Task<SyncCounts> CustomerSyncAsync(string phone, PerformContext? context, CancellationToken ct)
-    {
-        // From here on a new write enqueues a new job: this one may already have read past it.
-        await using (var command = dataSource.CreateCommand(
-            "UPDATE customer_sync_requests SET enqueued_at = NULL, job_id = NULL WHERE phone = @phone"))
-        {
-            command.Parameters.AddWithValue("phone", phone);
-            await command.ExecuteNonQueryAsync(ct);
-        }
-        return await engine.RunAsync(SyncMode.Auto, SyncScope.Of(phone), context?.BackgroundJob.Id, ct);
-    }
+    public Task<SyncCounts> PendingWritesSyncAsync(string firstPhone, PerformContext? context, CancellationToken ct) =>
+        engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
 
     [Queue(JobQueues.Default)]
     [DisplayName("Update statistics of customer {0}")]
@@ -57,9 +51,9 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
         await using var command = dataSource.CreateCommand("""
             SELECT EXISTS (
                 SELECT 1 FROM customer_sync_requests
-                WHERE version > synced_version
-                  AND requested_at < now() - @timeout
-                  AND (enqueued_at IS NULL OR enqueued_at < now() - @timeout))
+                WHERE version > synced_version AND requested_at < now() - @timeout)
+              AND NOT EXISTS (
+                SELECT 1 FROM pending_sync_dispatch WHERE enqueued_at >= now() - @timeout)
             """);
         command.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
         if (!(bool)(await command.ExecuteScalarAsync(ct))!)

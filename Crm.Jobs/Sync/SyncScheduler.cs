@@ -31,36 +31,52 @@ public sealed class SyncScheduler(
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    // After the commit: make sure a job that has not started yet will sync this customer,
-    // and return its id. A burst of writes shares one queued job; a job that has already
-    // started clears the claim first, so the write after it gets a job of its own.
+    // After the commit: make sure a job that has not started yet will sync the pending
+    // requests, and return its id. All order writes share that one job until it starts: a
+    // started pending sync clears the claim before it reads the requests (SyncEngine), so
+    // the write after that gets the next job, and the last job always sees the last write.
     public async Task<string> DispatchAsync(string phone, CancellationToken ct)
     {
-        await using (var claim = dataSource.CreateCommand("""
-            UPDATE customer_sync_requests SET enqueued_at = now(), job_id = NULL
-            WHERE phone = @phone AND (enqueued_at IS NULL OR enqueued_at < now() - @timeout)
-            RETURNING phone
+        long? claim;
+        string? queuedJobId;
+        await using (var command = dataSource.CreateCommand("""
+            WITH claimed AS (
+                UPDATE pending_sync_dispatch SET claim = claim + 1, enqueued_at = now(), job_id = NULL
+                WHERE id = 1 AND (enqueued_at IS NULL OR enqueued_at < now() - @timeout)
+                RETURNING claim
+            )
+            SELECT (SELECT claim FROM claimed), job_id FROM pending_sync_dispatch WHERE id = 1
             """))
         {
-            claim.Parameters.AddWithValue("phone", phone);
-            claim.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
-            if (await claim.ExecuteScalarAsync(ct) is null)
-            {
-                await using var pending = dataSource.CreateCommand("SELECT job_id FROM customer_sync_requests WHERE phone = @phone");
-                pending.Parameters.AddWithValue("phone", phone);
-                // Null while the claiming writer has not stored its job id yet: enqueue one more.
-                if (await pending.ExecuteScalarAsync(ct) is string queuedJobId)
-                    return queuedJobId;
-            }
+            command.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            claim = reader.IsDBNull(0) ? null : reader.GetInt64(0);
+            queuedJobId = reader.IsDBNull(1) ? null : reader.GetString(1);
         }
+        // Not ours, and its writer has stored the id: that queued job will see this write.
+        if (claim is null && queuedJobId is not null)
+            return queuedJobId;
 
-        var jobId = jobs.Enqueue<SyncJobs>(j => j.CustomerSyncAsync(phone, null, CancellationToken.None));
-        await using var store = dataSource.CreateCommand(
-            "UPDATE customer_sync_requests SET job_id = @job_id WHERE phone = @phone AND enqueued_at IS NOT NULL AND job_id IS NULL");
-        store.Parameters.AddWithValue("phone", phone);
-        store.Parameters.AddWithValue("job_id", jobId);
-        await store.ExecuteNonQueryAsync(ct);
+        // Ours, or claimed by a writer that has not stored its job id yet: enqueue one more.
+        var jobId = jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+        if (claim is not null)
+        {
+            await using var store = dataSource.CreateCommand(
+                "UPDATE pending_sync_dispatch SET job_id = @job_id WHERE id = 1 AND claim = @claim AND enqueued_at IS NOT NULL");
+            store.Parameters.AddWithValue("job_id", jobId);
+            store.Parameters.AddWithValue("claim", claim.Value);
+            await store.ExecuteNonQueryAsync(CancellationToken.None);
+        }
         return jobId;
+    }
+
+    // A pending sync calls this once it holds the bulk lock and before it reads the
+    // requests. Committed on its own, so writers never wait for the sync's transaction.
+    public static async Task ReleaseDispatchClaimAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE pending_sync_dispatch SET enqueued_at = NULL, job_id = NULL WHERE id = 1");
+        await command.ExecuteNonQueryAsync(ct);
     }
 
     public string EnqueuePendingSync(string reason) =>
@@ -73,22 +89,33 @@ public sealed class SyncScheduler(
         jobs.Enqueue<RecalculateCategoriesJob>(j => j.RunAsync(CancellationToken.None));
 
     // One full sync per mode at a time: while one is queued, retrying or running, asking
-    // again returns its id instead of queueing another.
-    public string EnqueueFullSync(SyncMode mode)
+    // again returns its id instead of queueing another. Callers of one mode queue up on a
+    // PostgreSQL advisory lock (woken at once, unlike a polled distributed lock).
+    public async Task<string> EnqueueFullSyncAsync(SyncMode mode, CancellationToken ct)
     {
         var key = EnumText.ToText(mode);
-        using var connection = storage.GetConnection();
-        using (connection.AcquireDistributedLock($"crm:full-sync:{key}", TimeSpan.FromSeconds(30)))
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@key))", connection, transaction))
         {
-            var existing = connection.GetAllEntriesFromHash("crm:full-sync")?.GetValueOrDefault(key);
-            if (existing is not null && UnfinishedStates.Contains(connection.GetStateData(existing)?.Name ?? ""))
-                return existing;
-
-            var jobId = jobs.Enqueue<SyncJobs>(j => j.FullSyncAsync(mode, null, CancellationToken.None));
-            connection.SetRangeInHash("crm:full-sync", [new KeyValuePair<string, string>(key, jobId)]);
-            return jobId;
+            command.Parameters.AddWithValue("space", FullSyncLockSpace);
+            command.Parameters.AddWithValue("key", key);
+            await command.ExecuteNonQueryAsync(ct);
         }
+
+        using var hangfire = storage.GetConnection();
+        var existing = hangfire.GetAllEntriesFromHash("crm:full-sync")?.GetValueOrDefault(key);
+        if (existing is not null && UnfinishedStates.Contains(hangfire.GetStateData(existing)?.Name ?? ""))
+            return existing;
+
+        var jobId = jobs.Enqueue<SyncJobs>(j => j.FullSyncAsync(mode, null, CancellationToken.None));
+        hangfire.SetRangeInHash("crm:full-sync", [new KeyValuePair<string, string>(key, jobId)]);
+        await transaction.CommitAsync(CancellationToken.None);
+        return jobId;
     }
+
+    // The two-key advisory locks live apart from the engine's one-key locks (bulk, phones).
+    private const int FullSyncLockSpace = 0x43524d; // "CRM"
 
     private static readonly HashSet<string> UnfinishedStates =
         [EnqueuedState.StateName, ProcessingState.StateName, ScheduledState.StateName, AwaitingState.StateName];

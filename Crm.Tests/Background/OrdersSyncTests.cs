@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Crm.Tests.Background;
 
@@ -154,6 +155,80 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var request = await db.CustomerSyncRequests.SingleAsync(r => r.Phone == phone);
         Assert.Equal(50, request.Version);
         Assert.Equal(50, request.SyncedVersion);
+    }
+
+    [Fact]
+    public async Task WritesForManyCustomersShareJobsAndEveryCustomerEndsExact()
+    {
+        var phones = Enumerable.Range(0, 20).Select(_ => $"+7{NewPhoneDigits()}").ToArray();
+        var next = -1;
+        var writes = new System.Collections.Concurrent.ConcurrentBag<JsonNode>();
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        {
+            var client = factory.CreateClient();
+            for (var n = Interlocked.Increment(ref next); n < 200; n = Interlocked.Increment(ref next))
+            {
+                var response = await client.PostAsJsonAsync("/api/orders",
+                    new { customerName = $"Покупатель {n % 20}", customerPhone = phones[n % 20], totalAmount = n, status = "completed" });
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+                writes.Add(await response.ReadJsonAsync());
+            }
+        }));
+
+        var jobIds = writes.Select(w => (string)w["syncJobId"]!).Distinct().ToList();
+        foreach (var jobId in jobIds)
+            await _client.JobAsync(jobId);
+
+        // Customer k got writes k, k + 20, ..., k + 180: 10 orders, 10k + 900 spent.
+        for (var k = 0; k < 20; k++)
+        {
+            var customer = await CustomerByPhoneAsync(phones[k]);
+            Assert.Equal(10, (int)customer!["totalOrders"]!);
+            Assert.Equal(10m * k + 900m, (decimal)customer["totalSpent"]!);
+        }
+        // Jobs are shared across customers, not one per customer or per write.
+        Assert.True(jobIds.Count < 200, $"{jobIds.Count} jobs for 200 writes");
+        await using var db = factory.CreateDbContext();
+        Assert.Equal(0, await db.CustomerSyncRequests.CountAsync(r => phones.Contains(r.Phone) && r.Version != r.SyncedVersion));
+    }
+
+    [Fact]
+    public async Task AMovedOrderSyncsBothCustomersInOneJob()
+    {
+        var first = $"+7{NewPhoneDigits()}";
+        var second = $"+7{NewPhoneDigits()}";
+        var order = await PostOrderAsync(new { customerPhone = first, totalAmount = 100, status = "completed" });
+        await _client.JobAsync((string)order["syncJobId"]!);
+
+        var patched = await (await _client.PatchJsonAsync($"/api/orders/{order["id"]}", new { customerPhone = second })).ReadJsonAsync();
+
+        Assert.Equal((string)patched["syncJobId"]!, (string)patched["previousCustomerSyncJobId"]!);
+        await _client.JobAsync((string)patched["syncJobId"]!);
+        Assert.Equal(0, (int)(await CustomerByPhoneAsync(first))!["totalOrders"]!);
+        Assert.Equal(100m, (decimal)(await CustomerByPhoneAsync(second))!["totalSpent"]!);
+    }
+
+    [Fact]
+    public async Task TheSweeperSyncsAWriteWhoseJobWasNeverQueued()
+    {
+        // What a process that died between the order's commit and the enqueue leaves behind.
+        var phone = $"+7{NewPhoneDigits()}";
+        await using (var db = factory.CreateDbContext())
+        {
+            await db.Database.ExecuteSqlRawAsync("""
+                INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
+                                    delivery_address, total_amount, status, created_at, updated_at)
+                VALUES ('Потерянный', {0}, {0}, '', '', '', 700, 'completed', now(), now());
+                INSERT INTO customer_sync_requests (phone, version, synced_version, requested_at)
+                VALUES ({0}, 1, 0, now() - interval '10 minutes');
+                """, phone);
+        }
+
+        factory.Services.GetRequiredService<Hangfire.IRecurringJobManager>().Trigger(Crm.Jobs.Sync.SyncJobs.PendingSyncRecurringJobId);
+
+        var customer = await Waiting.UntilAsync(() => CustomerByPhoneAsync(phone), c => c is not null, "the swept customer");
+        Assert.Equal("Потерянный", (string)customer!["name"]!);
+        Assert.Equal(700m, (decimal)customer["totalSpent"]!);
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public class DashboardBrowserTests : IAsyncLifetime
                 job => (int)job["retryCount"]! >= 1, "the first failure");
 
             var page = await SignedInPageAsync(TestKeys.Reader);
-            await ReloadUntilAsync(page, "/hangfire/retries", $"Sync customer {phone}");
+            await ReloadUntilAsync(page, "/hangfire/retries", $"pending order writes (first: {phone})");
         }
         finally
         {

@@ -328,15 +328,6 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("character varying(20)")
                         .HasColumnName("phone");
 
-                    b.Property<DateTime?>("EnqueuedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("enqueued_at");
-
-                    b.Property<string>("JobId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)")
-                        .HasColumnName("job_id");
-
                     b.Property<DateTime>("RequestedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("requested_at");
@@ -357,6 +348,41 @@ namespace Crm.Jobs.Data.Migrations
                         .HasFilter("version > synced_version");
 
                     b.ToTable("customer_sync_requests", (string)null);
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Sync.PendingSyncDispatch", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<long>("Claim")
+                        .HasColumnType("bigint")
+                        .HasColumnName("claim");
+
+                    b.Property<DateTime?>("EnqueuedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("enqueued_at");
+
+                    b.Property<string>("JobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("job_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_pending_sync_dispatch");
+
+                    b.ToTable("pending_sync_dispatch", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_pending_sync_dispatch_singleton", "id = 1");
+                        });
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Claim = 0L
+                        });
                 });
 
             modelBuilder.Entity("Crm.Jobs.Sync.SyncRun", b =>
