@@ -1,8 +1,10 @@
 using FluentValidation;
+using Microsoft.EntityFrameworkCore;
 
 namespace Crm.Api.Infrastructure;
 
-public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount);
+// TotalCount stops at PagingRules.MaxCount; TotalCountExact is false when more than that matched.
+public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount, bool TotalCountExact);
 
 public sealed record PageQuery(int Page = 1, int PageSize = 50);
 
@@ -19,12 +21,23 @@ public static class PagingRules
     // Deep enough for any real list, small enough that (page - 1) * pageSize fits an int.
     public const int MaxPage = 1_000_000;
 
+    // Counting every match of a broad search costs more than the page itself, so counts stop here.
+    public const int MaxCount = 10_000;
+
     public static IRuleBuilderOptions<T, int> ValidPage<T>(this IRuleBuilder<T, int> rule) => rule.InclusiveBetween(1, MaxPage);
 
     public static IRuleBuilderOptions<T, int> ValidPageSize<T>(this IRuleBuilder<T, int> rule) => rule.InclusiveBetween(1, MaxPageSize);
 
     public static IQueryable<T> Page<T>(this IQueryable<T> query, int page, int pageSize) =>
         query.Skip((page - 1) * pageSize).Take(pageSize);
+
+    // Pass the query before ordering: PostgreSQL runs count(*) over a LIMIT subquery and stops
+    // at the first MaxCount + 1 matches it finds, instead of visiting all of them.
+    public static async Task<(int TotalCount, bool Exact)> CountUpToMaxAsync<T>(this IQueryable<T> matches, CancellationToken ct)
+    {
+        var counted = await matches.Take(MaxCount + 1).CountAsync(ct);
+        return (Math.Min(counted, MaxCount), counted <= MaxCount);
+    }
 }
 
 public sealed class PageQueryValidator : AbstractValidator<PageQuery>

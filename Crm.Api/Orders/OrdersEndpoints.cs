@@ -156,12 +156,12 @@ public static class OrdersEndpoints
     public static async Task<PagedResponse<OrderResponse>> NewestFirstAsync(
         IQueryable<Order> orders, int page, int pageSize, CancellationToken ct)
     {
-        var totalCount = await orders.CountAsync(ct);
+        var (totalCount, exact) = await orders.CountUpToMaxAsync(ct);
         var items = await orders
             .OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id)
             .Page(page, pageSize)
             .Select(OrderResponse.Projection)
             .ToListAsync(ct);
-        return new PagedResponse<OrderResponse>(items, page, pageSize, totalCount);
+        return new PagedResponse<OrderResponse>(items, page, pageSize, totalCount, exact);
     }
 }

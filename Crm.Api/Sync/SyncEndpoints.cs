@@ -43,7 +43,7 @@ public static class SyncEndpoints
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
     {
-        var totalCount = await db.SyncRuns.CountAsync(ct);
+        var (totalCount, exact) = await db.SyncRuns.CountUpToMaxAsync(ct);
         var items = await db.SyncRuns.AsNoTracking()
             .OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id)
             .Page(query.Page, query.PageSize)
@@ -51,6 +51,6 @@ public static class SyncEndpoints
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
                 r.TotalCustomers, r.DurationMs, r.Error))
             .ToListAsync(ct);
-        return TypedResults.Ok(new PagedResponse<SyncRunResponse>(items, query.Page, query.PageSize, totalCount));
+        return TypedResults.Ok(new PagedResponse<SyncRunResponse>(items, query.Page, query.PageSize, totalCount, exact));
     }
 }

@@ -2,6 +2,7 @@ using Crm.Jobs.Customers;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Sync;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace Crm.Jobs.Data;
 
@@ -21,12 +22,16 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(CrmDbContext).Assembly);
     }
 
-    // Snake_case names for every table, column, key and index.
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
-        options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history"))
-            .UseSnakeCaseNamingConvention();
+        Common(options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history")));
 
     public static void Configure(DbContextOptionsBuilder options, Npgsql.NpgsqlDataSource dataSource) =>
-        options.UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history"))
-            .UseSnakeCaseNamingConvention();
+        Common(options.UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history")));
+
+    // Snake_case names for every table, column, key and index. The lists' bounded counts
+    // (PagingRules.CountUpToMaxAsync) limit unordered queries on purpose: which matches are
+    // counted does not matter, and an ORDER BY would make PostgreSQL visit them all.
+    private static void Common(DbContextOptionsBuilder options) =>
+        options.UseSnakeCaseNamingConvention()
+            .ConfigureWarnings(warnings => warnings.Ignore(CoreEventId.RowLimitingOperationWithoutOrderByWarning));
 }

@@ -80,6 +80,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var customer = (await CustomerByPhoneAsync(phone))!;
         var history = await (await _client.GetAsync($"/api/customers/{customer["id"]}/orders?pageSize=1")).ReadJsonAsync();
         Assert.Equal(2, (int)history["totalCount"]!);
+        Assert.True((bool)history["totalCountExact"]!);
         Assert.Equal((long)newer["id"]!, (long)history["items"]![0]!["id"]!);
         var second = await (await _client.GetAsync($"/api/customers/{customer["id"]}/orders?page=2&pageSize=1")).ReadJsonAsync();
         Assert.Equal((long)old["id"]!, (long)second["items"]![0]!["id"]!);

@@ -58,6 +58,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 
         var runs = await (await _client.GetAsync("/api/sync/runs")).ReadJsonAsync();
         var run = runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!;
+        Assert.True((bool)runs["totalCountExact"]!);
         Assert.Equal("default", (string)run["mode"]!);
         Assert.Equal("succeeded", (string)run["status"]!);
     }

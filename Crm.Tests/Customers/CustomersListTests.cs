@@ -53,6 +53,7 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
     {
         var page = await ListAsync("");
         Assert.Equal(5, (int)page["totalCount"]!);
+        Assert.True((bool)page["totalCountExact"]!);
         Assert.Equal(1, (int)page["page"]!);
         Assert.Equal(50, (int)page["pageSize"]!);
         Assert.Equal(["Борис", "anatoly ivanov", "Anna Smith", "ПЁТР Сидоров", "Иван Иванов"], await NamesAsync(""));

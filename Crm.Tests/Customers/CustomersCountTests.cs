@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Crm.Api.Infrastructure;
+using Crm.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Tests.Customers;
+
+// Lists count their matches only up to PagingRules.MaxCount, over just more customers than that.
+public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
+{
+    private const int Customers = PagingRules.MaxCount + 1;
+
+    private readonly HttpClient _client;
+
+    public CustomersCountTests(Fixture fixture) => _client = fixture.CreateClient();
+
+    public sealed class Fixture : CrmApiFactory
+    {
+        // Every customer is new except the last, a VIP, so `category=new` matches exactly MaxCount;
+        // every 2 500th is named "Редкий" (4 in all); customer i was created i minutes after the start.
+        public override async Task InitializeAsync()
+        {
+            await base.InitializeAsync();
+            await using var db = CreateDbContext();
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO customers (name, phone, email, category, created_at, updated_at)
+                SELECT CASE WHEN i % 2500 = 0 THEN 'Редкий ' || i ELSE 'Покупатель ' || i END,
+                       '+79' || lpad(i::text, 9, '0'),
+                       'user' || i || '@example.com',
+                       CASE WHEN i = {Customers} THEN 'vip' ELSE 'new' END,
+                       timestamptz '2026-10-01 00:00:00+00' + i * interval '1 minute',
+                       timestamptz '2026-10-01 00:00:00+00' + i * interval '1 minute'
+                FROM generate_series(1, {Customers}) AS i
+                """);
+        }
+    }
+
+    private async Task<JsonNode> ListAsync(string query)
+    {
+        var response = await _client.GetAsync("/api/customers" + query);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.ReadJsonAsync();
+    }
+
+    [Fact]
+    public async Task UnfilteredListStopsCountingAtTheCapAndSaysSo()
+    {
+        var page = await ListAsync("");
+        Assert.Equal(PagingRules.MaxCount, (int)page["totalCount"]!);
+        Assert.False((bool)page["totalCountExact"]!);
+        Assert.Equal(50, page["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task FilterMatchingExactlyTheCapIsCountedExactly()
+    {
+        var page = await ListAsync("?category=new");
+        Assert.Equal(PagingRules.MaxCount, (int)page["totalCount"]!);
+        Assert.True((bool)page["totalCountExact"]!);
+    }
+
+    [Theory]
+    [InlineData("?search=редкий", 4)]
+    [InlineData("?category=vip", 1)]
+    public async Task FilterOrSearchMatchingAFewIsCountedExactly(string query, int expected)
+    {
+        var page = await ListAsync(query);
+        Assert.Equal(expected, (int)page["totalCount"]!);
+        Assert.True((bool)page["totalCountExact"]!);
+        Assert.Equal(expected, page["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task PagesBeyondTheCountStillReturnItems()
+    {
+        // Rows 10 001 to 10 050 newest first: only the oldest customer is left there.
+        var page = await ListAsync("?page=201&pageSize=50");
+        var only = Assert.Single(page["items"]!.AsArray());
+        Assert.Equal("+79000000001", (string)only!["phone"]!);
+        Assert.Equal(201, (int)page["page"]!);
+        Assert.False((bool)page["totalCountExact"]!);
+    }
+
+    [Fact]
+    public async Task OpenApiDocumentDescribesTheCountAndWhetherItIsExact()
+    {
+        var document = await (await _client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var schema = (string)document["paths"]!["/api/customers"]!["get"]!["responses"]!["200"]!
+            ["content"]!["application/json"]!["schema"]!["$ref"]!;
+        var properties = document["components"]!["schemas"]![schema.Split('/').Last()]!["properties"]!;
+        Assert.NotNull(properties["totalCount"]);
+        Assert.Equal("boolean", (string)properties["totalCountExact"]!["type"]!);
+    }
+}
