@@ -75,7 +75,8 @@ PGDATA_DIR="$WORK/pg"
 # (200 000 customers are about 150 MB with their indexes), as a production server's would.
 pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "max_connections = 300" \
-    "shared_buffers = 512MB" || exit 1
+    "shared_buffers = 512MB" \
+    "max_wal_size = 4GB" || exit 1
 
 PORT=""
 for attempt in 1 2 3; do

