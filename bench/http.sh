@@ -78,19 +78,7 @@ pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "shared_buffers = 512MB" \
     "max_wal_size = 4GB" || exit 1
 
-PORT=""
-for attempt in 1 2 3; do
-    candidate="$(pg_free_port)" || exit 1
-    if pg_start "$PGDATA_DIR" "$candidate" "$WORK"; then
-        PORT="$candidate"
-        break
-    fi
-    pg_log "start attempt $attempt on port $candidate failed; retrying on another port"
-done
-if [ -z "$PORT" ]; then
-    pg_log "ERROR: could not start the throwaway PostgreSQL server."
-    exit 1
-fi
+PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 say "Throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (fsync on)"
 
 export CRM_BENCH_POSTGRES="Host=127.0.0.1;Port=$PORT;Username=postgres;Password=$PG_PASSWORD;Database=postgres"

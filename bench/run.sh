@@ -66,19 +66,7 @@ pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "shared_buffers = 1GB" \
     "max_wal_size = 4GB" || exit 1
 
-PORT=""
-for attempt in 1 2 3; do
-    candidate="$(pg_free_port)" || exit 1
-    if pg_start "$PGDATA_DIR" "$candidate" "$WORK"; then
-        PORT="$candidate"
-        break
-    fi
-    pg_log "start attempt $attempt on port $candidate failed; retrying on another port"
-done
-if [ -z "$PORT" ]; then
-    pg_log "ERROR: could not start the throwaway PostgreSQL server."
-    exit 1
-fi
+PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 pg_log "throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT ($PGDATA_DIR)"
 
 dotnet bench/Crm.Bench/bin/Release/net10.0/Crm.Bench.dll \

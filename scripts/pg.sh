@@ -19,6 +19,9 @@
 #   pg_wait_ready PORT [SECONDS]   wait until the server on PORT accepts connections (default 60 s)
 #   pg_is_running DIR              true if a server is running on data dir DIR
 #   pg_running_port DIR            print the port of the server running on DIR
+#   pg_start_on_free_port DIR SOCKDIR
+#                                  start on a free port (three tries, another port each time)
+#                                  and print the port
 #   pg_stop DIR                    stop the server on DIR if it runs (fast, then immediate)
 #   pg_psql PORT PASSWORD ARGS...  psql as postgres over TCP, ON_ERROR_STOP, no psqlrc
 #   pg_socket_dir_ok DIR           true if a socket path in DIR fits the Unix 107-byte limit
@@ -108,6 +111,21 @@ pg_port_in_use() {
     else
         timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
     fi
+}
+
+# Another server may take a port between the check and the start: try another one.
+pg_start_on_free_port() {
+    local dir="$1" sockdir="$2" attempt candidate
+    for attempt in 1 2 3; do
+        candidate="$(pg_free_port)" || return 1
+        if pg_start "$dir" "$candidate" "$sockdir"; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+        pg_log "start attempt $attempt on port $candidate failed; retrying on another port"
+    done
+    pg_log "ERROR: could not start the throwaway PostgreSQL server."
+    return 1
 }
 
 pg_free_port() {

@@ -150,7 +150,8 @@ public sealed class SyncEngine(
         // then takes minutes; hash joins are right at that size. The per-phone aggregate
         // also fits in memory instead of spilling. A few pending phones keep the planner's
         // index lookups.
-        if (scope is SyncScope.All || scopeSize > LargeScope)
+        var large = scope is SyncScope.All || scopeSize > LargeScope;
+        if (large)
             await Execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
         else if (scope is SyncScope.Pending)
             await Execute("ANALYZE sync_scope");
@@ -195,7 +196,7 @@ public sealed class SyncEngine(
         var created = 0;
         if (mode != SyncMode.StatsOnly)
         {
-            var deferredIndexes = scope is SyncScope.All ? await DeferIndexesIfEmptyAsync(connection, transaction, ct) : [];
+            var deferredIndexes = large ? await DeferIndexesIfEmptyAsync(connection, transaction, ct) : [];
             created = await Execute($"""
                 INSERT INTO customers (name, phone, email, city, address,
                                        total_orders, total_spent, average_order, last_order_date, category,
