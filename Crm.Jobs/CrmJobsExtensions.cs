@@ -43,6 +43,8 @@ public static class CrmJobsExtensions
         services.AddOptions<SyncOptions>()
             .BindConfiguration(SyncOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.PlaceholderName), "Crm:Sync:PlaceholderName must not be empty")
+            .Validate(o => o.WriteBatchWindow >= TimeSpan.Zero && o.WriteBatchWindow < o.PendingClaimTimeout,
+                "Crm:Sync:WriteBatchWindow must be between zero and Crm:Sync:PendingClaimTimeout")
             .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)

@@ -32,8 +32,12 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
     [Queue(JobQueues.Default)]
     [DisplayName("Sync customers of pending order writes (first: {0})")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
-    public Task<SyncCounts> PendingWritesSyncAsync(string firstPhone, PerformContext? context, CancellationToken ct) =>
-        engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    public async Task<SyncCounts> PendingWritesSyncAsync(string firstPhone, PerformContext? context, CancellationToken ct)
+    {
+        // The claim is still ours while we wait: writes meanwhile share this job.
+        await Task.Delay(options.Value.WriteBatchWindow, ct);
+        return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    }
 
     [Queue(JobQueues.Default)]
     [DisplayName("Update statistics of customer {0}")]

@@ -16,4 +16,9 @@ public sealed class SyncOptions
 
     // A claimed-but-never-enqueued customer sync counts as lost after this long.
     public TimeSpan PendingClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    // How long the shared order-write sync waits after it starts, still claimed, so that
+    // the writes arriving meanwhile join it: a burst then costs one job per this window
+    // instead of one per few writes, and a customer is exact this much later.
+    public TimeSpan WriteBatchWindow { get; set; } = TimeSpan.FromMilliseconds(500);
 }
