@@ -22,7 +22,7 @@ public static class PagingRules
     public const int MaxPage = 1_000_000;
 
     // Counting every match of a broad search costs more than the page itself, so counts stop here.
-    public const int MaxCount = 10_000;
+    public const int MaxCount = 1_000;
 
     public static IRuleBuilderOptions<T, int> ValidPage<T>(this IRuleBuilder<T, int> rule) => rule.InclusiveBetween(1, MaxPage);
 

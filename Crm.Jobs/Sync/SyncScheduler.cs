@@ -37,38 +37,49 @@ public sealed class SyncScheduler(
     // the write after that gets the next job, and the last job always sees the last write.
     public async Task<string> DispatchAsync(string phone, CancellationToken ct)
     {
-        long? claim;
-        string? queuedJobId;
-        await using (var command = dataSource.CreateCommand("""
+        for (var waited = TimeSpan.Zero; waited < ClaimerWait; waited += ClaimerPoll)
+        {
+            var (claim, queuedJobId) = await ClaimAsync(ct);
+            if (claim is not null)
+            {
+                var jobId = jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+                await using var store = dataSource.CreateCommand(
+                    "UPDATE pending_sync_dispatch SET job_id = @job_id WHERE id = 1 AND claim = @claim AND enqueued_at IS NOT NULL");
+                store.Parameters.AddWithValue("job_id", jobId);
+                store.Parameters.AddWithValue("claim", claim.Value);
+                await store.ExecuteNonQueryAsync(CancellationToken.None);
+                return jobId;
+            }
+            // Not ours, and its writer has stored the id: that queued job will see this write.
+            if (queuedJobId is not null)
+                return queuedJobId;
+            // Claimed by a writer that is enqueueing its job right now: the id follows within
+            // milliseconds. Enqueueing a job of our own instead would start a job per write
+            // in a burst.
+            await Task.Delay(ClaimerPoll, ct);
+        }
+        // The claiming writer seems gone: a job of our own, unclaimed, still sees this write.
+        return jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+    }
+
+    private static readonly TimeSpan ClaimerPoll = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan ClaimerWait = TimeSpan.FromSeconds(2);
+
+    // Claims the shared job when no claim is live; either way returns the live claim's job id.
+    private async Task<(long? Claim, string? QueuedJobId)> ClaimAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
             WITH claimed AS (
                 UPDATE pending_sync_dispatch SET claim = claim + 1, enqueued_at = now(), job_id = NULL
                 WHERE id = 1 AND (enqueued_at IS NULL OR enqueued_at < now() - @timeout)
                 RETURNING claim
             )
             SELECT (SELECT claim FROM claimed), job_id FROM pending_sync_dispatch WHERE id = 1
-            """))
-        {
-            command.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            await reader.ReadAsync(ct);
-            claim = reader.IsDBNull(0) ? null : reader.GetInt64(0);
-            queuedJobId = reader.IsDBNull(1) ? null : reader.GetString(1);
-        }
-        // Not ours, and its writer has stored the id: that queued job will see this write.
-        if (claim is null && queuedJobId is not null)
-            return queuedJobId;
-
-        // Ours, or claimed by a writer that has not stored its job id yet: enqueue one more.
-        var jobId = jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
-        if (claim is not null)
-        {
-            await using var store = dataSource.CreateCommand(
-                "UPDATE pending_sync_dispatch SET job_id = @job_id WHERE id = 1 AND claim = @claim AND enqueued_at IS NOT NULL");
-            store.Parameters.AddWithValue("job_id", jobId);
-            store.Parameters.AddWithValue("claim", claim.Value);
-            await store.ExecuteNonQueryAsync(CancellationToken.None);
-        }
-        return jobId;
+            """);
+        command.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1));
     }
 
     // A pending sync calls this once it holds the bulk lock and before it reads the
