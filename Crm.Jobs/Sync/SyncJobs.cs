@@ -27,8 +27,8 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
         engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
 
     // The job order writes share (SyncScheduler.DispatchAsync): every customer whose
-    // writes no finished sync has seen, in one set-based run. On the default queue, so a
-    // full sync or an import waiting in the bulk queue does not hold it back.
+    // writes no finished sync has seen, in one set-based run. On the default queue, so it
+    // never waits for the bulk queue's one worker behind a full sync (only for its lock).
     [Queue(JobQueues.Default)]
     [DisplayName("Sync customers of pending order writes (first: {0})")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
