@@ -49,6 +49,7 @@ public static class CrmJobsExtensions
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")
+            .Validate(o => o.ListenerNudgeInterval > TimeSpan.Zero, "Crm:Jobs:ListenerNudgeInterval must be positive")
             .ValidateOnStart();
 
         services.AddSingleton<PhoneNormalizer>();
@@ -127,6 +128,7 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "customers", [JobQueues.Default],
             sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount));
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "bulk", [JobQueues.Bulk], workerCount: 1));
+        services.AddHostedService<ListenerNudge>();
     }
 
     private static void ConfigureServer(IServiceProvider sp, BackgroundJobServerOptions server, string name, string[] queues, int workerCount)

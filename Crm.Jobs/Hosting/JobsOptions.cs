@@ -23,6 +23,9 @@ public sealed class JobsOptions
 
     // How often scheduled jobs (retries after a failure) are moved to their queue.
     public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    // How often a process with job servers sends `NOTIFY new_job` (see ListenerNudge).
+    public TimeSpan ListenerNudgeInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 public static class JobQueues
