@@ -22,17 +22,7 @@ PG_PASSWORD=postgres
 WORK=""
 PGDATA_DIR=""
 
-cleanup() {
-    if [ -n "$PGDATA_DIR" ]; then
-        pg_stop "$PGDATA_DIR" || pg_log "WARNING: could not stop the test server in $PGDATA_DIR"
-        PGDATA_DIR=""
-    fi
-    if [ -n "$WORK" ]; then
-        rm -rf "$WORK"
-        WORK=""
-    fi
-}
-trap cleanup EXIT
+trap pg_throwaway_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -88,7 +78,7 @@ read -r PASSED FAILED SKIPPED TRX_FILES < <(
             END { printf "%d %d %d %d\n", p, f, s, n }'
 )
 
-cleanup
+pg_throwaway_cleanup
 
 RC=0
 if [ "$TEST_RC" -ne 0 ]; then

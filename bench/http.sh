@@ -25,14 +25,7 @@ PGDATA_DIR=""
 APP_COPY=""
 
 cleanup() {
-    if [ -n "$PGDATA_DIR" ]; then
-        pg_stop "$PGDATA_DIR" || pg_log "WARNING: could not stop the benchmark server in $PGDATA_DIR"
-        PGDATA_DIR=""
-    fi
-    if [ -n "$WORK" ]; then
-        rm -rf "$WORK"
-        WORK=""
-    fi
+    pg_throwaway_cleanup
     if [ -n "$APP_COPY" ]; then
         rm -rf "$APP_COPY"
         APP_COPY=""

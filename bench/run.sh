@@ -22,17 +22,7 @@ PG_PASSWORD=postgres
 WORK=""
 PGDATA_DIR=""
 
-cleanup() {
-    if [ -n "$PGDATA_DIR" ]; then
-        pg_stop "$PGDATA_DIR" || pg_log "WARNING: could not stop the bench server in $PGDATA_DIR"
-        PGDATA_DIR=""
-    fi
-    if [ -n "$WORK" ]; then
-        rm -rf "$WORK"
-        WORK=""
-    fi
-}
-trap cleanup EXIT
+trap pg_throwaway_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 

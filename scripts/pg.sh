@@ -23,6 +23,8 @@
 #                                  start on a free port (three tries, another port each time)
 #                                  and print the port
 #   pg_stop DIR                    stop the server on DIR if it runs (fast, then immediate)
+#   pg_throwaway_cleanup           stop the server on $PGDATA_DIR and remove $WORK, the
+#                                  throwaway scripts' globals (for their EXIT trap)
 #   pg_psql PORT PASSWORD ARGS...  psql as postgres over TCP, ON_ERROR_STOP, no psqlrc
 #   pg_socket_dir_ok DIR           true if a socket path in DIR fits the Unix 107-byte limit
 
@@ -126,6 +128,18 @@ pg_start_on_free_port() {
     done
     pg_log "ERROR: could not start the throwaway PostgreSQL server."
     return 1
+}
+
+# test.sh and the benchmarks keep their server in $PGDATA_DIR inside the temp dir $WORK.
+pg_throwaway_cleanup() {
+    if [ -n "${PGDATA_DIR:-}" ]; then
+        pg_stop "$PGDATA_DIR" || pg_log "WARNING: could not stop the throwaway server in $PGDATA_DIR"
+        PGDATA_DIR=""
+    fi
+    if [ -n "${WORK:-}" ]; then
+        rm -rf "$WORK"
+        WORK=""
+    fi
 }
 
 pg_free_port() {

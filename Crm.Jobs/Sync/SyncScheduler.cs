@@ -37,12 +37,14 @@ public sealed class SyncScheduler(
     // the write after that gets the next job, and the last job always sees the last write.
     public async Task<string> DispatchAsync(string phone, CancellationToken ct)
     {
+        string Enqueue() => jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+
         for (var waited = TimeSpan.Zero; waited < ClaimerWait; waited += ClaimerPoll)
         {
             var (claim, queuedJobId) = await ClaimAsync(ct);
             if (claim is not null)
             {
-                var jobId = jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+                var jobId = Enqueue();
                 await using var store = dataSource.CreateCommand(
                     "UPDATE pending_sync_dispatch SET job_id = @job_id WHERE id = 1 AND claim = @claim AND enqueued_at IS NOT NULL");
                 store.Parameters.AddWithValue("job_id", jobId);
@@ -59,7 +61,7 @@ public sealed class SyncScheduler(
             await Task.Delay(ClaimerPoll, ct);
         }
         // The claiming writer seems gone: a job of our own, unclaimed, still sees this write.
-        return jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+        return Enqueue();
     }
 
     private static readonly TimeSpan ClaimerPoll = TimeSpan.FromMilliseconds(5);
