@@ -17,6 +17,9 @@ public class Customer
     public const int AddressMaxLength = 500;
     public const int NotesMaxLength = 10_000;
 
+    // 18 digits before the point: 100 million orders of the largest amount (10^10) each.
+    public const int TotalSpentPrecision = 20;
+
     public long Id { get; set; }
     public required string Name { get; set; }
 

@@ -18,7 +18,8 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
             .HasConversion(EnumText.Converter<CustomerCategory>())
             .HasDefaultValue(CustomerCategory.New).HasSentinel((CustomerCategory)(-1));
         customer.Property(c => c.TotalOrders).HasDefaultValue(0).HasSentinel(-1);
-        customer.Property(c => c.TotalSpent).HasPrecision(12, 2).HasDefaultValue(0m).HasSentinel(-1m);
+        // The sum of many orders of the largest amount an order may have (numeric(12,2)) must fit.
+        customer.Property(c => c.TotalSpent).HasPrecision(Customer.TotalSpentPrecision, 2).HasDefaultValue(0m).HasSentinel(-1m);
         customer.Property(c => c.AverageOrder).HasPrecision(12, 2).HasDefaultValue(0m).HasSentinel(-1m);
         customer.Property(c => c.CreatedAt).HasDefaultValueSql("now()");
         customer.Property(c => c.UpdatedAt).HasDefaultValueSql("now()");

@@ -14,6 +14,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
     public DbSet<CustomerSyncRequest> CustomerSyncRequests => Set<CustomerSyncRequest>();
     public DbSet<PendingSyncDispatch> PendingSyncDispatch => Set<PendingSyncDispatch>();
+    public DbSet<SyncError> SyncErrors => Set<SyncError>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

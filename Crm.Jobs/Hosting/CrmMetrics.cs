@@ -17,6 +17,7 @@ public sealed class CrmMetrics
     private readonly Histogram<double> _jobDuration;
     private readonly Counter<long> _jobFailures;
     private readonly Counter<long> _importRows;
+    private readonly Counter<long> _customersRefused;
 
     // From a per-customer job (milliseconds) to a full sync of millions of orders (seconds).
     private static readonly InstrumentAdvice<double> SecondsBuckets = new()
@@ -34,6 +35,8 @@ public sealed class CrmMetrics
         _jobDuration = meter.CreateHistogram<double>("crm_job_duration", "s", "Duration of Hangfire jobs by job", advice: SecondsBuckets);
         _jobFailures = meter.CreateCounter<long>("crm_job_failures", description: "Failed Hangfire job attempts by job");
         _importRows = meter.CreateCounter<long>("crm_import_rows", description: "Imported order lines by outcome");
+        _customersRefused = meter.CreateCounter<long>("crm_sync_customer_errors",
+            description: "Customers a sync could not write (skipped, recorded in sync_errors, retried later) by SQLSTATE");
         // Read at scrape time: one indexed GROUP BY, so the gauge is always the database's truth.
         meter.CreateObservableGauge("crm_customers", () => CountByCategory(dataSource), description: "Customers per category");
     }
@@ -49,6 +52,8 @@ public sealed class CrmMetrics
             _customersUpdated.Add(counts.UpdatedCount, new TagList { { "mode", Data.EnumText.ToText(mode) } });
         }
     }
+
+    public void CustomerRefused(string sqlState) => _customersRefused.Add(1, new TagList { { "sql_state", sqlState } });
 
     public void JobFinished(string job, TimeSpan duration, bool failed)
     {

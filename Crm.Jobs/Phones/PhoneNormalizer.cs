@@ -17,6 +17,9 @@ public sealed class PhoneNormalizer(IOptions<PhoneOptions> options)
     private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
     private readonly string _region = options.Value.DefaultRegion.ToUpperInvariant();
 
+    // '+' and at most 15 digits, as ck_customers_phone_e164 checks.
+    public const int MaxE164Length = 16;
+
     public static bool IsKnownRegion(string region) =>
         Util.GetSupportedRegions().Contains(region.ToUpperInvariant());
 
@@ -29,7 +32,12 @@ public sealed class PhoneNormalizer(IOptions<PhoneOptions> options)
         try
         {
             var number = Util.Parse(raw, _region);
-            return Util.IsPossibleNumber(number) ? Util.Format(number, PhoneNumberFormat.E164) : null;
+            if (!Util.IsPossibleNumber(number))
+                return null;
+            // libphonenumber calls some numbers of up to 17 digits "possible" (German ones);
+            // E.164 and the customers table allow 15.
+            var e164 = Util.Format(number, PhoneNumberFormat.E164);
+            return e164.Length <= MaxE164Length ? e164 : null;
         }
         catch (NumberParseException)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Data;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
@@ -27,9 +28,18 @@ public sealed record SyncCounts(
     int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
     int TotalCustomers, long DurationMs);
 
-// The seed's sync rules (SPEC §3) as a handful of set-based statements in one transaction,
-// whatever the number of customers. A run either commits whole or not at all, so a killed
-// worker leaves nothing half-done and the retried job produces the same result.
+// The seed's sync rules (SPEC §3) as a handful of set-based statements, whatever the number
+// of customers.
+//
+// - A scoped run (one customer, the pending writes) is one transaction: it commits whole
+//   or not at all, so a killed worker leaves nothing half-done and the retried job
+//   produces the same result.
+// - A full sync reads every order once, without a lock, then writes in chunks of phones,
+//   each a short transaction of its own (see FullSyncInChunksAsync): order writes meanwhile
+//   get their customers exact between two chunks instead of after the whole run.
+// - A phone whose row the database refuses (a value out of range, a check constraint) is
+//   isolated by bisection, recorded in sync_errors and retried on its own later; the rest
+//   of its batch commits (see ApplyIsolatingAsync).
 public sealed class SyncEngine(
     NpgsqlDataSource dataSource,
     TimeProvider clock,
@@ -38,19 +48,66 @@ public sealed class SyncEngine(
     CrmMetrics metrics,
     ILogger<SyncEngine> logger)
 {
-    // Bulk runs (full syncs, pending batches, category recalculation) hold this lock
-    // exclusively; per-customer runs hold it shared. So two bulk runs never overlap, and a
-    // per-customer run never interleaves with a bulk run and overwrites it with older data.
-    // Advisory locks die with their session: a crashed holder cannot keep one (its session
-    // ends once its running statement finishes, and its transaction rolls back).
+    // Bulk writes (a whole-table sync, a chunk of a full sync, pending batches, category
+    // recalculation) hold this lock exclusively; per-customer runs hold it shared. So two
+    // bulk writers never overlap, and a per-customer run never interleaves with a bulk
+    // write and overwrites it with older data. Advisory locks die with their session: a
+    // crashed holder cannot keep one (its session ends once its running statement
+    // finishes, and its transaction rolls back).
     public const long BulkLockKey = 0x43524d_0001; // "CRM" 1
+
+    // Held for a full sync's whole run (a session lock: the run spans many transactions),
+    // so two full syncs never interleave their chunks.
+    public const long FullSyncLockKey = 0x43524d_0002; // "CRM" 2
 
     // Scopes above this many phones are planned as bulk work (hash joins over whole tables).
     private const int LargeScope = 5_000;
 
+    // Past this many refused phones in one batch the cause is not the data of a few
+    // customers (a broken constraint, a full disk): the batch fails and Hangfire retries it.
+    public const int MaxIsolatedErrors = 1_000;
+
     public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        if (scope is not SyncScope.All)
+            return await RunInOneTransactionAsync(connection, mode, scope, jobId, ct);
+
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection) { CommandTimeout = 0 })
+        {
+            take.Parameters.AddWithValue("key", FullSyncLockKey);
+            await take.ExecuteNonQueryAsync(ct);
+        }
+        try
+        {
+            // The first sync into an empty customers table has nobody to keep fresh, and
+            // building the indexes once after the insert needs one transaction.
+            return await CustomersEmptyAsync(connection, ct)
+                ? await RunInOneTransactionAsync(connection, mode, scope, jobId, ct)
+                : await FullSyncInChunksAsync(connection, mode, jobId, ct);
+        }
+        finally
+        {
+            // A broken connection has lost its session, and the lock with it.
+            if (connection.State == ConnectionState.Open)
+            {
+                await using var release = new NpgsqlCommand("SELECT pg_advisory_unlock(@key)", connection);
+                release.Parameters.AddWithValue("key", FullSyncLockKey);
+                await release.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    private static async Task<bool> CustomersEmptyAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT NOT EXISTS (SELECT 1 FROM customers)", connection);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    // Scoped runs, and a full sync into an empty customers table.
+    private async Task<SyncCounts> RunInOneTransactionAsync(
+        NpgsqlConnection connection, SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
+    {
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await LockAsync(connection, transaction, scope, ct);
         // From here on a new order write queues a new job: this run may already be past it.
@@ -58,16 +115,30 @@ public sealed class SyncEngine(
             await SyncScheduler.ReleaseDispatchClaimAsync(dataSource, ct);
 
         // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
+        return await RecordRunAsync(mode, jobId, async (runId, stopwatch) =>
+        {
+            var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
+            batch.HasScopeTable = scope is not SyncScope.All;
+            var counts = await SyncAsync(batch, scope, stopwatch, ct);
+            // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
+            // and it finished before the lock passes to the next run.
+            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch), ct, transaction);
+            await transaction.CommitAsync(ct);
+            return counts;
+        }, ct);
+    }
+
+    // The run row, the metrics and the log around a run. The body records the run's success
+    // itself, inside its last transaction where it has one.
+    private async Task<SyncCounts> RecordRunAsync(
+        SyncMode mode, string? jobId, Func<long, Stopwatch, Task<SyncCounts>> body, CancellationToken ct)
+    {
         var stopwatch = Stopwatch.StartNew();
         var runId = await StartRunAsync(mode, jobId, ct);
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["SyncRunId"] = runId });
         try
         {
-            var counts = await SyncAsync(connection, transaction, mode, scope, stopwatch, ct);
-            // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
-            // and it finished before the lock passes to the next run.
-            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, error: null, ct, transaction);
-            await transaction.CommitAsync(ct);
+            var counts = await body(runId, stopwatch);
             metrics.SyncFinished(mode, counts, succeeded: true);
             logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}): {@Counts}", mode, runId, jobId, counts);
             return counts;
@@ -110,94 +181,364 @@ public sealed class SyncEngine(
         await command.ExecuteNonQueryAsync(ct);
     }
 
-    private async Task<SyncCounts> SyncAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, SyncScope scope, Stopwatch stopwatch, CancellationToken ct)
+    private async Task<SyncCounts> SyncAsync(Batch batch, SyncScope scope, Stopwatch stopwatch, CancellationToken ct)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
-
-        async Task<int> Execute(string sql, Action<NpgsqlCommand>? parameters = null)
-        {
-            await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
-            command.Parameters.AddWithValue("now", now);
-            command.Parameters.AddWithValue("placeholder", syncOptions.Value.PlaceholderName);
-            CategoryRules.AddParameters(command, categoryOptions.Value, now);
-            parameters?.Invoke(command);
-            return await command.ExecuteNonQueryAsync(ct);
-        }
-
         // 1. The phones in scope, with the request version this run will have seen.
-        var scoped = scope is not SyncScope.All;
         var scopeSize = 0;
         if (scope is SyncScope.Phones list)
         {
-            scopeSize = await Execute("""
+            scopeSize = await batch.ExecuteAsync("""
                 CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
                 SELECT p.phone, r.version
                 FROM unnest(@phones) AS p(phone)
                 LEFT JOIN customer_sync_requests r ON r.phone = p.phone
-                """, c => c.Parameters.AddWithValue("phones", list.Values.Distinct().ToArray()));
+                """, ct, c => c.Parameters.AddWithValue("phones", list.Values.Distinct().ToArray()));
         }
         else if (scope is SyncScope.Pending)
         {
-            scopeSize = await Execute("""
+            // A phone the database refused waits for its retry time, unless a newer write
+            // (a corrected order) asks for it again.
+            scopeSize = await batch.ExecuteAsync("""
                 CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
-                SELECT phone, version FROM customer_sync_requests WHERE version > synced_version
-                """);
+                SELECT r.phone, r.version FROM customer_sync_requests r
+                WHERE r.version > r.synced_version
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sync_errors e
+                      WHERE e.phone = r.phone AND e.retry_at > @now AND e.request_version >= r.version)
+                """, ct);
         }
 
         // Large runs: statistics of customers can be stale mid-run (an autoanalyze during the
         // run sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
         // then takes minutes; hash joins are right at that size. The per-phone aggregate
-        // also fits in memory instead of spilling. A few pending phones keep the planner's
-        // index lookups.
+        // also fits in memory instead of spilling. Small runs must use the indexes: a temp
+        // table has no statistics until it is analysed, and the planner's guess for one
+        // without them (thousands of rows) makes it scan all orders to serve one customer.
         var large = scope is SyncScope.All || scopeSize > LargeScope;
         if (large)
-            await Execute("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
-        else if (scope is SyncScope.Pending)
-            await Execute("ANALYZE sync_scope");
-        var inScope = scoped ? "IN (SELECT phone FROM sync_scope)" : "IS NOT NULL";
+            await batch.ExecuteAsync(BulkSettings, ct);
+        else
+            await batch.ExecuteAsync("ANALYZE sync_scope", ct);
+        Func<string, string> inScope = scope is SyncScope.All
+            ? column => $"{column} IS NOT NULL"
+            : column => $"{column} IN (SELECT phone FROM sync_scope)";
 
         // 2. Per phone: the latest order's contact fields and the completed orders' statistics.
-        //    "Latest" = newest created_at, then highest id (the orders index serves this order).
-        await Execute($"""
-            CREATE TEMP TABLE sync_source ON COMMIT DROP AS
-            WITH latest AS (
-                SELECT DISTINCT ON (o.normalized_phone)
-                       o.normalized_phone AS phone,
-                       btrim(o.customer_name, E' \t\r\n') AS name,
-                       btrim(o.customer_email, E' \t\r\n') AS email,
-                       btrim(o.delivery_city, E' \t\r\n') AS city,
-                       btrim(o.delivery_address, E' \t\r\n') AS address
-                FROM orders o
-                WHERE o.normalized_phone {inScope}
-                ORDER BY o.normalized_phone, o.created_at DESC, o.id DESC
-            ),
-            stats AS (
-                SELECT o.normalized_phone AS phone,
-                       count(*)::int AS total_orders,
-                       sum(o.total_amount) AS total_spent,
-                       max(o.created_at) AS last_order_date
-                FROM orders o
-                WHERE o.status = 'completed' AND o.normalized_phone {inScope}
-                GROUP BY o.normalized_phone
-            )
-            SELECT l.phone, l.name, l.email, l.city, l.address,
-                   coalesce(s.total_orders, 0) AS total_orders,
-                   coalesce(s.total_spent, 0) AS total_spent,
-                   coalesce(round(s.total_spent / s.total_orders, 2), 0) AS average_order,
-                   s.last_order_date
-            FROM latest l
-            LEFT JOIN stats s ON s.phone = l.phone
-            """);
+        await batch.ExecuteAsync($"CREATE TEMP TABLE sync_source ON COMMIT DROP AS {SourceSql(inScope("o.normalized_phone"))}", ct);
+        if (!large)
+            await batch.ExecuteAsync("ANALYZE sync_source", ct);
 
+        // 3–5. Create and update customers.
+        var deferredIndexes = large && batch.Mode != SyncMode.StatsOnly ? await DeferIndexesIfEmptyAsync(batch, ct) : [];
+        var (created, updated) = await ApplyIsolatingAsync(batch, inScope, ct);
+        foreach (var definition in deferredIndexes)
+            await batch.ExecuteAsync(definition, ct);
+
+        // 6. Auto runs record which writes they have seen, so the sweeper can tell what is
+        //    left. A refused phone's request stays pending for its retry.
+        if (batch.Mode == SyncMode.Auto && scope is not SyncScope.All)
+        {
+            // In phone order, as writers take them (SyncScheduler.RecordAsync): no deadlock.
+            await batch.ExecuteAsync("""
+                SELECT 1 FROM customer_sync_requests
+                WHERE phone IN (SELECT phone FROM sync_scope)
+                ORDER BY phone
+                FOR UPDATE
+                """, ct);
+            await batch.ExecuteAsync("""
+                UPDATE customer_sync_requests r
+                SET synced_version = greatest(r.synced_version, s.version)
+                FROM sync_scope s
+                WHERE r.phone = s.phone AND s.version IS NOT NULL AND s.phone <> ALL(@refused)
+                """, ct);
+        }
+
+        // 7. Counts for the run row and the job's result.
+        var (total, skipped, refusedCustomers) = await CountAsync(
+            batch, inScope, scope is SyncScope.All ? "(SELECT count(*) FROM orders WHERE normalized_phone IS NULL)::int" : "0", ct);
+        return new SyncCounts(created, updated, total - created - updated - refusedCustomers, skipped,
+            batch.Refused.Count, total, stopwatch.ElapsedMilliseconds);
+    }
+
+    private const string BulkSettings = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'";
+
+    // Per phone in scope: the latest order's contact fields and the completed orders'
+    // statistics. "Latest" = newest created_at, then highest id (the orders index serves this order).
+    private static string SourceSql(string phoneInScope) => $"""
+        WITH latest AS (
+            SELECT DISTINCT ON (o.normalized_phone)
+                   o.normalized_phone AS phone,
+                   btrim(o.customer_name, E' \t\r\n') AS name,
+                   btrim(o.customer_email, E' \t\r\n') AS email,
+                   btrim(o.delivery_city, E' \t\r\n') AS city,
+                   btrim(o.delivery_address, E' \t\r\n') AS address
+            FROM orders o
+            WHERE {phoneInScope}
+            ORDER BY o.normalized_phone, o.created_at DESC, o.id DESC
+        ),
+        stats AS (
+            SELECT o.normalized_phone AS phone,
+                   count(*)::int AS total_orders,
+                   sum(o.total_amount) AS total_spent,
+                   max(o.created_at) AS last_order_date
+            FROM orders o
+            WHERE o.status = 'completed' AND {phoneInScope}
+            GROUP BY o.normalized_phone
+        )
+        SELECT l.phone, l.name, l.email, l.city, l.address,
+               coalesce(s.total_orders, 0) AS total_orders,
+               coalesce(s.total_spent, 0) AS total_spent,
+               coalesce(round(s.total_spent / s.total_orders, 2), 0) AS average_order,
+               s.last_order_date
+        FROM latest l
+        LEFT JOIN stats s ON s.phone = l.phone
+        """;
+
+    // A full sync of a customers table that has rows. Phase 1 reads every order once,
+    // without a lock, into a session temp table (the same one-pass aggregate as a
+    // whole-table sync), together with the request versions of the same snapshot. Phase 2
+    // writes it in chunks of phones, each its own transaction holding the bulk lock for a
+    // moment: order writes meanwhile get their customers exact between two chunks. A chunk
+    // recomputes from the orders (under its lock, so from the newest data) every phone whose
+    // orders were written through the API since phase 1's snapshot (its request version
+    // moved): a per-customer run that committed meanwhile is never overwritten with older
+    // data. A crash between chunks leaves the committed chunks exact; the retried job
+    // redoes the run, and the chunks already written compare equal and write nothing.
+    private async Task<SyncCounts> FullSyncInChunksAsync(NpgsqlConnection connection, SyncMode mode, string? jobId, CancellationToken ct)
+    {
+        return await RecordRunAsync(mode, jobId, async (runId, stopwatch) =>
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var chunkSize = Math.Max(1, syncOptions.Value.FullSyncChunkSize);
+            List<string> bounds;
+            int skipped;
+            try
+            {
+                await using (var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
+                {
+                    var phase1 = NewBatch(connection, snapshot, mode, runId, now);
+                    await phase1.ExecuteAsync(BulkSettings, ct);
+                    await phase1.ExecuteAsync($"""
+                        DROP TABLE IF EXISTS full_source, full_versions;
+                        CREATE TEMP TABLE full_source AS {SourceSql("o.normalized_phone IS NOT NULL")};
+                        CREATE TEMP TABLE full_versions AS SELECT phone, version FROM customer_sync_requests;
+                        CREATE INDEX ON full_source (phone);
+                        CREATE INDEX ON full_versions (phone);
+                        ANALYZE full_source;
+                        ANALYZE full_versions;
+                        """, ct);
+                    // The first phone of every chunk but the first: chunk i covers [bounds[i-1], bounds[i]).
+                    bounds = [];
+                    await using (var command = new NpgsqlCommand("""
+                        SELECT phone FROM (SELECT phone, row_number() OVER (ORDER BY phone) AS n FROM full_source) numbered
+                        WHERE n % @chunk = 1 AND n > 1
+                        ORDER BY phone
+                        """, connection, snapshot) { CommandTimeout = 0 })
+                    {
+                        command.Parameters.AddWithValue("chunk", (long)chunkSize);
+                        await using var reader = await command.ExecuteReaderAsync(ct);
+                        while (await reader.ReadAsync(ct))
+                            bounds.Add(reader.GetString(0));
+                    }
+                    await using (var count = new NpgsqlCommand(
+                        "SELECT count(*)::int FROM orders WHERE normalized_phone IS NULL", connection, snapshot))
+                        skipped = (int)(await count.ExecuteScalarAsync(ct))!;
+                    await snapshot.CommitAsync(ct);
+                }
+
+                int created = 0, updated = 0, unchanged = 0, total = 0, errors = 0;
+                var refusedPhones = new List<(string Phone, string Error)>();
+                for (var i = 0; i <= bounds.Count; i++)
+                {
+                    var lo = i == 0 ? null : bounds[i - 1];
+                    var hi = i == bounds.Count ? null : bounds[i];
+                    var chunk = await SyncChunkAsync(connection, mode, runId, lo, hi, ct);
+                    created += chunk.Counts.CreatedCount;
+                    updated += chunk.Counts.UpdatedCount;
+                    unchanged += chunk.Counts.UnchangedCount;
+                    total += chunk.Counts.TotalCustomers;
+                    errors += chunk.Counts.ErrorCount;
+                    refusedPhones.AddRange(chunk.Refused);
+                }
+
+                var counts = new SyncCounts(created, updated, unchanged, skipped, errors, total, stopwatch.ElapsedMilliseconds);
+                await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(refusedPhones), ct);
+                return counts;
+            }
+            finally
+            {
+                if (connection.State == ConnectionState.Open)
+                {
+                    await using var drop = new NpgsqlCommand("DROP TABLE IF EXISTS full_source, full_versions", connection);
+                    await drop.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+            }
+        }, ct);
+    }
+
+    // One chunk of a full sync: the phones in [lo, hi) (null: unbounded), in its own transaction.
+    private async Task<(SyncCounts Counts, List<(string Phone, string Error)> Refused)> SyncChunkAsync(
+        NpgsqlConnection connection, SyncMode mode, long runId, string? lo, string? hi, CancellationToken ct)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await LockAsync(connection, transaction, new SyncScope.All(), ct);
+        var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
+        (batch.RangeLow, batch.RangeHigh) = (lo, hi);
+        // Explicit ranges on every table, so that each statement is an index range scan of
+        // the chunk, never a scan of a whole table per chunk.
+        string InRange(string column) =>
+            string.Join(" AND ", new[] { lo is null ? null : $"{column} >= @lo", hi is null ? null : $"{column} < @hi" }
+                .Where(p => p is not null).DefaultIfEmpty($"{column} IS NOT NULL"));
+
+        // Phones whose orders were written through the API since the snapshot.
+        await batch.ExecuteAsync($"""
+            CREATE TEMP TABLE sync_stale ON COMMIT DROP AS
+            SELECT r.phone FROM customer_sync_requests r
+            LEFT JOIN full_versions v ON v.phone = r.phone
+            WHERE {InRange("r.phone")} AND r.version IS DISTINCT FROM v.version;
+            ANALYZE sync_stale;
+            CREATE TEMP TABLE sync_source ON COMMIT DROP AS
+            SELECT * FROM full_source f
+            WHERE {InRange("f.phone")} AND NOT EXISTS (SELECT 1 FROM sync_stale st WHERE st.phone = f.phone);
+            INSERT INTO sync_source {SourceSql("o.normalized_phone IN (SELECT phone FROM sync_stale)")};
+            ANALYZE sync_source;
+            """, ct);
+
+        var (created, updated) = await ApplyIsolatingAsync(batch, InRange, ct);
+        var (total, _, refusedCustomers) = await CountAsync(batch, InRange, "0", ct);
+        await transaction.CommitAsync(ct);
+        var counts = new SyncCounts(created, updated, total - created - updated - refusedCustomers, 0, batch.Refused.Count, total, 0);
+        return (counts, batch.Refused.Select(r => (r.Phone, r.Error)).ToList());
+    }
+
+    // Steps 3–5 over the batch's sync_source, all or nothing per phone. Normally one attempt
+    // inside a savepoint. If the database refuses a row for what it holds (SQLSTATE class
+    // 22, data exception, or 23, integrity constraint), the attempt is rolled back and the
+    // batch's phones are bisected, each half under its own savepoint, down to the phones
+    // that fail alone: those are recorded in sync_errors and skipped, everything else
+    // commits. A batch of n phones with one bad phone costs about 2 log2(n) extra attempts
+    // over shrinking halves, about three times the batch's own work.
+    private async Task<(int Created, int Updated)> ApplyIsolatingAsync(Batch batch, Func<string, string> inScope, CancellationToken ct)
+    {
+        await batch.ExecuteAsync("SAVEPOINT sync_apply", ct);
+        try
+        {
+            var counts = await ApplyAsync(batch, inScope, ct);
+            await batch.ExecuteAsync("RELEASE SAVEPOINT sync_apply", ct);
+            await ClearErrorsAsync(batch, inScope, ct);
+            return counts;
+        }
+        catch (PostgresException e) when (IsRowError(e))
+        {
+            await batch.ExecuteAsync("ROLLBACK TO SAVEPOINT sync_apply", ct);
+            logger.LogWarning("Sync run {RunId}: the database refused a row ({SqlState} {Message}); isolating the phones that cause it",
+                batch.RunId, e.SqlState, e.MessageText);
+        }
+
+        // The batch's phones, numbered in order, so that halves are ranges of numbers.
+        await batch.ExecuteAsync($"""
+            CREATE TEMP TABLE sync_bisect ON COMMIT DROP AS
+            SELECT phone, row_number() OVER (ORDER BY phone) AS n
+            FROM (SELECT phone FROM sync_source UNION SELECT c.phone FROM customers c WHERE {inScope("c.phone")}) phones;
+            CREATE INDEX ON sync_bisect (n);
+            CREATE TEMP TABLE sync_part (phone varchar PRIMARY KEY) ON COMMIT DROP;
+            ANALYZE sync_bisect;
+            """, ct);
+        var total = await batch.ScalarAsync<long>("SELECT count(*) FROM sync_bisect", ct);
+        int created = 0, updated = 0;
+        var pending = new Stack<(long Lo, long Hi)>();
+        pending.Push((1, total));
+        while (pending.TryPop(out var part))
+        {
+            await batch.ExecuteAsync("""
+                TRUNCATE sync_part;
+                INSERT INTO sync_part SELECT phone FROM sync_bisect WHERE n BETWEEN @part_lo AND @part_hi;
+                ANALYZE sync_part;
+                SAVEPOINT sync_apply;
+                """, ct, c =>
+            {
+                c.Parameters.AddWithValue("part_lo", part.Lo);
+                c.Parameters.AddWithValue("part_hi", part.Hi);
+            });
+            try
+            {
+                var counts = await ApplyAsync(batch, column => $"{inScope(column)} AND {column} IN (SELECT phone FROM sync_part)", ct);
+                await batch.ExecuteAsync("RELEASE SAVEPOINT sync_apply", ct);
+                created += counts.Created;
+                updated += counts.Updated;
+            }
+            catch (PostgresException e) when (IsRowError(e))
+            {
+                await batch.ExecuteAsync("ROLLBACK TO SAVEPOINT sync_apply", ct);
+                if (part.Lo == part.Hi)
+                {
+                    await RecordErrorAsync(batch, part.Lo, e, ct);
+                    if (batch.Refused.Count > MaxIsolatedErrors)
+                        throw new InvalidOperationException(
+                            $"The database refused more than {MaxIsolatedErrors} customers of one sync batch; last: {e.SqlState} {e.MessageText}", e);
+                    continue;
+                }
+                var middle = part.Lo + (part.Hi - part.Lo) / 2;
+                // The upper half is pushed first, so phones are tried in order.
+                pending.Push((middle + 1, part.Hi));
+                pending.Push((part.Lo, middle));
+            }
+        }
+        await ClearErrorsAsync(batch, inScope, ct);
+        await batch.ExecuteAsync("DROP TABLE sync_bisect, sync_part", ct);
+        return (created, updated);
+    }
+
+    // Data exceptions (22: out of range, too long, invalid text) and integrity constraint
+    // violations (23) depend on the rows written: they fail again on every retry.
+    private static bool IsRowError(PostgresException e) => e.SqlState.StartsWith("22") || e.SqlState.StartsWith("23");
+
+    private async Task RecordErrorAsync(Batch batch, long n, PostgresException e, CancellationToken ct)
+    {
+        var error = e.ConstraintName is null ? e.MessageText : $"{e.MessageText} ({e.ConstraintName})";
+        // The version this run saw (scoped runs), else the current one.
+        var seenVersion = batch.HasScopeTable ? "(SELECT s.version FROM sync_scope s WHERE s.phone = b.phone)," : "";
+        var phone = await batch.ScalarAsync<string>($"""
+            INSERT INTO sync_errors AS e (phone, sql_state, error, run_id, request_version, attempts,
+                                          first_failed_at, last_failed_at, retry_at)
+            SELECT b.phone, @sql_state, @error, @run_id,
+                   coalesce({seenVersion} (SELECT r.version FROM customer_sync_requests r WHERE r.phone = b.phone)),
+                   1, @now, @now, @now + @first_retry
+            FROM sync_bisect b WHERE b.n = @n
+            ON CONFLICT (phone) DO UPDATE SET
+                sql_state = excluded.sql_state, error = excluded.error, run_id = excluded.run_id,
+                request_version = excluded.request_version, attempts = e.attempts + 1, last_failed_at = excluded.last_failed_at,
+                -- Doubling from a minute up to a day: a phone that keeps failing costs little.
+                retry_at = excluded.last_failed_at + least(@first_retry * power(2, least(e.attempts, 20)), interval '1 day')
+            RETURNING phone
+            """, ct, c =>
+        {
+            c.Parameters.AddWithValue("sql_state", e.SqlState);
+            c.Parameters.AddWithValue("error", error);
+            c.Parameters.AddWithValue("run_id", batch.RunId);
+            c.Parameters.AddWithValue("n", n);
+            c.Parameters.AddWithValue("first_retry", TimeSpan.FromMinutes(1));
+        });
+        batch.Refused.Add((phone, $"{e.SqlState}: {error}"));
+        metrics.CustomerRefused(e.SqlState);
+        logger.LogWarning("Sync run {RunId}: the customer of {Phone} could not be written: {SqlState} {Error}",
+            batch.RunId, phone, e.SqlState, error);
+    }
+
+    // A phone that synced is no longer in error.
+    private static Task ClearErrorsAsync(Batch batch, Func<string, string> inScope, CancellationToken ct) =>
+        batch.ExecuteAsync($"DELETE FROM sync_errors e WHERE {inScope("e.phone")} AND e.phone <> ALL(@refused)", ct);
+
+    // Steps 3–5; column filter `phoneFilter` restricts every statement to the batch.
+    private async Task<(int Created, int Updated)> ApplyAsync(Batch batch, Func<string, string> phoneFilter, CancellationToken ct)
+    {
         // 3. Create the missing customers, complete from the start (not in statsOnly). The
         //    anti-join skips existing phones cheaply; ON CONFLICT covers a customer created
         //    meanwhile by the API or another run, which step 4 then brings up to date.
         var created = 0;
-        if (mode != SyncMode.StatsOnly)
+        if (batch.Mode != SyncMode.StatsOnly)
         {
-            var deferredIndexes = large ? await DeferIndexesIfEmptyAsync(connection, transaction, ct) : [];
-            created = await Execute($"""
+            created = await batch.ExecuteAsync($"""
                 INSERT INTO customers (name, phone, email, city, address,
                                        total_orders, total_spent, average_order, last_order_date, category,
                                        created_at, updated_at)
@@ -206,68 +547,51 @@ public sealed class SyncEngine(
                        {CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date")},
                        @now, @now
                 FROM sync_source s
-                WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.phone = s.phone)
+                WHERE {phoneFilter("s.phone")}
+                  AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.phone = s.phone)
                 ORDER BY s.phone
                 ON CONFLICT (phone) DO NOTHING
-                """);
-            foreach (var definition in deferredIndexes)
-                await Execute(definition);
+                """, ct);
         }
 
         // 4. Bring existing customers up to date, writing only rows that change. The new
         //    values are computed from the target row itself (c), so a concurrent API edit is
         //    re-read by PostgreSQL rather than overwritten with a stale copy.
-        var columns = NewValues(mode);
-        var updated = await Execute($"""
+        var columns = NewValues(batch.Mode);
+        var updated = await batch.ExecuteAsync($"""
             UPDATE customers c
             SET ({string.Join(", ", columns.Keys)}, updated_at) = ({string.Join(", ", columns.Values)}, @now)
             FROM sync_source s
-            WHERE s.phone = c.phone
+            WHERE s.phone = c.phone AND {phoneFilter("c.phone")}
               AND ({string.Join(", ", columns.Keys.Select(k => "c." + k))})
                   IS DISTINCT FROM ({string.Join(", ", columns.Values)})
-            """);
+            """, ct);
 
         // 5. Customers without any order in scope: no statistics, category new.
-        updated += await Execute($"""
+        updated += await batch.ExecuteAsync($"""
             UPDATE customers c
             SET (total_orders, total_spent, average_order, last_order_date, category, updated_at) = (0, 0, 0, NULL, 'new', @now)
-            WHERE c.phone {inScope}
+            WHERE {phoneFilter("c.phone")}
               AND NOT EXISTS (SELECT 1 FROM sync_source s WHERE s.phone = c.phone)
               AND (c.total_orders, c.total_spent, c.average_order, c.last_order_date, c.category)
                   IS DISTINCT FROM (0, 0, 0, NULL, 'new')
+            """, ct);
+        return (created, updated);
+    }
+
+    // Customers in scope, orders without a usable phone (full syncs), and how many of the
+    // customers in scope were refused (they are neither updated nor unchanged).
+    private static async Task<(int Total, int Skipped, int RefusedCustomers)> CountAsync(
+        Batch batch, Func<string, string> inScope, string skippedSql, CancellationToken ct)
+    {
+        await using var command = batch.Command($"""
+            SELECT (SELECT count(*) FROM customers c WHERE {inScope("c.phone")})::int,
+                   {skippedSql},
+                   (SELECT count(*) FROM customers c WHERE c.phone = ANY(@refused))::int
             """);
-
-        // 6. Auto runs record which writes they have seen, so the sweeper can tell what is left.
-        if (mode == SyncMode.Auto && scoped)
-        {
-            // In phone order, as writers take them (SyncScheduler.RecordAsync): no deadlock.
-            await Execute("""
-                SELECT 1 FROM customer_sync_requests
-                WHERE phone IN (SELECT phone FROM sync_scope)
-                ORDER BY phone
-                FOR UPDATE
-                """);
-            await Execute("""
-                UPDATE customer_sync_requests r
-                SET synced_version = greatest(r.synced_version, s.version)
-                FROM sync_scope s
-                WHERE r.phone = s.phone AND s.version IS NOT NULL
-                """);
-        }
-
-        // 7. Counts for the run row and the job's result.
-        int total, skipped;
-        await using (var command = new NpgsqlCommand($"""
-            SELECT (SELECT count(*) FROM customers WHERE phone {inScope})::int,
-                   {(scoped ? "0" : "(SELECT count(*) FROM orders WHERE normalized_phone IS NULL)::int")}
-            """, connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            await reader.ReadAsync(ct);
-            (total, skipped) = (reader.GetInt32(0), reader.GetInt32(1));
-        }
-
-        return new SyncCounts(created, updated, total - created - updated, skipped, 0, total, stopwatch.ElapsedMilliseconds);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
     }
 
     // The first sync into an empty customers table: building the secondary indexes once
@@ -276,11 +600,10 @@ public sealed class SyncEngine(
     // table until the commit, which only readers of the (still empty) table wait for; the
     // primary key and the unique phone index stay, so ON CONFLICT still works. Returns the
     // statements that recreate the dropped indexes, in the same transaction.
-    private static async Task<List<string>> DeferIndexesIfEmptyAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    private static async Task<List<string>> DeferIndexesIfEmptyAsync(Batch batch, CancellationToken ct)
     {
         var indexes = new List<(string Drop, string Create)>();
-        await using (var command = new NpgsqlCommand("""
+        await using (var command = batch.Command("""
             SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
             FROM pg_index i
             JOIN pg_class c ON c.oid = i.indexrelid
@@ -288,7 +611,7 @@ public sealed class SyncEngine(
             WHERE i.indrelid = 'customers'::regclass AND NOT i.indisunique AND NOT i.indisprimary
               AND NOT EXISTS (SELECT 1 FROM customers)
             ORDER BY c.relname
-            """, connection, transaction))
+            """))
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
@@ -297,12 +620,7 @@ public sealed class SyncEngine(
         if (indexes.Count == 0)
             return [];
 
-        await using (var drop = new NpgsqlCommand(
-            string.Join(";\n", ["SET LOCAL maintenance_work_mem = '256MB'", .. indexes.Select(i => i.Drop)]), connection, transaction))
-        {
-            drop.CommandTimeout = 0;
-            await drop.ExecuteNonQueryAsync(ct);
-        }
+        await batch.ExecuteAsync(string.Join(";\n", ["SET LOCAL maintenance_work_mem = '256MB'", .. indexes.Select(i => i.Drop)]), ct);
         return indexes.Select(i => i.Create).ToList();
     }
 
@@ -333,6 +651,12 @@ public sealed class SyncEngine(
         values["category"] = CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date");
         return values;
     }
+
+    private static string? ErrorSummary(Batch batch) => ErrorSummary(batch.Refused);
+
+    private static string? ErrorSummary(IReadOnlyList<(string Phone, string Error)> refused) => refused.Count == 0
+        ? null
+        : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first: {refused[0].Phone}: {refused[0].Error}";
 
     private async Task<long> StartRunAsync(SyncMode mode, string? jobId, CancellationToken ct)
     {
@@ -371,5 +695,54 @@ public sealed class SyncEngine(
         command.Parameters.AddWithValue("duration", counts.DurationMs);
         command.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private Batch NewBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, long runId, DateTime now) =>
+        new(connection, transaction, mode, runId, now, syncOptions.Value.PlaceholderName, categoryOptions.Value);
+
+    // One transaction's statements, with the parameters every sync statement may use.
+    private sealed class Batch(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, long runId, DateTime now,
+        string placeholder, CategoryOptions categories)
+    {
+        public SyncMode Mode => mode;
+        public long RunId => runId;
+        // A chunk of a full sync: the phones in [RangeLow, RangeHigh), as @lo and @hi.
+        public string? RangeLow { get; set; }
+        public string? RangeHigh { get; set; }
+
+        // Scoped runs have sync_scope (phone, request version); full syncs do not.
+        public bool HasScopeTable { get; set; }
+
+        // Phones the database refused in this transaction, with the reason.
+        public List<(string Phone, string Error)> Refused { get; } = [];
+
+        public NpgsqlCommand Command(string sql)
+        {
+            var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+            command.Parameters.AddWithValue("now", now);
+            command.Parameters.AddWithValue("placeholder", placeholder);
+            command.Parameters.AddWithValue("refused", Refused.Select(r => r.Phone).ToArray());
+            if (RangeLow is not null)
+                command.Parameters.AddWithValue("lo", RangeLow);
+            if (RangeHigh is not null)
+                command.Parameters.AddWithValue("hi", RangeHigh);
+            CategoryRules.AddParameters(command, categories, now);
+            return command;
+        }
+
+        public async Task<int> ExecuteAsync(string sql, CancellationToken ct, Action<NpgsqlCommand>? parameters = null)
+        {
+            await using var command = Command(sql);
+            parameters?.Invoke(command);
+            return await command.ExecuteNonQueryAsync(ct);
+        }
+
+        public async Task<T> ScalarAsync<T>(string sql, CancellationToken ct, Action<NpgsqlCommand>? parameters = null)
+        {
+            await using var command = Command(sql);
+            parameters?.Invoke(command);
+            return (T)(await command.ExecuteScalarAsync(ct))!;
+        }
     }
 }

@@ -54,8 +54,12 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
     {
         await using var command = dataSource.CreateCommand("""
             SELECT EXISTS (
-                SELECT 1 FROM customer_sync_requests
-                WHERE version > synced_version AND requested_at < now() - @timeout)
+                SELECT 1 FROM customer_sync_requests r
+                WHERE r.version > r.synced_version AND r.requested_at < now() - @timeout
+                  -- A phone the database refused waits for its retry time (SyncEngine).
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sync_errors e
+                      WHERE e.phone = r.phone AND e.retry_at > now() AND e.request_version >= r.version))
               AND NOT EXISTS (
                 SELECT 1 FROM pending_sync_dispatch WHERE enqueued_at >= now() - @timeout)
             """);

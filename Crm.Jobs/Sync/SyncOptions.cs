@@ -21,4 +21,8 @@ public sealed class SyncOptions
     // the writes arriving meanwhile join it: a burst then costs one job per this window
     // instead of one per few writes, and a customer is exact this much later.
     public TimeSpan WriteBatchWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    // Phones per transaction of a full sync (of a customers table that has rows). Order
+    // writes wait at most one chunk for the bulk lock; each chunk costs a few statements.
+    public int FullSyncChunkSize { get; set; } = 10_000;
 }

@@ -120,9 +120,18 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     [Fact]
     public async Task AJobThatFailsIsRetriedAndTheRetryIsVisible()
     {
-        // A real failure: the database refuses the customer until the constraint goes away.
+        // A real failure: the database refuses every write of the customer until the trigger
+        // goes away. (A row the data itself breaks, such as a check constraint, is isolated
+        // instead: SyncIsolationTests.)
         await using var db = factory.CreateDbContext();
-        await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers ADD CONSTRAINT test_refuse_city CHECK (city <> 'Запретный')");
+        await db.Database.ExecuteSqlRawAsync("""
+            CREATE FUNCTION test_refuse_city() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                IF NEW.city = 'Запретный' THEN RAISE EXCEPTION 'test_refuse_city: %', NEW.city; END IF;
+                RETURN NEW;
+            END $f$;
+            CREATE TRIGGER test_refuse_city BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_city();
+            """);
         string jobId;
         try
         {
@@ -137,11 +146,11 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
                 async () => await (await _client.GetAsync($"/api/jobs/{jobId}")).ReadJsonAsync(),
                 // Each failure schedules the next attempt: the job waits in Scheduled with its reason.
                 job => (int)job["retryCount"]! >= 1 && (string?)job["state"] == "Scheduled", "a retry to be scheduled");
-            Assert.Contains("23514", (string?)retrying["reason"] ?? ""); // check_violation
+            Assert.Contains("P0001", (string?)retrying["reason"] ?? ""); // raise_exception
         }
         finally
         {
-            await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers DROP CONSTRAINT IF EXISTS test_refuse_city");
+            await db.Database.ExecuteSqlRawAsync("DROP TRIGGER IF EXISTS test_refuse_city ON customers; DROP FUNCTION IF EXISTS test_refuse_city()");
         }
 
         var done = await _client.JobAsync(jobId);

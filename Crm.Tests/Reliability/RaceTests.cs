@@ -243,17 +243,22 @@ public class RaceTests(RealClockCrmApiFactory factory, ITestOutputHelper output)
         await using var checkDb = factory.CreateDbContext();
         var runs = await checkDb.SyncRuns.AsNoTracking().OrderBy(r => r.StartedAt).ThenBy(r => r.Id).ToListAsync();
         Assert.DoesNotContain(runs, r => r.Status != SyncRunStatus.Succeeded);
-        // A full sync holds the bulk lock exclusively, every other run (per customer, shared) or
-        // exclusively too: no run of any kind overlaps a full sync's [start, finish].
+        // Full syncs hold the full-sync lock for their whole run: no two overlap. Order-write
+        // syncs run between a full sync's chunks (each chunk holds the bulk lock
+        // exclusively, as they do), so they may overlap a full sync's [start, finish], never
+        // one another; the customers' exactness below is what says no chunk overwrote them.
         var fullSyncs = fullSyncJobIds.ToHashSet();
         var fullRuns = runs.Where(r => r.JobId is not null && fullSyncs.Contains(r.JobId)).ToList();
         Assert.True(fullRuns.Count >= 10, $"only {fullRuns.Count} full sync runs");
-        foreach (var full in fullRuns)
+        var autoRuns = runs.Where(r => r.Mode == SyncMode.Auto).ToList();
+        foreach (var run in fullRuns.Concat(autoRuns))
         {
-            var overlapping = runs.FirstOrDefault(r => r.Id != full.Id && r.StartedAt < full.FinishedAt && r.FinishedAt > full.StartedAt);
+            var full = run;
+            var kind = run.Mode == SyncMode.Auto ? autoRuns : fullRuns;
+            var overlapping = kind.FirstOrDefault(r => r.Id != full.Id && r.StartedAt < full.FinishedAt && r.FinishedAt > full.StartedAt);
             Assert.True(overlapping is null,
                 $"Run {overlapping?.Id} ({overlapping?.Mode}, job {overlapping?.JobId}, {overlapping?.StartedAt:O} – {overlapping?.FinishedAt:O}) overlaps " +
-                $"full sync run {full.Id} ({full.Mode}, job {full.JobId}, {full.StartedAt:O} – {full.FinishedAt:O})");
+                $"run {full.Id} ({full.Mode}, job {full.JobId}, {full.StartedAt:O} – {full.FinishedAt:O})");
         }
 
         var wrong = await WrongCustomersAsync();
@@ -269,45 +274,8 @@ public class RaceTests(RealClockCrmApiFactory factory, ITestOutputHelper output)
                          $"{distinctJobs.Count} jobs, {fullRuns.Count} full sync runs on {servers} job servers, all settled {settle.Elapsed.TotalSeconds:F1} s later");
     }
 
-    // Customers whose statistics or category differ from what their orders say, and phones
-    // with orders but no customer.
-    private async Task<List<string>> WrongCustomersAsync()
-    {
-        await using var connection = new NpgsqlConnection(factory.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            WITH agg AS (
-                SELECT normalized_phone AS phone,
-                       count(*) FILTER (WHERE status = 'completed')::int AS n,
-                       coalesce(sum(total_amount) FILTER (WHERE status = 'completed'), 0) AS spent,
-                       max(created_at) FILTER (WHERE status = 'completed') AS last
-                FROM orders WHERE normalized_phone IS NOT NULL GROUP BY normalized_phone
-            ), expected AS (
-                SELECT coalesce(c.phone, a.phone) AS phone, c.id,
-                       coalesce(a.n, 0) AS n, coalesce(a.spent, 0) AS spent,
-                       CASE WHEN coalesce(a.n, 0) = 0 THEN 0 ELSE round(a.spent / a.n, 2) END AS average, a.last,
-                       CASE WHEN coalesce(a.n, 0) = 0 THEN 'new'
-                            WHEN a.last < now() - interval '180 days' THEN 'inactive'
-                            WHEN a.n >= 10 OR a.spent >= 100000 THEN 'vip'
-                            WHEN a.n >= 3 THEN 'regular'
-                            ELSE 'new' END AS category,
-                       c.total_orders, c.total_spent, c.average_order, c.last_order_date, c.category AS actual_category
-                FROM customers c FULL JOIN agg a ON a.phone = c.phone
-            )
-            SELECT phone || ': expected ' || concat_ws(', ', n, spent, average, last, category) ||
-                   ' got ' || coalesce(concat_ws(', ', total_orders, total_spent, average_order, last_order_date, actual_category), 'no customer')
-            FROM expected
-            WHERE id IS NULL
-               OR (total_orders, total_spent, average_order, last_order_date, actual_category)
-                  IS DISTINCT FROM (n, spent, average, last, category)
-            ORDER BY phone
-            """, connection);
-        var rows = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            rows.Add(reader.GetString(0));
-        return rows;
-    }
+    private Task<List<string>> WrongCustomersAsync() =>
+        CustomerAudit.WrongCustomersAsync(factory.ConnectionString, DateTime.UtcNow);
 }
 
 // The pending-changes sync (after an import) records what it has seen with one UPDATE over

@@ -34,6 +34,19 @@ public sealed class SyncDatabase : IAsyncLifetime
 
     public DateTime Now => Clock.GetUtcNow().UtcDateTime;
 
+    public string ConnectionString => TestDatabase.ConnectionStringFor(_database);
+
+    // perPhone completed orders for each phone in one statement (amounts 100, 101, …;
+    // one day apart, the newest yesterday), named "Клиент <phone>" in Москва.
+    public Task AddOrdersInBulkAsync(IEnumerable<string> phones, int perPhone) => ExecuteAsync(
+        $"""
+        INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
+                            delivery_address, total_amount, status, created_at, updated_at)
+        SELECT 'Клиент ' || p, p, p, '', 'Москва', '', 99 + i, 'completed',
+               '{Now:O}'::timestamptz - i * interval '1 day', '{Now:O}'::timestamptz
+        FROM unnest(ARRAY[{string.Join(", ", phones.Select(p => $"'{p}'"))}]::varchar[]) AS p, generate_series(1, {perPhone}) AS i
+        """);
+
     public async Task InitializeAsync()
     {
         _database = await TestDatabase.CreateAsync();
@@ -117,6 +130,20 @@ public sealed class SyncDatabase : IAsyncLifetime
 
     public async Task<Customer> GetCustomerAsync(string phone) =>
         await FindCustomerAsync(phone) ?? throw new Xunit.Sdk.XunitException($"No customer with phone {phone}.");
+
+    // A failure that is not the data of some rows (the engine isolates those): a trigger on
+    // customers that raises for the given city, as a broken extension or a full disk would.
+    public Task RefuseCityAsync(string city) => ExecuteAsync($$"""
+        CREATE FUNCTION test_refuse_city() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.city = '{{city}}' THEN RAISE EXCEPTION 'test_refuse_city: %', NEW.city; END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER test_refuse_city BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_city();
+        """);
+
+    public Task AllowCitiesAgainAsync() =>
+        ExecuteAsync("DROP TRIGGER IF EXISTS test_refuse_city ON customers; DROP FUNCTION IF EXISTS test_refuse_city()");
 
     public async Task ExecuteAsync(string sql)
     {
@@ -693,7 +720,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     }
 }
 
-// A run that fails for real (a constraint the data breaks) on a database of its own.
+// A run that fails for real (not the data of a few rows: the database itself refuses) on a database of its own.
 public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 {
     private DateTime Now => db.Now;
@@ -709,7 +736,7 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             SyncDatabase.OrderOf(missing, 200m, Now.AddDays(-1), name: "Новый"),
             SyncDatabase.OrderOf(forbidden, 300m, Now.AddDays(-1), city: "Запрет"));
         var rowsBefore = await db.CustomerRowVersionsAsync();
-        await db.ExecuteAsync("ALTER TABLE customers ADD CONSTRAINT test_no_city CHECK (city <> 'Запрет')");
+        await db.RefuseCityAsync("Запрет");
         var jobId = $"job-{Guid.NewGuid():N}";
         try
         {
@@ -717,7 +744,7 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             var error = await Assert.ThrowsAsync<PostgresException>(
                 () => db.RunAsync(SyncMode.Force, new SyncScope.All(), jobId));
 
-            Assert.Equal(PostgresErrorCodes.CheckViolation, error.SqlState);
+            Assert.Equal(PostgresErrorCodes.RaiseException, error.SqlState);
             Assert.Null(await db.FindCustomerAsync(missing));
             Assert.Equal(rowsBefore, await db.CustomerRowVersionsAsync());
             var kept = await db.GetCustomerAsync(stale);
@@ -727,11 +754,11 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             Assert.Equal(("force", "failed", 1), (run.Mode, run.Status, run.Errors));
             Assert.Equal(Now, run.FinishedAt);
             Assert.True(run.DurationMs >= 0);
-            Assert.Contains("test_no_city", run.Error);
+            Assert.Contains("test_refuse_city", run.Error);
         }
         finally
         {
-            await db.ExecuteAsync("ALTER TABLE customers DROP CONSTRAINT test_no_city");
+            await db.AllowCitiesAgainAsync();
         }
 
         // The same run succeeds once the cause is gone: the failure left nothing in its way.
@@ -871,14 +898,14 @@ public class FirstSyncIndexTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         var before = await IndexDefinitionsAsync();
         await using var context = db.CreateDbContext();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(SyncDatabase.NewPhone(), 10, db.Now.AddDays(-1), city: "Отказ"));
-        await db.ExecuteAsync("ALTER TABLE customers ADD CONSTRAINT test_refuse CHECK (city <> 'Отказ')");
+        await db.RefuseCityAsync("Отказ");
         try
         {
             await Assert.ThrowsAsync<PostgresException>(() => db.RunAsync(SyncMode.Default, new SyncScope.All()));
         }
         finally
         {
-            await db.ExecuteAsync("ALTER TABLE customers DROP CONSTRAINT test_refuse");
+            await db.AllowCitiesAgainAsync();
         }
 
         Assert.Equal(before, await IndexDefinitionsAsync());

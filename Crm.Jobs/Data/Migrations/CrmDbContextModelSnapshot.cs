@@ -115,8 +115,8 @@ namespace Crm.Jobs.Data.Migrations
 
                     b.Property<decimal>("TotalSpent")
                         .ValueGeneratedOnAdd()
-                        .HasPrecision(12, 2)
-                        .HasColumnType("numeric(12,2)")
+                        .HasPrecision(20, 2)
+                        .HasColumnType("numeric(20,2)")
                         .HasDefaultValue(0m)
                         .HasColumnName("total_spent");
 
@@ -383,6 +383,57 @@ namespace Crm.Jobs.Data.Migrations
                             Id = 1,
                             Claim = 0L
                         });
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Sync.SyncError", b =>
+                {
+                    b.Property<string>("Phone")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("phone");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Error")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<DateTime>("FirstFailedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_failed_at");
+
+                    b.Property<DateTime>("LastFailedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_failed_at");
+
+                    b.Property<long?>("RequestVersion")
+                        .HasColumnType("bigint")
+                        .HasColumnName("request_version");
+
+                    b.Property<DateTime>("RetryAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("retry_at");
+
+                    b.Property<long?>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("SqlState")
+                        .IsRequired()
+                        .HasMaxLength(5)
+                        .HasColumnType("character varying(5)")
+                        .HasColumnName("sql_state");
+
+                    b.HasKey("Phone")
+                        .HasName("pk_sync_errors");
+
+                    b.HasIndex("LastFailedAt")
+                        .HasDatabaseName("ix_sync_errors_last_failed_at");
+
+                    b.ToTable("sync_errors", (string)null);
                 });
 
             modelBuilder.Entity("Crm.Jobs.Sync.SyncRun", b =>
