@@ -118,7 +118,6 @@ public sealed class SyncEngine(
         return await RecordRunAsync(mode, jobId, async (runId, stopwatch) =>
         {
             var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
-            batch.HasScopeTable = scope is not SyncScope.All;
             var counts = await SyncAsync(batch, scope, stopwatch, ct);
             // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
             // and it finished before the lock passes to the next run.
@@ -181,75 +180,83 @@ public sealed class SyncEngine(
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    // The pending requests a run takes: a phone the database refused waits for its retry
+    // time, unless a newer write (a corrected order) asks for it again.
+    private const string PendingRequestsSql = """
+        SELECT r.phone, r.version FROM customer_sync_requests r
+        WHERE r.version > r.synced_version
+          AND NOT EXISTS (
+              SELECT 1 FROM sync_errors e
+              WHERE e.phone = r.phone AND e.retry_at > @now AND e.request_version >= r.version)
+        """;
+
     private async Task<SyncCounts> SyncAsync(Batch batch, SyncScope scope, Stopwatch stopwatch, CancellationToken ct)
     {
-        // 1. The phones in scope, with the request version this run will have seen.
-        var scopeSize = 0;
-        if (scope is SyncScope.Phones list)
+        // 1. The phones in scope, with the request version this run will have seen. A small
+        //    scope (up to LargeScope phones: one customer, a window of order writes) travels
+        //    as array parameters: its statements are index lookups of those phones, with no
+        //    temp table to create (catalog writes) and no statistics to guess. A large one
+        //    is a temp table the statements hash-join with.
+        var small = await SmallScopeAsync(batch, scope, ct);
+        Func<string, string> inScope;
+        if (small is not null)
         {
-            scopeSize = await batch.ExecuteAsync("""
-                CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
-                SELECT p.phone, r.version
-                FROM unnest(@phones) AS p(phone)
-                LEFT JOIN customer_sync_requests r ON r.phone = p.phone
-                """, ct, c => c.Parameters.AddWithValue("phones", list.Values.Distinct().ToArray()));
+            (batch.ScopePhones, batch.ScopeVersions) = small.Value;
+            batch.ScopeRelation = "unnest(@scope_phones, @scope_versions) AS scope(phone, version)";
+            batch.Source = $"({SourceSql("o.normalized_phone = ANY(@scope_phones)")})";
+            inScope = column => $"{column} = ANY(@scope_phones)";
         }
-        else if (scope is SyncScope.Pending)
-        {
-            // A phone the database refused waits for its retry time, unless a newer write
-            // (a corrected order) asks for it again.
-            scopeSize = await batch.ExecuteAsync("""
-                CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
-                SELECT r.phone, r.version FROM customer_sync_requests r
-                WHERE r.version > r.synced_version
-                  AND NOT EXISTS (
-                      SELECT 1 FROM sync_errors e
-                      WHERE e.phone = r.phone AND e.retry_at > @now AND e.request_version >= r.version)
-                """, ct);
-        }
-
-        // Large runs: statistics of customers can be stale mid-run (an autoanalyze during the
-        // run sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
-        // then takes minutes; hash joins are right at that size. The per-phone aggregate
-        // also fits in memory instead of spilling. Small runs must use the indexes: a temp
-        // table has no statistics until it is analysed, and the planner's guess for one
-        // without them (thousands of rows) makes it scan all orders to serve one customer.
-        var large = scope is SyncScope.All || scopeSize > LargeScope;
-        if (large)
-            await batch.ExecuteAsync(BulkSettings, ct);
         else
-            await batch.ExecuteAsync("ANALYZE sync_scope", ct);
-        Func<string, string> inScope = scope is SyncScope.All
-            ? column => $"{column} IS NOT NULL"
-            : column => $"{column} IN (SELECT phone FROM sync_scope)";
+        {
+            if (scope is SyncScope.Phones list)
+            {
+                await batch.ExecuteAsync("""
+                    CREATE TEMP TABLE sync_scope ON COMMIT DROP AS
+                    SELECT p.phone, r.version
+                    FROM unnest(@phones) AS p(phone)
+                    LEFT JOIN customer_sync_requests r ON r.phone = p.phone
+                    """, ct, c => c.Parameters.AddWithValue("phones", list.Values.Distinct().ToArray()));
+                batch.ScopeRelation = "sync_scope";
+            }
+            else if (scope is SyncScope.Pending)
+            {
+                await batch.ExecuteAsync($"CREATE TEMP TABLE sync_scope ON COMMIT DROP AS {PendingRequestsSql}", ct);
+                batch.ScopeRelation = "sync_scope";
+            }
+            inScope = scope is SyncScope.All
+                ? column => $"{column} IS NOT NULL"
+                : column => $"{column} IN (SELECT phone FROM sync_scope)";
 
-        // 2. Per phone: the latest order's contact fields and the completed orders' statistics.
-        await batch.ExecuteAsync($"CREATE TEMP TABLE sync_source ON COMMIT DROP AS {SourceSql(inScope("o.normalized_phone"))}", ct);
-        if (!large)
-            await batch.ExecuteAsync("ANALYZE sync_source", ct);
+            // Statistics of customers can be stale mid-run (an autoanalyze during the run
+            // sees our uncommitted rows as missing), and a nested loop over 200k × 200k rows
+            // then takes minutes; hash joins are right at this size. The per-phone aggregate
+            // also fits in memory instead of spilling.
+            await batch.ExecuteAsync(BulkSettings, ct);
+
+            // 2. Per phone: the latest order's contact fields and the completed orders' statistics.
+            await batch.ExecuteAsync($"CREATE TEMP TABLE sync_source ON COMMIT DROP AS {SourceSql(inScope("o.normalized_phone"))}", ct);
+        }
 
         // 3–5. Create and update customers.
-        var deferredIndexes = large && batch.Mode != SyncMode.StatsOnly ? await DeferIndexesIfEmptyAsync(batch, ct) : [];
+        var deferredIndexes = small is null && batch.Mode != SyncMode.StatsOnly ? await DeferIndexesIfEmptyAsync(batch, ct) : [];
         var (created, updated) = await ApplyIsolatingAsync(batch, inScope, ct);
         foreach (var definition in deferredIndexes)
             await batch.ExecuteAsync(definition, ct);
 
         // 6. Auto runs record which writes they have seen, so the sweeper can tell what is
         //    left. A refused phone's request stays pending for its retry.
-        if (batch.Mode == SyncMode.Auto && scope is not SyncScope.All)
+        if (batch.Mode == SyncMode.Auto && batch.ScopeRelation is { } seen)
         {
             // In phone order, as writers take them (SyncScheduler.RecordAsync): no deadlock.
-            await batch.ExecuteAsync("""
+            await batch.ExecuteAsync($"""
                 SELECT 1 FROM customer_sync_requests
-                WHERE phone IN (SELECT phone FROM sync_scope)
+                WHERE {inScope("phone")}
                 ORDER BY phone
-                FOR UPDATE
-                """, ct);
-            await batch.ExecuteAsync("""
+                FOR UPDATE;
                 UPDATE customer_sync_requests r
-                SET synced_version = greatest(r.synced_version, s.version)
-                FROM sync_scope s
-                WHERE r.phone = s.phone AND s.version IS NOT NULL AND s.phone <> ALL(@refused)
+                SET synced_version = greatest(r.synced_version, scope.version)
+                FROM {(seen == "sync_scope" ? "sync_scope scope" : seen)}
+                WHERE r.phone = scope.phone AND scope.version IS NOT NULL AND scope.phone <> ALL(@refused)
                 """, ct);
         }
 
@@ -258,6 +265,45 @@ public sealed class SyncEngine(
             batch, inScope, scope is SyncScope.All ? "(SELECT count(*) FROM orders WHERE normalized_phone IS NULL)::int" : "0", ct);
         return new SyncCounts(created, updated, total - created - updated - refusedCustomers, skipped,
             batch.Refused.Count, total, stopwatch.ElapsedMilliseconds);
+    }
+
+    // The phones and request versions of a scope of at most LargeScope phones, else null.
+    private static async Task<(string[] Phones, long?[] Versions)?> SmallScopeAsync(Batch batch, SyncScope scope, CancellationToken ct)
+    {
+        string sql;
+        string[]? listed = null;
+        switch (scope)
+        {
+            case SyncScope.Phones list:
+                listed = list.Values.Distinct().Order(StringComparer.Ordinal).ToArray();
+                if (listed.Length > LargeScope)
+                    return null;
+                // Versions matter to auto runs only (step 6).
+                if (batch.Mode != SyncMode.Auto)
+                    return (listed, new long?[listed.Length]);
+                sql = "SELECT p.phone, r.version FROM unnest(@phones) AS p(phone) LEFT JOIN customer_sync_requests r ON r.phone = p.phone";
+                break;
+            case SyncScope.Pending:
+                sql = $"{PendingRequestsSql} LIMIT {LargeScope + 1}";
+                break;
+            default:
+                return null;
+        }
+
+        var phones = new List<string>();
+        var versions = new List<long?>();
+        await using (var command = batch.Command(sql))
+        {
+            if (listed is not null)
+                command.Parameters.AddWithValue("phones", listed);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                phones.Add(reader.GetString(0));
+                versions.Add(reader.IsDBNull(1) ? null : reader.GetInt64(1));
+            }
+        }
+        return phones.Count > LargeScope ? null : (phones.ToArray(), versions.ToArray());
     }
 
     private const string BulkSettings = "SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'";
@@ -439,7 +485,7 @@ public sealed class SyncEngine(
         await batch.ExecuteAsync($"""
             CREATE TEMP TABLE sync_bisect ON COMMIT DROP AS
             SELECT phone, row_number() OVER (ORDER BY phone) AS n
-            FROM (SELECT phone FROM sync_source UNION SELECT c.phone FROM customers c WHERE {inScope("c.phone")}) phones;
+            FROM (SELECT phone FROM {batch.Source} s UNION SELECT c.phone FROM customers c WHERE {inScope("c.phone")}) phones;
             CREATE INDEX ON sync_bisect (n);
             CREATE TEMP TABLE sync_part (phone varchar PRIMARY KEY) ON COMMIT DROP;
             ANALYZE sync_bisect;
@@ -497,7 +543,9 @@ public sealed class SyncEngine(
     {
         var error = e.ConstraintName is null ? e.MessageText : $"{e.MessageText} ({e.ConstraintName})";
         // The version this run saw (scoped runs), else the current one.
-        var seenVersion = batch.HasScopeTable ? "(SELECT s.version FROM sync_scope s WHERE s.phone = b.phone)," : "";
+        var seenVersion = batch.ScopeRelation is { } seen
+            ? $"(SELECT scope.version FROM {(seen == "sync_scope" ? "sync_scope scope" : seen)} WHERE scope.phone = b.phone),"
+            : "";
         var phone = await batch.ScalarAsync<string>($"""
             INSERT INTO sync_errors AS e (phone, sql_state, error, run_id, request_version, attempts,
                                           first_failed_at, last_failed_at, retry_at)
@@ -546,7 +594,7 @@ public sealed class SyncEngine(
                        s.total_orders, s.total_spent, s.average_order, s.last_order_date,
                        {CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date")},
                        @now, @now
-                FROM sync_source s
+                FROM {batch.Source} s
                 WHERE {phoneFilter("s.phone")}
                   AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.phone = s.phone)
                 ORDER BY s.phone
@@ -561,7 +609,7 @@ public sealed class SyncEngine(
         var updated = await batch.ExecuteAsync($"""
             UPDATE customers c
             SET ({string.Join(", ", columns.Keys)}, updated_at) = ({string.Join(", ", columns.Values)}, @now)
-            FROM sync_source s
+            FROM {batch.Source} s
             WHERE s.phone = c.phone AND {phoneFilter("c.phone")}
               AND ({string.Join(", ", columns.Keys.Select(k => "c." + k))})
                   IS DISTINCT FROM ({string.Join(", ", columns.Values)})
@@ -572,7 +620,7 @@ public sealed class SyncEngine(
             UPDATE customers c
             SET (total_orders, total_spent, average_order, last_order_date, category, updated_at) = (0, 0, 0, NULL, 'new', @now)
             WHERE {phoneFilter("c.phone")}
-              AND NOT EXISTS (SELECT 1 FROM sync_source s WHERE s.phone = c.phone)
+              AND NOT EXISTS (SELECT 1 FROM {batch.Source} s WHERE s.phone = c.phone)
               AND (c.total_orders, c.total_spent, c.average_order, c.last_order_date, c.category)
                   IS DISTINCT FROM (0, 0, 0, NULL, 'new')
             """, ct);
@@ -711,8 +759,16 @@ public sealed class SyncEngine(
         public string? RangeLow { get; set; }
         public string? RangeHigh { get; set; }
 
-        // Scoped runs have sync_scope (phone, request version); full syncs do not.
-        public bool HasScopeTable { get; set; }
+        // The phones of the scope with the request version the run saw, as a relation with
+        // columns (phone, version): the sync_scope table or the arrays of a small scope.
+        // Full syncs have none.
+        public string? ScopeRelation { get; set; }
+        public string[] ScopePhones { get; set; } = [];
+        public long?[] ScopeVersions { get; set; } = [];
+
+        // The per-phone source the steps read: the sync_source table, or for a small scope
+        // the query itself (a few index lookups, cheaper than a temp table).
+        public string Source { get; set; } = "sync_source";
 
         // Phones the database refused in this transaction, with the reason.
         public List<(string Phone, string Error)> Refused { get; } = [];
@@ -723,6 +779,8 @@ public sealed class SyncEngine(
             command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("placeholder", placeholder);
             command.Parameters.AddWithValue("refused", Refused.Select(r => r.Phone).ToArray());
+            command.Parameters.AddWithValue("scope_phones", ScopePhones);
+            command.Parameters.AddWithValue("scope_versions", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint, ScopeVersions);
             if (RangeLow is not null)
                 command.Parameters.AddWithValue("lo", RangeLow);
             if (RangeHigh is not null)

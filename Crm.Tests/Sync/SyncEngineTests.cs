@@ -62,8 +62,8 @@ public sealed class SyncDatabase : IAsyncLifetime
         await TestDatabase.DropAsync(_database);
     }
 
-    public SyncEngine CreateEngine(SyncOptions? sync = null, CategoryOptions? categories = null) =>
-        new(DataSource, Clock, Options.Create(sync ?? new SyncOptions()),
+    public SyncEngine CreateEngine(SyncOptions? sync = null, CategoryOptions? categories = null, NpgsqlDataSource? dataSource = null) =>
+        new(dataSource ?? DataSource, Clock, Options.Create(sync ?? new SyncOptions()),
             Options.Create(categories ?? new CategoryOptions()),
             new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>(), DataSource), NullLogger<SyncEngine>.Instance);
 
