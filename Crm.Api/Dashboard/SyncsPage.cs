@@ -30,7 +30,7 @@ public sealed class SyncsPage : RazorPage
         WriteLiteral($"""
             <div class="row"><div class="col-md-12">
             <h1 class="page-header">Syncs</h1>
-            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line).</p>
+            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below).</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
             <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>
             <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Duration</th></tr></thead>
@@ -56,6 +56,40 @@ public sealed class SyncsPage : RazorPage
                 <td>{reader.GetInt64(11)} ms</td></tr>
                 """);
         }
-        WriteLiteral("</tbody></table></div></div></div>");
+        WriteLiteral("</tbody></table></div>");
+        WriteErrors(dataSource);
+        WriteLiteral("</div></div>");
+    }
+
+    // Customers the database refused: the rest of their batch committed without them, and
+    // each is retried on its own at its retry time.
+    private void WriteErrors(NpgsqlDataSource dataSource)
+    {
+        using var command = dataSource.CreateCommand($"""
+            SELECT phone, sql_state, error, run_id, attempts, last_failed_at, retry_at
+            FROM sync_errors ORDER BY last_failed_at DESC, phone LIMIT {Shown}
+            """);
+        using var reader = command.ExecuteReader();
+        if (!reader.HasRows)
+        {
+            WriteLiteral("<h3>Customers not written</h3><p id=\"sync-errors-none\">None: every customer the syncs saw was written.</p>");
+            return;
+        }
+        WriteLiteral("""
+            <h3>Customers not written</h3>
+            <p>The database refused these customers' rows; their syncs skipped them and committed the rest. Each is retried on its own at its retry time, and at once after a new write of its orders.</p>
+            <div class="table-responsive"><table class="table table-striped" id="sync-errors">
+            <thead><tr><th>Phone</th><th>SQLSTATE</th><th>Error</th><th>Last run</th><th>Attempts</th><th>Last failed (UTC)</th><th>Retry at (UTC)</th></tr></thead>
+            <tbody>
+            """);
+        while (reader.Read())
+        {
+            WriteLiteral($"""
+                <tr><td>{WebUtility.HtmlEncode(reader.GetString(0))}</td><td>{WebUtility.HtmlEncode(reader.GetString(1))}</td>
+                <td>{WebUtility.HtmlEncode(reader.GetString(2))}</td><td>{(reader.IsDBNull(3) ? "" : reader.GetInt64(3).ToString())}</td>
+                <td>{reader.GetInt32(4)}</td><td>{reader.GetDateTime(5):yyyy-MM-dd HH:mm:ss}</td><td>{reader.GetDateTime(6):yyyy-MM-dd HH:mm:ss}</td></tr>
+                """);
+        }
+        WriteLiteral("</tbody></table></div>");
     }
 }

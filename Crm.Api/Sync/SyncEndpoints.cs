@@ -14,6 +14,10 @@ public sealed record SyncRunResponse(
     int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
     int TotalCustomers, long DurationMs, string? Error);
 
+public sealed record SyncErrorResponse(
+    string Phone, string SqlState, string Error, long? RunId, int Attempts,
+    DateTime FirstFailedAt, DateTime LastFailedAt, DateTime RetryAt);
+
 public sealed class SyncRequestValidator : AbstractValidator<SyncRequest>
 {
     public SyncRequestValidator() =>
@@ -34,6 +38,8 @@ public static class SyncEndpoints
         group.MapPost("/", StartSync).WithName("StartSync")
             .WithSummary("Enqueue a full sync (default, force or statsOnly); the same mode already waiting or running is returned instead");
         group.MapGet("/runs", ListRuns).WithName("ListSyncRuns").WithSummary("Sync history with counts, newest first");
+        group.MapGet("/errors", ListErrors).WithName("ListSyncErrors")
+            .WithSummary("Customers the database refused to write (skipped by their syncs, retried on their own), latest failure first");
         return group;
     }
 
@@ -52,5 +58,18 @@ public static class SyncEndpoints
                 r.TotalCustomers, r.DurationMs, r.Error))
             .ToListAsync(ct);
         return TypedResults.Ok(new PagedResponse<SyncRunResponse>(items, query.Page, query.PageSize, totalCount, exact));
+    }
+
+    private static async Task<Ok<PagedResponse<SyncErrorResponse>>> ListErrors(
+        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
+    {
+        var (totalCount, exact) = await db.SyncErrors.CountUpToMaxAsync(ct);
+        var items = await db.SyncErrors.AsNoTracking()
+            .OrderByDescending(e => e.LastFailedAt).ThenBy(e => e.Phone)
+            .Page(query.Page, query.PageSize)
+            .Select(e => new SyncErrorResponse(e.Phone, e.SqlState, e.Error, e.RunId, e.Attempts,
+                e.FirstFailedAt, e.LastFailedAt, e.RetryAt))
+            .ToListAsync(ct);
+        return TypedResults.Ok(new PagedResponse<SyncErrorResponse>(items, query.Page, query.PageSize, totalCount, exact));
     }
 }

@@ -44,6 +44,7 @@ public abstract class BadInputTests<TFactory>(TFactory factory) where TFactory :
         { $$"""{"name":"Иван","phone":"+79990001122","email":"{{new string('e', 250)}}@x.ru"}""", "email", "255-character email" },
         { $$"""{"name":"Иван","phone":"+79990001122","notes":"{{new string('n', 10_001)}}"}""", "notes", "10001-character notes" },
         { $$"""{"name":"Иван","phone":"{{new string('9', 60)}}"}""", "phone", "60 digits" },
+        { """{"name":"Иван","phone":"+49 301234567890123"}""", "phone", "17-digit possible German number (E.164 allows 15)" },
         { """{"name":"Иван","phone":"+79990001122","totalSpent":1e400}""", "totalSpent", "overflowing computed field" },
         { """{"name":"Иван","phone":"+79990001122","unknown":1}""", "unknown", "unknown field" },
     };

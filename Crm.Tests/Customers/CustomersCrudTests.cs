@@ -48,6 +48,16 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         Assert.Equal("Prefers evening delivery", (string)fetched["notes"]!);
     }
 
+    // The longest phone E.164 allows (15 digits) fits the table: what passes validation is stored.
+    [Fact]
+    public async Task TheLongestValidPhoneIsStored()
+    {
+        var response = await _client.PostAsJsonAsync("/api/customers", new { name = "Длинный Номер", phone = "+49 3012345678901" });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("+493012345678901", (string)(await response.ReadJsonAsync())["phone"]!);
+    }
+
     [Fact]
     public async Task CreatingCustomerWithTakenPhoneReturnsConflictNamingTheExistingId()
     {

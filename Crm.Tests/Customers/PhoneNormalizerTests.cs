@@ -30,6 +30,15 @@ public class PhoneNormalizerTests
     [InlineData("+7 999 123 45 67 89 01 23")]
     public void TextThatIsNotAPossibleNumberIsNull(string? raw) => Assert.Null(Russian.Normalize(raw));
 
+    // libphonenumber calls German numbers of up to 17 digits possible; E.164 (and the
+    // customers table) stops at 15. What the normaliser accepts must fit the table.
+    [Theory]
+    [InlineData("+49 301234567890123", null)]
+    [InlineData("+49 30123456789012", null)]
+    [InlineData("+49 3012345678901", "+493012345678901")]
+    public void NumbersLongerThanE164AllowsAreNotPossible(string raw, string? expected) =>
+        Assert.Equal(expected, Russian.Normalize(raw));
+
     [Fact]
     public void ForeignNumbersKeepTheirCountry() =>
         Assert.Equal("+442079460958", Russian.Normalize("+44 20 7946 0958"));

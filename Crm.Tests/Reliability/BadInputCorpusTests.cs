@@ -210,6 +210,9 @@ public static class BadInputCorpus
         Get("/api/sync/runs?page=1e400", 400, "exponent runs page");
         Get("/api/sync/runs?pageSize=abc", 400, "text runs page size");
         Get("/api/sync/runs?page=99999999999999999999", 400, "overflowing runs page");
+        Get("/api/sync/errors?page=0", 400, "sync errors page zero");
+        Get("/api/sync/errors?pageSize=201", 400, "sync errors page size over the bound");
+        Get("/api/sync/errors?pageSize=abc", 400, "text sync errors page size");
 
         // ---- Customers: create ----
         Add("POST", "/api/customers", Json, "null", 400, "JSON null body");
