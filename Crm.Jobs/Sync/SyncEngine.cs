@@ -455,14 +455,12 @@ public sealed class SyncEngine(
         await batch.ExecuteAsync($"""
             CREATE TEMP TABLE sync_stale ON COMMIT DROP AS
             SELECT r.phone FROM customer_sync_requests r
-            LEFT JOIN full_versions v ON v.phone = r.phone
+            LEFT JOIN full_versions v ON v.phone = r.phone AND {InRange("v.phone")}
             WHERE {InRange("r.phone")} AND r.version IS DISTINCT FROM v.version;
-            ANALYZE sync_stale;
             CREATE TEMP TABLE sync_source ON COMMIT DROP AS
             SELECT * FROM full_source f
             WHERE {InRange("f.phone")} AND NOT EXISTS (SELECT 1 FROM sync_stale st WHERE st.phone = f.phone);
             INSERT INTO sync_source {SourceSql("o.normalized_phone IN (SELECT phone FROM sync_stale)")};
-            ANALYZE sync_source;
             """, ct);
 
         var (created, updated) = await ApplyIsolatingAsync(batch, InRange, ct);
