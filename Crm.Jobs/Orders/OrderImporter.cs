@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -6,6 +7,7 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
 using FluentValidation;
+using nietras.SeparatedValues;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -21,14 +23,15 @@ public sealed record ImportError(long Line, string Reason);
 
 public sealed record ImportResult(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, int CustomersAffected);
 
-// Bulk orders from NDJSON or CSV: every line is parsed and validated like POST /api/orders,
-// bad lines are reported and skipped, good ones are streamed into one binary COPY. The
+// Bulk orders from NDJSON or CSV: every record is parsed and validated like POST /api/orders,
+// bad records are reported and skipped, good ones are streamed into one binary COPY. The
 // whole import is one transaction: a failure or a cancellation leaves nothing behind.
 public sealed partial class OrderImporter(
     NpgsqlDataSource dataSource, PhoneNormalizer phones, IValidator<OrderInput> validator, TimeProvider clock)
 {
     public const int MaxReportedErrors = 100;
-    public const int MaxLineLength = 64 * 1024; // characters; longer lines are rejected and skipped, never buffered whole
+    public const int MaxLineLength = 64 * 1024; // characters; longer lines (CSV: records) are rejected and skipped, never buffered whole
+    public const int MaxCachedPhones = 100_000;
 
     private const string CopySql = """
         COPY orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
@@ -37,65 +40,63 @@ public sealed partial class OrderImporter(
         """;
 
     private static readonly string TooLongReason = $"line is longer than {MaxLineLength} characters";
+    private static readonly string TooLongRecordReason = $"record is longer than {MaxLineLength} characters";
+
+    // Strict: text in another encoding fails the import instead of landing as U+FFFD.
+    // The BOM-emitting flavour makes StreamReader skip a leading BOM (Excel writes one).
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
+
+    private static StreamReader StrictReader(Stream body) =>
+        new(body, StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
 
     public async Task<ImportResult> ImportAsync(Stream body, ImportFormat format, CancellationToken ct)
     {
         if (!Enum.IsDefined(format))
             throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown import format.");
 
-        using var lines = new LineReader(body);
-        var errors = new List<ImportError>();
-        var rejected = 0;
-        void Reject(long line, string reason)
-        {
-            rejected++;
-            if (errors.Count < MaxReportedErrors)
-                errors.Add(new ImportError(line, reason));
-        }
-
-        Column[] columns = [];
+        Records records;
         if (format == ImportFormat.Csv)
         {
             // A bad header makes every row meaningless: fail before touching the database.
-            var header = await ReadCsvHeaderAsync(lines, ct);
-            if (header.Error is not null)
-                return new ImportResult(0, 0, [header.Error], 0);
-            if (header.Columns is null)
-                return new ImportResult(0, 0, [], 0);
-            columns = header.Columns;
+            var (csv, headerError) = await CsvRecords.OpenAsync(body, ct);
+            if (csv is null)
+                return new ImportResult(0, 0, headerError is null ? [] : [headerError], 0);
+            records = csv;
         }
+        else
+        {
+            records = new NdjsonRecords(body);
+        }
+        using var _ = records;
 
+        var errors = new List<ImportError>();
+        var rejected = 0;
         var now = clock.GetUtcNow().UtcDateTime;
         var imported = 0;
         var affected = new HashSet<string>(StringComparer.Ordinal);
-        var fields = new List<CsvField>();
+        var phoneCache = new PhoneCache(phones, MaxCachedPhones);
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var copy = await connection.BeginBinaryImportAsync(CopySql, ct))
         {
-            while (await lines.ReadAsync(ct))
+            while (await records.ReadAsync(ct))
             {
                 // Data already buffered is not read from the body, so ask the token ourselves.
                 ct.ThrowIfCancellationRequested();
-                if (lines.IsTooLong)
+                var order = records.Order;
+                var reason = records.Reason;
+                if (order is null && reason is null)
+                    continue; // a blank line
+                if (order is null || !IsValid(order, out reason))
                 {
-                    Reject(lines.Number, TooLongReason);
-                    continue;
-                }
-                if (lines.Text.Span.IsWhiteSpace())
-                    continue;
-
-                var parsed = format == ImportFormat.Ndjson
-                    ? TryParseJson(lines.Text.Span, out var order, out var reason)
-                    : TryParseCsv(lines.Text.Span, columns, fields, out order, out reason);
-                if (!parsed || !IsValid(order!, out reason))
-                {
-                    Reject(lines.Number, reason!);
+                    rejected++;
+                    if (errors.Count < MaxReportedErrors)
+                        errors.Add(new ImportError(records.Line, reason!));
                     continue;
                 }
 
-                var normalizedPhone = phones.Normalize(order!.CustomerPhone);
+                var normalizedPhone = phoneCache.Normalize(order.CustomerPhone);
                 await WriteRowAsync(copy, order, normalizedPhone, now, ct);
                 imported++;
                 if (normalizedPhone is not null)
@@ -140,7 +141,70 @@ public sealed partial class OrderImporter(
         return result.IsValid;
     }
 
+    // ---- Records ----
+
+    // One record of the body at a time: a parsed order, a reason to reject it, or neither
+    // for a blank line; Line is the physical line the record starts on.
+    private abstract class Records : IDisposable
+    {
+        public long Line { get; protected set; }
+        public OrderInput? Order { get; protected set; }
+        public string? Reason { get; protected set; }
+
+        public abstract ValueTask<bool> ReadAsync(CancellationToken ct);
+
+        public abstract void Dispose();
+    }
+
+    // Each distinct spelling is parsed once (libphonenumber is the costliest step per order,
+    // and a shop's file repeats its customers' phones); cleared when full, so an import of
+    // millions of distinct phones keeps a flat memory.
+    internal sealed class PhoneCache(PhoneNormalizer phones, int capacity)
+    {
+        private readonly Dictionary<string, string?> _e164 = new(StringComparer.Ordinal);
+
+        public int Count => _e164.Count;
+
+        public string? Normalize(string? raw)
+        {
+            if (raw is null)
+                return null;
+            if (_e164.TryGetValue(raw, out var e164))
+                return e164;
+            if (_e164.Count >= capacity)
+                _e164.Clear();
+            e164 = phones.Normalize(raw);
+            _e164.Add(raw, e164);
+            return e164;
+        }
+    }
+
     // ---- NDJSON ----
+
+    // NDJSON has no quoted line breaks: one physical line is one record.
+    private sealed class NdjsonRecords(Stream body) : Records
+    {
+        private readonly LineReader _lines = new(body);
+
+        public override async ValueTask<bool> ReadAsync(CancellationToken ct)
+        {
+            if (!await _lines.ReadAsync(ct))
+                return false;
+            Line = _lines.Number;
+            Order = null;
+            Reason = null;
+            if (_lines.IsTooLong)
+                Reason = TooLongReason;
+            else if (!_lines.Text.Span.IsWhiteSpace())
+            {
+                Order = TryParseJson(_lines.Text.Span, out var order, out var reason) ? order : null;
+                Reason = reason;
+            }
+            return true;
+        }
+
+        public override void Dispose() => _lines.Dispose();
+    }
 
     private static bool TryParseJson(ReadOnlySpan<char> line, out OrderInput? order, out string? reason)
     {
@@ -232,55 +296,144 @@ public sealed partial class OrderImporter(
 
     private const NumberStyles AmountStyle = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint;
 
-    private readonly record struct CsvHeader(Column[]? Columns, ImportError? Error);
-
-    // Start and length of a cell within its line, without the quotes; Escaped when it holds "".
-    private readonly record struct CsvField(int Start, int Length, bool Escaped);
-
-    private static async Task<CsvHeader> ReadCsvHeaderAsync(LineReader lines, CancellationToken ct)
+    // Sep finds the records and their fields (RFC 4180: quoted separators, "" and line
+    // breaks); the cells are decoded here. Sep's Unescape is off on purpose: it accepts
+    // `"Iv"an` as `Ivan` without a word and leaves `a, "b, c"` quoted, while a shop's
+    // hand-edited file deserves "text after the closing quote" and the spaces tolerated.
+    private static readonly SepReaderOptions CsvOptions = new(new Sep(','))
     {
-        while (await lines.ReadAsync(ct))
+        HasHeader = false, // read by hand: blank lines may precede it, and its errors name the line
+        DisableColCountCheck = true, // a row with a wrong count is reported and skipped, not thrown
+        DisableQuotesParsing = false,
+        Unescape = false,
+        Trim = SepTrim.None, // unquoted text is stored as sent; typed cells are trimmed here
+        CultureInfo = CultureInfo.InvariantCulture,
+    };
+
+    private sealed class CsvRecords : Records
+    {
+        private readonly CsvText _text;
+        private readonly SepReader _reader;
+        private readonly Column[] _columns;
+
+        private CsvRecords(CsvText text, SepReader reader, Column[] columns)
         {
-            if (lines.IsTooLong)
-                return new CsvHeader(null, new ImportError(lines.Number, TooLongReason));
-            if (!lines.Text.Span.IsWhiteSpace())
-                return ParseCsvHeader(lines.Text.Span, lines.Number);
+            _text = text;
+            _reader = reader;
+            _columns = columns;
         }
-        return new CsvHeader(null, null);
+
+        // The records after the header; null with the header's error, or with none for a body without rows.
+        public static async Task<(CsvRecords? Records, ImportError? HeaderError)> OpenAsync(Stream body, CancellationToken ct)
+        {
+            CsvText? text = new(body);
+            SepReader? reader = null;
+            try
+            {
+                reader = await CsvOptions.FromAsync(text, leaveOpen: true, ct);
+                while (await reader.MoveNextAsync(ct))
+                {
+                    var (columns, error) = ParseCsvHeader(reader.Current, text);
+                    if (error is not null)
+                        return (null, error);
+                    if (columns is not null)
+                    {
+                        var records = new CsvRecords(text, reader, columns);
+                        reader = null;
+                        text = null;
+                        return (records, null);
+                    }
+                }
+                return (null, null);
+            }
+            finally
+            {
+                reader?.Dispose();
+                text?.Dispose();
+            }
+        }
+
+        public override async ValueTask<bool> ReadAsync(CancellationToken ct)
+        {
+            if (!await _reader.MoveNextAsync(ct))
+                return false;
+            Read(_reader.Current);
+            return true;
+        }
+
+        private void Read(SepReader.Row row)
+        {
+            var sepLine = FirstLine(row);
+            Line = _text.PhysicalLine(sepLine);
+            Order = null;
+            Reason = null;
+            if (_text.WasCut(sepLine))
+                Reason = TooLongRecordReason;
+            else if (!row.Span.IsWhiteSpace())
+            {
+                Order = TryParseCsv(row, _columns, out var order, out var reason) ? order : null;
+                Reason = reason;
+            }
+        }
+
+        public override void Dispose()
+        {
+            _reader.Dispose();
+            _text.Dispose();
+        }
     }
 
-    private static CsvHeader ParseCsvHeader(ReadOnlySpan<char> line, long number)
-    {
-        var fields = new List<CsvField>();
-        if (!TrySplitCsv(line, fields, out var badCell, out var problem))
-            return new CsvHeader(null, new ImportError(number, $"column {badCell + 1}: {problem}"));
+    // Sep's number for the line a row starts on. Without a header, Sep 0.17 reads the first row
+    // twice on opening and reports it as starting where it ends; it starts on line 1.
+    private static int FirstLine(SepReader.Row row) => row.RowIndex == 0 ? 1 : row.LineNumberFrom;
 
-        var columns = new Column[fields.Count];
-        for (var i = 0; i < fields.Count; i++)
+    // The columns, or the error, or neither for a blank row (blank lines may precede the header).
+    private static (Column[]? Columns, ImportError? Error) ParseCsvHeader(SepReader.Row row, CsvText text)
+    {
+        var sepLine = FirstLine(row);
+        var line = text.PhysicalLine(sepLine);
+        if (text.WasCut(sepLine))
+            return (null, new ImportError(line, TooLongRecordReason));
+        if (row.Span.IsWhiteSpace())
+            return (null, null);
+
+        var columns = new Column[row.ColCount];
+        for (var i = 0; i < columns.Length; i++)
         {
-            var name = CellText(line, fields[i])?.Trim() ?? "";
+            if (!TryCell(row[i].Span, out var cell, out var escaped, out var problem))
+                return (null, new ImportError(line, $"column {i + 1}: {problem}"));
+            var name = CellText(cell, escaped)?.Trim() ?? "";
             if (!ColumnNames.TryGetValue(name, out columns[i]))
-                return new CsvHeader(null, new ImportError(number, name.Length == 0 ? $"column {i + 1} has no name" : $"{Shorten(name)}: unknown column"));
+                return (null, new ImportError(line, name.Length == 0 ? $"column {i + 1} has no name" : $"{Shorten(name)}: unknown column"));
             if (Array.IndexOf(columns, columns[i], 0, i) >= 0)
-                return new CsvHeader(null, new ImportError(number, $"{FieldNames[(int)columns[i]]}: duplicate column"));
+                return (null, new ImportError(line, $"{FieldNames[(int)columns[i]]}: duplicate column"));
         }
         if (!columns.Contains(Column.TotalAmount))
-            return new CsvHeader(null, new ImportError(number, $"{FieldNames[(int)Column.TotalAmount]}: column is required"));
-        return new CsvHeader(columns, null);
+            return (null, new ImportError(line, $"{FieldNames[(int)Column.TotalAmount]}: column is required"));
+        return (columns, null);
     }
 
-    private static bool TryParseCsv(
-        ReadOnlySpan<char> line, Column[] columns, List<CsvField> fields, out OrderInput? order, out string? reason)
+    private static bool TryParseCsv(SepReader.Row row, Column[] columns, out OrderInput? order, out string? reason)
     {
         order = null;
-        if (!TrySplitCsv(line, fields, out var badCell, out var problem))
+        reason = null;
+        var count = row.ColCount;
+        // Quoting first: an unterminated quote runs to the end of the body, and that, not the
+        // field count it leaves, is what the client has to fix.
+        if (row.Span.Contains('"'))
         {
-            reason = $"{ColumnName(columns, badCell)}: {problem}";
-            return false;
+            for (var i = 0; i < count; i++)
+            {
+                if (!TryCell(row[i].Span, out _, out _, out var problem))
+                {
+                    reason = $"{ColumnName(columns, i)}: {problem}";
+                    return false;
+                }
+            }
         }
-        if (fields.Count != columns.Length)
+        if (count != columns.Length)
         {
-            reason = $"expected {columns.Length} fields, found {fields.Count}";
+            reason = $"expected {columns.Length} fields, found {count}";
             return false;
         }
 
@@ -288,19 +441,20 @@ public sealed partial class OrderImporter(
         decimal? amount = null;
         OrderStatus? status = null;
         DateTimeOffset? createdAt = null;
-        for (var i = 0; i < columns.Length; i++)
+        for (var i = 0; i < count; i++)
         {
             var column = columns[i];
+            TryCell(row[i].Span, out var cell, out var escaped, out _);
             // Typed cells ignore surrounding spaces; text cells are stored as sent.
-            var typed = line.Slice(fields[i].Start, fields[i].Length).Trim(' ');
+            var typed = cell.Trim(' ');
             var ok = true;
             switch (column)
             {
-                case Column.CustomerName: name = CellText(line, fields[i]); break;
-                case Column.CustomerPhone: phone = CellText(line, fields[i]); break;
-                case Column.CustomerEmail: email = CellText(line, fields[i]); break;
-                case Column.DeliveryCity: city = CellText(line, fields[i]); break;
-                case Column.DeliveryAddress: address = CellText(line, fields[i]); break;
+                case Column.CustomerName: name = CellText(cell, escaped); break;
+                case Column.CustomerPhone: phone = CellText(cell, escaped); break;
+                case Column.CustomerEmail: email = CellText(cell, escaped); break;
+                case Column.DeliveryCity: city = CellText(cell, escaped); break;
+                case Column.DeliveryAddress: address = CellText(cell, escaped); break;
                 case Column.TotalAmount:
                     ok = typed.IsEmpty || TryParseAmount(typed, out amount);
                     break;
@@ -319,7 +473,6 @@ public sealed partial class OrderImporter(
         }
 
         order = new OrderInput(name, phone, email, city, address, amount, status, createdAt);
-        reason = null;
         return true;
     }
 
@@ -361,77 +514,50 @@ public sealed partial class OrderImporter(
         index < columns.Length ? FieldNames[(int)columns[index]] : $"column {index + 1}";
 
     // An empty cell is null; "" inside a quoted cell is one quote.
-    private static string? CellText(ReadOnlySpan<char> line, CsvField field)
+    private static string? CellText(ReadOnlySpan<char> cell, bool escaped)
     {
-        var raw = line.Slice(field.Start, field.Length);
-        if (raw.IsEmpty)
+        if (cell.IsEmpty)
             return null;
-        return field.Escaped ? raw.ToString().Replace("\"\"", "\"") : raw.ToString();
+        return escaped ? cell.ToString().Replace("\"\"", "\"") : cell.ToString();
     }
 
-    // RFC 4180 within one physical line; spaces around a quoted cell are tolerated, since
-    // hand-written files put `a, "b, c"` as often as `a,"b, c"`. False with the index of the
-    // cell that is broken and what is wrong with it.
-    private static bool TrySplitCsv(ReadOnlySpan<char> line, List<CsvField> fields, out int badCell, out string? problem)
+    // A field as Sep delimits it, without its quotes; Escaped when it holds "". Spaces around
+    // a quoted cell are tolerated, since hand-written files put `a, "b, c"` as often as
+    // `a,"b, c"`; an unquoted cell is taken as sent, quotes and all.
+    private static bool TryCell(ReadOnlySpan<char> field, out ReadOnlySpan<char> cell, out bool escaped, out string? problem)
     {
-        fields.Clear();
-        badCell = -1;
+        cell = field;
+        escaped = false;
         problem = null;
-        var i = 0;
+        var quoted = field.Trim(' ');
+        if (quoted is not ['"', ..])
+            return true;
+
+        var end = 1;
         while (true)
         {
-            var quote = i;
-            while (quote < line.Length && line[quote] == ' ')
-                quote++;
-            if (quote < line.Length && line[quote] == '"')
+            var next = quoted[end..].IndexOf('"');
+            if (next < 0)
             {
-                var start = quote + 1;
-                var end = start;
-                var escaped = false;
-                while (true)
-                {
-                    var next = line[end..].IndexOf('"');
-                    if (next < 0)
-                    {
-                        badCell = fields.Count;
-                        problem = "unterminated quote";
-                        return false;
-                    }
-                    end += next;
-                    if (end + 1 < line.Length && line[end + 1] == '"')
-                    {
-                        escaped = true;
-                        end += 2;
-                        continue;
-                    }
-                    break;
-                }
-                fields.Add(new CsvField(start, end - start, escaped));
-                var after = end + 1;
-                while (after < line.Length && line[after] == ' ')
-                    after++;
-                if (after == line.Length)
-                    return true;
-                if (line[after] != ',')
-                {
-                    badCell = fields.Count - 1;
-                    problem = "text after the closing quote";
-                    return false;
-                }
-                i = after + 1;
+                problem = "unterminated quote";
+                return false;
             }
-            else
+            end += next;
+            if (end + 1 < quoted.Length && quoted[end + 1] == '"')
             {
-                var comma = line[i..].IndexOf(',');
-                if (comma < 0)
-                {
-                    fields.Add(new CsvField(i, line.Length - i, false));
-                    return true;
-                }
-                fields.Add(new CsvField(i, comma, false));
-                i += comma + 1;
+                escaped = true;
+                end += 2;
+                continue;
             }
+            break;
         }
+        if (end != quoted.Length - 1)
+        {
+            problem = "text after the closing quote";
+            return false;
+        }
+        cell = quoted[1..end];
+        return true;
     }
 
     // ---- Lines ----
@@ -440,11 +566,7 @@ public sealed partial class OrderImporter(
     // past MaxLineLength the rest of a line is skipped, never stored.
     private sealed class LineReader(Stream body) : IDisposable
     {
-        // Strict: text in another encoding fails the import instead of landing as U+FFFD.
-        // The BOM-emitting flavour makes StreamReader skip a leading BOM (Excel writes one).
-        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
-
-        private readonly StreamReader _reader = new(body, StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
+        private readonly StreamReader _reader = StrictReader(body);
         private readonly char[] _block = new char[1 << 16];
         private readonly char[] _carry = new char[MaxLineLength + 1]; // the line plus the '\r' of "\r\n"
         private int _position;
@@ -518,5 +640,214 @@ public sealed partial class OrderImporter(
         }
 
         public void Dispose() => _reader.Dispose();
+    }
+
+    // The body's text as Sep reads it, with every CSV record (RFC 4180: a line break inside
+    // quotes does not end one) cut at MaxLineLength characters, so Sep never buffers more
+    // than one bounded record. A cut record reaches Sep as its first MaxLineLength
+    // characters, a closing quote if one is open, and a line break; the rest of it is
+    // skipped. Sep numbers the lines of what it reads, so after a cut its numbers differ from
+    // the body's: WasCut and PhysicalLine translate them. Tracks quotes as Sep does (a quote
+    // toggles, a line break outside quotes ends the record), so both agree on every record.
+    private sealed class CsvText(Stream body) : TextReader
+    {
+        private static readonly SearchValues<char> Special = SearchValues.Create("\"\r\n");
+
+        private readonly StreamReader _reader = StrictReader(body);
+        private readonly char[] _block = new char[1 << 16];
+        private int _position;
+        private int _end;
+
+        private bool _inQuote;
+        private bool _afterCr; // the last character was '\r': a '\n' now completes its line break
+        private int _recordLength; // characters of the current record handed to Sep, line breaks inside quotes included
+        private bool _skipping; // dropping the rest of a cut record
+        private bool _swallowLf; // a skipped record ended with '\r': its '\n' must not reach Sep as an empty row
+        private string _inserted = ""; // the end of a cut record, still to hand to Sep
+        private int _insertedAt;
+
+        private int _sepLine = 1; // Sep's number for the line of the next character it reads
+        private long _bodyLine = 1; // the body's number for the line of the next character
+        private int _recordSepLine = 1; // Sep's number for the current record's first line
+
+        private readonly Queue<int> _cut = new(); // Sep's first-line numbers of cut records
+        private readonly Queue<(int SepLine, long Shift)> _shifts = new(); // from SepLine on, body line = Sep line + Shift
+        private long _shift;
+
+        // True when the record Sep numbers as starting on sepLine was cut. Asked in order.
+        public bool WasCut(int sepLine)
+        {
+            while (_cut.TryPeek(out var cut) && cut < sepLine)
+                _cut.Dequeue();
+            return _cut.TryPeek(out var next) && next == sepLine && _cut.TryDequeue(out _);
+        }
+
+        // The body's line number for Sep's. Asked in order.
+        public long PhysicalLine(int sepLine)
+        {
+            while (_shifts.TryPeek(out var shift) && shift.SepLine <= sepLine)
+                _shift = _shifts.Dequeue().Shift;
+            return sepLine + _shift;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<char> buffer, CancellationToken ct = default)
+        {
+            if (buffer.IsEmpty)
+                return 0;
+            while (true)
+            {
+                if (_position == _end && _insertedAt == _inserted.Length)
+                {
+                    _position = 0;
+                    _end = await ReadBlockAsync(ct);
+                    if (_end == 0)
+                        return 0;
+                }
+                var written = Transfer(buffer.Span);
+                if (written > 0)
+                    return written;
+            }
+        }
+
+        // The importer reads asynchronously only; a blocking read of a request body would hold a thread.
+        public override int Read(char[] buffer, int index, int count) =>
+            throw new NotSupportedException("CsvText is read with ReadAsync.");
+
+        // Moves characters of the block to Sep's buffer; 0 when all that was left was skipped.
+        private int Transfer(Span<char> output)
+        {
+            var written = 0;
+            while (written < output.Length)
+            {
+                if (_insertedAt < _inserted.Length)
+                {
+                    output[written++] = _inserted[_insertedAt++];
+                    continue;
+                }
+                if (_position == _end)
+                    break;
+                if (_skipping)
+                {
+                    Skip();
+                    continue;
+                }
+                if (_swallowLf)
+                {
+                    _swallowLf = false;
+                    if (_block[_position] == '\n')
+                    {
+                        _position++;
+                        continue;
+                    }
+                }
+
+                var input = _block.AsSpan(_position, Math.Min(_end - _position, output.Length - written));
+                var special = input.IndexOfAny(Special);
+                var plain = special < 0 ? input.Length : special;
+                if (plain > 0)
+                {
+                    var allowed = Math.Min(plain, MaxLineLength - _recordLength);
+                    input[..allowed].CopyTo(output[written..]);
+                    written += allowed;
+                    _position += allowed;
+                    _recordLength += allowed;
+                    _afterCr = false;
+                    if (allowed < plain)
+                        Cut();
+                    continue;
+                }
+
+                var c = input[0];
+                var endsRecord = !_inQuote && (c == '\r' || (c == '\n' && !_afterCr));
+                var isContent = _inQuote || c == '"';
+                if (isContent && _recordLength == MaxLineLength)
+                {
+                    Cut();
+                    continue;
+                }
+                output[written++] = c;
+                _position++;
+                if (isContent)
+                    _recordLength++;
+                if (c == '"')
+                    _inQuote = !_inQuote;
+                if (c == '\r' || (c == '\n' && !_afterCr))
+                {
+                    _sepLine++;
+                    _bodyLine++;
+                }
+                _afterCr = c == '\r';
+                if (endsRecord)
+                {
+                    _recordLength = 0;
+                    _recordSepLine = _sepLine;
+                }
+            }
+            return written;
+        }
+
+        // The record is too long: end it for Sep here and drop the rest of it.
+        private void Cut()
+        {
+            _cut.Enqueue(_recordSepLine);
+            _inserted = _inQuote ? "\"\n" : "\n";
+            _insertedAt = 0;
+            _sepLine++;
+            _skipping = true;
+        }
+
+        private void Skip()
+        {
+            while (_position < _end)
+            {
+                var rest = _block.AsSpan(_position, _end - _position);
+                var special = rest.IndexOfAny(Special);
+                if (special < 0)
+                {
+                    _position = _end;
+                    _afterCr = false;
+                    return;
+                }
+                var c = rest[special];
+                var afterCr = _afterCr && special == 0;
+                _position += special + 1;
+                var lineBreak = c == '\r' || (c == '\n' && !afterCr);
+                _afterCr = c == '\r';
+                if (c == '"')
+                    _inQuote = !_inQuote;
+                if (!lineBreak)
+                    continue;
+                _bodyLine++;
+                if (_inQuote)
+                    continue;
+
+                _skipping = false;
+                _swallowLf = c == '\r';
+                _afterCr = false;
+                _recordLength = 0;
+                _recordSepLine = _sepLine;
+                _shifts.Enqueue((_sepLine, _bodyLine - _sepLine));
+                return;
+            }
+        }
+
+        private async ValueTask<int> ReadBlockAsync(CancellationToken ct)
+        {
+            try
+            {
+                return await _reader.ReadAsync(_block, ct);
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw new InvalidDataException($"The body is not valid UTF-8 (near line {_bodyLine}).", e);
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                _reader.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }

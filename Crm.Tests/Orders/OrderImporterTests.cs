@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Crm.Jobs.Orders;
@@ -191,6 +192,141 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task SpreadsheetExportImportsExactly()
+    {
+        var city = NewCity();
+        var anna = NewPhone();
+        var ivan = NewPhone();
+        // As a spreadsheet saves "CSV UTF-8": a BOM, CRLF, every column named, quotes only
+        // where a cell needs them, and line breaks typed into a cell kept inside its quotes.
+        var text = string.Concat(
+            "customerName,customerPhone,customerEmail,deliveryCity,deliveryAddress,totalAmount,status,createdAt\r\n",
+            $"\"Смирнова, Анна\",{anna.Raw},anna@example.com,{city},\"ул. \"\"Ленина\"\", 5\nкв. 12\r\nдомофон 12\",1234.50,completed,2026-11-20T08:30:00Z\r\n",
+            $"Иван Петров,\"{ivan.Raw}\",,{city},\"\"\"Сад\"\"\",10,new,\r\n",
+            $"\"Анна \"\"Мастер\"\"\",{anna.Raw},,{city},\"\n\",7,,\r\n");
+        var body = new MemoryStream([.. Encoding.UTF8.GetPreamble(), .. Encoding.UTF8.GetBytes(text)]);
+
+        var result = await ImportAsync(body, ImportFormat.Csv);
+
+        Assert.Equal(new ImportResult(3, 0, result.Errors, 2), result);
+        Assert.Equal(
+            [
+                new StoredOrder("Смирнова, Анна", anna.Raw, anna.E164, "anna@example.com", "ул. \"Ленина\", 5\nкв. 12\r\nдомофон 12",
+                    1234.50m, "completed", new DateTime(2026, 11, 20, 8, 30, 0, DateTimeKind.Utc), Now),
+                new StoredOrder("Иван Петров", ivan.Raw, ivan.E164, "", "\"Сад\"", 10m, "new", Now, Now),
+                new StoredOrder("Анна \"Мастер\"", anna.Raw, anna.E164, "", "\n", 7m, "new", Now, Now),
+            ],
+            await OrdersAsync(city));
+    }
+
+    [Fact]
+    public async Task BadCsvRecordsAfterMultiLineOnesReportThePhysicalLineTheyStartOn()
+    {
+        var city = NewCity();
+        var body = Body(string.Join("\r\n",
+            "deliveryCity,deliveryAddress,totalAmount", // line 1
+            $"{city},\"one\r\ntwo\r\nthree\",1", // lines 2-4
+            $"{city},plain,abc", // line 5
+            $"{city},\"a\nb\",-1", // lines 6-7: LF inside a CRLF file
+            "", // line 8
+            $"{city},\"x\",2,extra", // line 9
+            $"{city},\"\r\n\r\n\",3", // lines 10-12
+            $"{city},last,ten") + "\r\n"); // line 13
+
+        var result = await ImportAsync(body, ImportFormat.Csv);
+
+        Assert.Equal(2, result.Imported);
+        Assert.Equal([5L, 6L, 9L, 13L], result.Errors.Select(e => e.Line));
+        Assert.Equal("totalAmount: must be a number like 1234.50", result.Errors[0].Reason);
+        Assert.StartsWith("totalAmount: ", result.Errors[1].Reason);
+        Assert.Equal("expected 3 fields, found 4", result.Errors[2].Reason);
+        Assert.Equal("totalAmount: must be a number like 1234.50", result.Errors[3].Reason);
+        Assert.Equal(["one\r\ntwo\r\nthree", "\r\n\r\n"], (await OrdersAsync(city)).Select(o => o.DeliveryAddress));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\r\n")]
+    [InlineData("\r\nmore text\r\n1,2,3\r\n")]
+    public async Task UnterminatedQuoteAtTheEndIsReportedWithTheLineItStartsOn(string rest)
+    {
+        var city = NewCity();
+        var body = Body(string.Join("\r\n",
+            "deliveryCity,deliveryAddress,totalAmount",
+            $"{city},\"ул. Ленина, 5\r\nкв. 7\",1",
+            $"{city},\"ул. Мира,2") + rest);
+
+        var result = await ImportAsync(body, ImportFormat.Csv);
+
+        Assert.Equal(new ImportResult(1, 1, result.Errors, 0), result);
+        Assert.Equal(new ImportError(4, "deliveryAddress: unterminated quote"), Assert.Single(result.Errors));
+        Assert.Equal(["ул. Ленина, 5\r\nкв. 7"], (await OrdersAsync(city)).Select(o => o.DeliveryAddress));
+    }
+
+    [Fact]
+    public async Task UnterminatedQuoteInTheMiddleTakesTheRestOfTheBodyIntoItsRecord()
+    {
+        var city = NewCity();
+        var good = $"1,new,2026-11-24,{city},Ivan";
+
+        // RFC 4180: until a quote closes it, every comma and line break is the cell's text.
+        var result = await ImportAsync(Lines(CsvHeader, good, $"10,new,,{city},\"Ivan", good, good), ImportFormat.Csv);
+
+        Assert.Equal(new ImportResult(1, 1, result.Errors, 0), result);
+        Assert.Equal(new ImportError(3, "customerName: unterminated quote"), Assert.Single(result.Errors));
+        Assert.Equal(1, await CountAsync(city));
+    }
+
+    [Fact]
+    public async Task OverLongCsvRecordsAreRejectedAndLaterRecordsKeepTheirLines()
+    {
+        var city = NewCity();
+        var body = Body(string.Join("\r\n",
+            "deliveryCity,deliveryAddress,totalAmount", // line 1
+            // Cut inside its quotes; the dropped rest holds line breaks, "" and the closing quote.
+            $"{city},\"{new string('x', 70_000)}\r\nline 3, \"\"quoted\"\"\r\nline 4\",1", // lines 2-4
+            $"{city},ok,abc", // line 5
+            $"{city},ok,1", // line 6
+            $"{city},{new string('y', 70_000)},1", // line 7: cut outside quotes
+            $"{city},\"a\nb\",abc", // lines 8-9
+            $"{city},ok,2", // line 10
+            $"{city},\"{new string('z', 200_000)}") + "\r\nline 12\r\n"); // lines 11-12: cut, unterminated
+
+        var result = await ImportAsync(body, ImportFormat.Csv);
+
+        Assert.Equal(
+            [
+                new ImportError(2, "record is longer than 65536 characters"),
+                new ImportError(5, "totalAmount: must be a number like 1234.50"),
+                new ImportError(7, "record is longer than 65536 characters"),
+                new ImportError(8, "totalAmount: must be a number like 1234.50"),
+                new ImportError(11, "record is longer than 65536 characters"),
+            ],
+            result.Errors);
+        Assert.Equal(2, result.Imported);
+        Assert.Equal([1m, 2m], (await OrdersAsync(city)).Select(o => o.TotalAmount));
+    }
+
+    [Theory]
+    [InlineData("\n", 0, true)]
+    [InlineData("\r\n", 0, true)]
+    [InlineData("\n", 1, false)]
+    [InlineData("\r\n", 1, false)]
+    public async Task CsvRecordLengthLimitCountsCharactersWithoutTheLineBreak(string lineBreak, int extra, bool accepted)
+    {
+        var city = NewCity();
+        var row = $"{city},\"a{lineBreak}b\",1";
+        // Typed cells ignore surrounding spaces, so a valid record can be padded to any length.
+        var padded = row.PadRight(OrderImporter.MaxLineLength + extra);
+
+        var result = await ImportAsync(Body($"deliveryCity,deliveryAddress,totalAmount{lineBreak}{padded}{lineBreak}{row}{lineBreak}"), ImportFormat.Csv);
+
+        Assert.Equal(accepted ? 2 : 1, result.Imported);
+        Assert.Equal(accepted ? [] : [new ImportError(2, "record is longer than 65536 characters")], result.Errors);
+        Assert.Equal(accepted ? 2 : 1, await CountAsync(city));
+    }
+
+    [Fact]
     public async Task BlankLinesAreSkippedAndErrorsKeepPhysicalLineNumbers()
     {
         var city = NewCity();
@@ -252,8 +388,9 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     [InlineData("10,new,,CITY", "expected 5 fields, found 4")]
     [InlineData("10,new,,CITY,Ivan,extra", "expected 5 fields, found 6")]
     [InlineData("1,234.50,new,,CITY,Ivan", "expected 5 fields, found 6")]
-    [InlineData("10,new,,CITY,\"Ivan", "customerName: unterminated quote")]
-    [InlineData("10,new,,CITY,\"Iv\"an\"", "customerName: text after the closing quote")]
+    [InlineData("10,new,,CITY,\"Iv\"an", "customerName: text after the closing quote")]
+    [InlineData("10,new,,CITY,\"Iv\"\"an\" x", "customerName: text after the closing quote")]
+    [InlineData("10,\"new\"x,,CITY,Ivan", "status: text after the closing quote")]
     [InlineData("ten,new,,CITY,Ivan", "totalAmount: must be a number like 1234.50")]
     [InlineData("\"1,234.50\",new,,CITY,Ivan", "totalAmount: must be a number like 1234.50")]
     [InlineData("1.005,new,,CITY,Ivan", "totalAmount: ")]
@@ -333,6 +470,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     [InlineData("deliveryCity,customerName", "totalAmount: column is required")]
     [InlineData("totalAmount,deliveryCity,total_amount", "totalAmount: duplicate column")]
     [InlineData("totalAmount,deliveryCity,", "column 3 has no name")]
+    [InlineData("totalAmount,\"deliveryCity", "column 2: unterminated quote")]
+    [InlineData("totalAmount,\"delivery\"City", "column 2: text after the closing quote")]
     public async Task BadCsvHeaderWritesNothing(string header, string reason)
     {
         var city = NewCity();
@@ -389,31 +528,35 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
         Assert.Equal(requestsBefore, await SyncRequestCountAsync());
     }
 
-    [Fact]
-    public async Task BodyFailingMidStreamWritesNothing()
+    [Theory]
+    [InlineData(ImportFormat.Ndjson)]
+    [InlineData(ImportFormat.Csv)]
+    public async Task BodyFailingMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
         var phone = NewPhone();
-        var head = ManyLines(city, phone.Raw, 5_000);
-        var body = new ScriptedStream(head, () => throw new IOException("The client went away."), head);
+        var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
+        var body = new ScriptedStream(head, () => throw new IOException("The client went away."), tail);
 
-        await Assert.ThrowsAsync<IOException>(() => ImportAsync(body));
+        await Assert.ThrowsAsync<IOException>(() => ImportAsync(body, format));
 
         Assert.Equal(0, await CountAsync(city));
         Assert.Null(await SyncRequestVersionAsync(phone.E164));
     }
 
-    [Fact]
-    public async Task CancellationMidStreamWritesNothing()
+    [Theory]
+    [InlineData(ImportFormat.Ndjson)]
+    [InlineData(ImportFormat.Csv)]
+    public async Task CancellationMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
         var phone = NewPhone();
-        var head = ManyLines(city, phone.Raw, 5_000);
+        var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
         using var cancellation = new CancellationTokenSource();
-        var body = new ScriptedStream(head, cancellation.Cancel, head);
+        var body = new ScriptedStream(head, cancellation.Cancel, tail);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => db.Importer.ImportAsync(body, ImportFormat.Ndjson, cancellation.Token));
+            () => db.Importer.ImportAsync(body, format, cancellation.Token));
 
         Assert.Equal(0, await CountAsync(city));
         Assert.Null(await SyncRequestVersionAsync(phone.E164));
@@ -435,40 +578,112 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task FiftyThousandLinesImport()
+    public async Task CsvThatIsNotUtf8FailsAndWritesNothing()
+    {
+        var city = NewCity();
+        // Enough good rows before the bad bytes that the COPY is under way when they arrive.
+        var good = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat($"{city},1\r\n", 5_000)));
+        byte[] cp1251 = [0xC8, 0xE2, 0xE0, 0xED, .. ",1\r\n"u8];
+
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => ImportAsync(
+            new MemoryStream([.. "deliveryCity,totalAmount\r\n"u8, .. good, .. cp1251, .. good]), ImportFormat.Csv));
+
+        Assert.Contains("UTF-8", failure.Message);
+        Assert.Equal(0, await CountAsync(city));
+    }
+
+    [Fact]
+    public async Task OverLongCsvHeaderWritesNothing()
+    {
+        var city = NewCity();
+
+        var result = await ImportAsync(Lines("", $"totalAmount,deliveryCity,\"{new string('x', 70_000)}\r\n\"", $"1,{city},x"), ImportFormat.Csv);
+
+        Assert.Equal(new ImportResult(0, 0, result.Errors, 0), result);
+        Assert.Equal(new ImportError(2, "record is longer than 65536 characters"), Assert.Single(result.Errors));
+        Assert.Equal(0, await CountAsync(city));
+    }
+
+    [Fact]
+    public void PhoneCacheParsesEachSpellingOnceAndStaysWithinItsCapacity()
+    {
+        var normalizer = new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" }));
+        var cache = new OrderImporter.PhoneCache(normalizer, capacity: 2);
+        var (raw, e164) = NewPhone();
+        var other = NewPhone();
+
+        var first = cache.Normalize(raw);
+        // The same instance: the second lookup did not parse again.
+        Assert.Same(first, cache.Normalize(raw));
+        Assert.Equal(e164, first);
+        Assert.Equal(other.E164, cache.Normalize(other.Raw));
+        Assert.Null(cache.Normalize("call the shop"));
+        Assert.Null(cache.Normalize(null));
+        Assert.Equal(1, cache.Count); // full at two, so cleared before "call the shop" went in
+
+        var again = cache.Normalize(raw);
+        Assert.Equal(e164, again);
+        Assert.NotSame(first, again);
+        Assert.True(cache.Count <= 2);
+    }
+
+    [Theory]
+    [InlineData(ImportFormat.Ndjson)]
+    [InlineData(ImportFormat.Csv)]
+    public async Task FiftyThousandLinesImport(ImportFormat format)
     {
         const int count = 50_000;
         var city = NewCity();
         var phones = Enumerable.Range(0, 5_000).Select(_ => NewPhone()).ToArray();
-        var text = new StringBuilder();
+        var text = new StringBuilder(format == ImportFormat.Csv
+            ? "customerName,customerPhone,customerEmail,deliveryCity,deliveryAddress,totalAmount,status,createdAt\r\n"
+            : "");
         for (var i = 0; i < count; i++)
         {
             var phone = phones[i % phones.Length];
-            text.Append(Json(new
-            {
-                customerName = $"Customer {i}",
-                customerPhone = i % 2 == 0 ? phone.Raw : phone.E164,
-                customerEmail = $"customer{i}@example.com",
-                deliveryCity = city,
-                deliveryAddress = $"ул. Ленина, {i}",
-                totalAmount = 100m + i % 1000 + 0.25m,
-                status = i % 3 == 0 ? "completed" : "new",
-                createdAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(i),
-            })).Append('\n');
+            var (name, spelling, email, address) = ($"Customer {i}", i % 2 == 0 ? phone.Raw : phone.E164, $"customer{i}@example.com", $"ул. Ленина, {i}");
+            var amount = 100m + i % 1000 + 0.25m;
+            var status = i % 3 == 0 ? "completed" : "new";
+            var createdAt = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(i);
+            if (format == ImportFormat.Csv)
+                text.Append(CultureInfo.InvariantCulture, $"{name},{spelling},{email},{city},\"{address}\",{amount},{status},{createdAt:yyyy-MM-ddTHH:mm:ssZ}\r\n");
+            else
+                text.Append(Json(new
+                {
+                    customerName = name,
+                    customerPhone = spelling,
+                    customerEmail = email,
+                    deliveryCity = city,
+                    deliveryAddress = address,
+                    totalAmount = amount,
+                    status,
+                    createdAt,
+                })).Append('\n');
         }
         var body = Body(text.ToString());
 
         var stopwatch = Stopwatch.StartNew();
-        var result = await ImportAsync(body);
+        var result = await ImportAsync(body, format);
         stopwatch.Stop();
 
-        output.WriteLine($"Imported {result.Imported} orders in {stopwatch.ElapsedMilliseconds} ms: {result.Imported / stopwatch.Elapsed.TotalSeconds:N0} orders/s");
+        output.WriteLine($"Imported {result.Imported} orders ({format}) in {stopwatch.ElapsedMilliseconds} ms: {result.Imported / stopwatch.Elapsed.TotalSeconds:N0} orders/s");
         Assert.Equal(new ImportResult(count, 0, result.Errors, phones.Length), result);
         Assert.Equal(count, await CountAsync(city));
     }
 
-    private static byte[] ManyLines(string city, string phone, int count) => Encoding.UTF8.GetBytes(string.Concat(
-        Enumerable.Range(0, count).Select(i => Json(new { customerPhone = phone, deliveryCity = city, totalAmount = i }) + "\n")));
+    // A body that breaks off between head and tail: valid records of one phone, the CSV one
+    // with its header in the head.
+    private static (byte[] Head, byte[] Tail) ManyRecords(ImportFormat format, string city, string phone, int count)
+    {
+        if (format == ImportFormat.Ndjson)
+        {
+            var lines = Encoding.UTF8.GetBytes(string.Concat(
+                Enumerable.Range(0, count).Select(i => Json(new { customerPhone = phone, deliveryCity = city, totalAmount = i }) + "\n")));
+            return (lines, lines);
+        }
+        var rows = string.Concat(Enumerable.Range(0, count).Select(i => $"\"{phone}\",{city},{i}\r\n"));
+        return (Encoding.UTF8.GetBytes("customerPhone,deliveryCity,totalAmount\r\n" + rows), Encoding.UTF8.GetBytes(rows));
+    }
 
     // Serves `head`, then runs `afterHead` (which throws or cancels), then serves `tail`:
     // a request body that breaks off after part of the upload.
