@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Crm.Jobs.Phones;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -89,11 +87,11 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
     }
 
     // The import's floor: the same orders written by binary COPY straight from the client, as the
-    // app's importer writes them (same columns, phones normalised the same way), with no HTTP,
-    // JSON or validation around it. Returns the milliseconds the COPY took, commit included.
+    // app's importer writes them (same columns, the same normalised phones — from the generator,
+    // parsed by nothing), with no HTTP, JSON, validation or phone parsing around it. Returns the
+    // milliseconds the COPY took, commit included.
     public async Task<double> CopyOrdersAsync(IEnumerable<GeneratedOrder> orders, DateTime now)
     {
-        var phones = new PhoneNormalizer(Options.Create(new PhoneOptions()));
         var stopwatch = Stopwatch.StartNew();
         await using var connection = await DataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
@@ -108,7 +106,7 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
                 await copy.StartRowAsync();
                 await copy.WriteAsync(order.Name, NpgsqlDbType.Varchar);
                 await copy.WriteAsync(order.Phone, NpgsqlDbType.Varchar);
-                if (phones.Normalize(order.Phone) is { } normalized)
+                if (order.NormalizedPhone is { } normalized)
                     await copy.WriteAsync(normalized, NpgsqlDbType.Varchar);
                 else
                     await copy.WriteNullAsync();
@@ -127,6 +125,99 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
     }
 
     public Task<long> CountCustomersAsync() => ScalarAsync<long>("SELECT count(*) FROM customers");
+
+    // What the orders table holds, in aggregates over every column the imports write (a sum of
+    // hashes per text column): two loads of the same orders (COPY, NDJSON, CSV) give the same line.
+    public Task<string> OrdersFingerprintAsync() => ScalarAsync<string>("""
+        SELECT concat_ws(' ', count(*), count(normalized_phone), sum(total_amount),
+                         sum(hashtext(normalized_phone)), sum(hashtext(customer_name)), sum(hashtext(customer_phone)),
+                         sum(hashtext(customer_email)), sum(hashtext(delivery_city)), sum(hashtext(delivery_address)),
+                         sum(hashtext(status)), sum(extract(epoch FROM created_at))::bigint)
+        FROM orders
+        """);
+
+    // `count` distinct existing customers in a repeatable pseudo-random order (ids drawn from
+    // the table's id range; the few gaps are drawn again).
+    public async Task<List<SampledCustomer>> SampleCustomersAsync(int count, int seed)
+    {
+        var random = new Random(seed);
+        var min = await ScalarAsync<long>("SELECT coalesce(min(id), 0) FROM customers");
+        var max = await ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM customers");
+        count = (int)Math.Min(count, await CountCustomersAsync());
+        var result = new List<SampledCustomer>();
+        var seen = new HashSet<long>();
+        for (var attempt = 0; result.Count < count && attempt < 20; attempt++)
+        {
+            var wanted = new List<long>();
+            while (wanted.Count < (count - result.Count) * 2 && seen.Count < max - min + 1)
+            {
+                var id = random.NextInt64(min, max + 1);
+                if (seen.Add(id))
+                    wanted.Add(id);
+            }
+            await using var command = DataSource.CreateCommand("SELECT id, phone, name FROM customers WHERE id = ANY(@ids)");
+            command.Parameters.AddWithValue("ids", wanted.ToArray());
+            var found = new Dictionary<long, SampledCustomer>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                    found[reader.GetInt64(0)] = new SampledCustomer(reader.GetInt64(0), reader.GetString(1), reader.GetString(2));
+            }
+            foreach (var id in wanted)
+            {
+                if (result.Count < count && found.TryGetValue(id, out var customer))
+                    result.Add(customer);
+            }
+        }
+        return result;
+    }
+
+    // What a customer's statistics must say: the completed orders of the phone, now.
+    public async Task<CustomerTotals> CompletedTotalsAsync(string phone)
+    {
+        await using var command = DataSource.CreateCommand("""
+            SELECT count(*)::int, coalesce(sum(total_amount), 0) FROM orders
+            WHERE normalized_phone = @phone AND status = 'completed'
+            """);
+        command.Parameters.AddWithValue("phone", phone);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new CustomerTotals(reader.GetInt32(0), reader.GetDecimal(1));
+    }
+
+    // What the customers' rows say now.
+    public async Task<Dictionary<long, CustomerTotals>> CustomerTotalsAsync(IEnumerable<long> ids)
+    {
+        await using var command = DataSource.CreateCommand("SELECT id, total_orders, total_spent FROM customers WHERE id = ANY(@ids)");
+        command.Parameters.AddWithValue("ids", ids.ToArray());
+        var result = new Dictionary<long, CustomerTotals>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            result[reader.GetInt64(0)] = new CustomerTotals(reader.GetInt32(1), reader.GetDecimal(2));
+        return result;
+    }
+
+    // An order written around the API (so no sync is requested for it): completed, now.
+    public async Task<long> InsertCompletedOrderAsync(SampledCustomer customer, decimal amount)
+    {
+        await using var command = DataSource.CreateCommand("""
+            INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
+                                delivery_address, total_amount, status, created_at, updated_at)
+            VALUES (@name, @phone, @phone, '', '', '', @amount, 'completed', now(), now())
+            RETURNING id
+            """);
+        command.Parameters.AddWithValue("name", customer.Name);
+        command.Parameters.AddWithValue("phone", customer.Phone);
+        command.Parameters.AddWithValue("amount", amount);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task<int> DeleteOrdersAsync(IEnumerable<long> ids)
+    {
+        await using var command = DataSource.CreateCommand("DELETE FROM orders WHERE id = ANY(@ids)");
+        command.Parameters.AddWithValue("ids", ids.ToArray());
+        return await command.ExecuteNonQueryAsync();
+    }
 
     // Keeps the customers as they are now, to compare another algorithm's result with.
     public async Task SnapshotCustomersAsync(string table)
@@ -147,6 +238,10 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 }
+
+public sealed record SampledCustomer(long Id, string Phone, string Name);
+
+public readonly record struct CustomerTotals(int Orders, decimal Spent);
 
 public sealed record RowsWritten(long InsertedOrUpdated, long Deleted)
 {

@@ -16,8 +16,25 @@ public sealed record BenchOptions(
     IReadOnlyList<int> Scale,
     bool Explain,
     string? ServerLog,
-    string? Revision)
+    string? Revision,
+    IReadOnlySet<string> Skip,
+    int LeanFrom,
+    IReadOnlySet<string> LeanSkip)
 {
+    // Phases --skip and --lean-skip may name. The single-request NDJSON import, the syncs and
+    // the reference statement always run: every ratio and every later phase needs them.
+    public static readonly string[] Phases =
+    [
+        "generate",           // client: the cost of generating the NDJSON and CSV bodies
+        "chunked-import",     // the import in --chunk requests, each request's pending sync awaited
+        "csv-import",         // the single-request CSV import
+        "reads",              // GET /api/customers/{id} and /orders, sequential
+        "stats-job",          // one customer's statistics job, request → Succeeded → exact
+        "writes",             // single order writes, request → customer exact
+        "writes-during-sync", // single order writes while a full sync runs
+        "seed-slice",         // the seed's algorithm on the slice (and its comparison)
+    ];
+
     public const string Usage = """
         usage: Crm.Bench --postgres <admin connection string> [options]
 
@@ -31,6 +48,10 @@ public sealed record BenchOptions(
           --job-timeout M     a job still unfinished after M minutes fails the bench (default 15)
           --scale A,B,C       repeat the data-dependent measurements at these order counts, print a scaling table
           --explain           print EXPLAIN (ANALYZE, BUFFERS) of the reference statement
+          --skip LIST         phases not run at any size, comma-separated: generate, chunked-import,
+                              csv-import, reads, stats-job, writes, writes-during-sync, seed-slice
+          --lean-from N       sizes of at least N orders also skip the --lean-skip phases (default 5000000)
+          --lean-skip LIST    the phases skipped from --lean-from on (default generate,chunked-import)
           --app PATH          Crm.Api.dll (default: the Release build in this checkout)
           --results DIR       where the JSON goes (default: bench/results in this checkout)
           --work DIR          where the app's logs go (default: a temp directory)
@@ -43,10 +64,20 @@ public sealed record BenchOptions(
 
     public int PhonesFor(int orders) => Phones ?? Math.Max(1, orders / 5);
 
+    // Whether a phase runs for a data set of this many orders.
+    public bool Measures(string phase, int orders) => !Skipped(orders).Contains(phase);
+
+    public IReadOnlyList<string> Skipped(int orders) =>
+        Phases.Where(p => Skip.Contains(p) || (orders >= LeanFrom && LeanSkip.Contains(p))).ToList();
+
+    // The seed slice runs once, not per size.
+    public bool RunsSeedSlice => !Skip.Contains("seed-slice");
+
     public static BenchOptions Parse(string[] args)
     {
         string? postgres = null, app = null, results = null, work = null, serverLog = null, revision = null;
-        int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15;
+        int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15, leanFrom = 5_000_000;
+        HashSet<string> skip = [], leanSkip = ["generate", "chunked-import"];
         int? phones = null;
         bool seedFull = false, explain = false;
         List<int> scale = [];
@@ -72,6 +103,9 @@ public sealed record BenchOptions(
                 case "--import-budget": importBudget = Positive(); break;
                 case "--job-timeout": jobTimeout = Positive(); break;
                 case "--explain": explain = true; break;
+                case "--skip": skip = PhaseList(args[i], Value()); break;
+                case "--lean-skip": leanSkip = PhaseList(args[i], Value()); break;
+                case "--lean-from": leanFrom = Positive(); break;
                 case "--scale":
                     var list = Value();
                     foreach (var part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -89,7 +123,19 @@ public sealed record BenchOptions(
             Path.GetFullPath(app ?? Path.Combine(root, "Crm.Api", "bin", "Release", "net10.0", "Crm.Api.dll")),
             Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
             Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
-            orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision);
+            orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision,
+            skip, leanFrom, leanSkip);
+    }
+
+    private static HashSet<string> PhaseList(string option, string value)
+    {
+        var phases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        foreach (var phase in phases)
+        {
+            if (!Phases.Contains(phase))
+                throw new ArgumentException($"{option}: unknown phase '{phase}' (known: {string.Join(", ", Phases)})");
+        }
+        return phases;
     }
 
     // The checkout this build lives in: the directory above bench/Crm.Bench/bin/...

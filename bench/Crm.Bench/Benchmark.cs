@@ -4,7 +4,7 @@ namespace Crm.Bench;
 
 // The measurements, phase by phase. Every timed step starts from a settled database (see
 // BenchDatabase.SettleAsync) and is repeated --runs times; the median is the figure.
-public sealed class Benchmark(BenchOptions options, DateTime now)
+public sealed partial class Benchmark(BenchOptions options, DateTime now)
 {
     private const int OneMillion = 1_000_000;
     private static readonly Stopwatch Clock = Stopwatch.StartNew();
@@ -14,7 +14,8 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
     // --explain: titled texts (plans, a breakdown) printed after the tables.
     public List<(string Title, string Text)> Explanations { get; } = [];
 
-    public static void Log(string message) => Console.WriteLine($"[{Clock.Elapsed:mm\\:ss}] {message}");
+    public static void Log(string message) =>
+        Console.WriteLine($"[{(int)Clock.Elapsed.TotalMinutes:00}:{Clock.Elapsed.Seconds:00}] {message}");
 
     public async Task RunAsync()
     {
@@ -29,28 +30,48 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
             Sets.Add(await MeasureDataSetAsync(last, lastDatabase));
         }
 
-        var slice = await MeasureSeedSliceAsync(last!);
-        Sets.Add(slice);
-        foreach (var set in Sets.Where(s => s != slice))
-            AddSeedComparison(set, slice);
+        var largest = Sets[^1];
+        // Once, not per size: its per-customer work does not depend on N (see bench/README.md).
+        if (options.RunsSeedSlice)
+        {
+            var slice = await MeasureSeedSliceAsync(last!);
+            foreach (var set in Sets)
+                AddSeedComparison(set, slice);
+            Sets.Add(slice);
+        }
 
         if (options.SeedFull)
-            await MeasureSeedFullAsync(Sets[^2], lastDatabase!);
+            await MeasureSeedFullAsync(largest, lastDatabase!);
         await lastDatabase!.ExecuteAsync("DROP TABLE IF EXISTS bench_ours");
         await lastDatabase.DisposeAsync();
     }
 
-    // Everything that depends on N: import, the syncs, the recalculation, the reference statement, RSS.
+    // Everything that depends on N: imports, the syncs, the recalculation, the per-customer
+    // figures, the reference statement, RSS.
     private async Task<FigureSet> MeasureDataSetAsync(OrderGenerator data, BenchDatabase database)
     {
         var set = new FigureSet($"{data.Orders:N0} orders", data.Orders, data.Phones);
         var atOneMillion = data.Orders == OneMillion;
         Log($"data set: {data.Orders:N0} orders over {data.Phones:N0} phones");
+        var skipped = options.Skipped(data.Orders);
+        if (skipped.Count > 0)
+        {
+            set.Facts["skippedPhases"] = string.Join(", ", skipped);
+            Log($"skipped at this size: {string.Join(", ", skipped)}");
+        }
 
         // What the client's own work costs (it shares the 2 cores with the app and PostgreSQL).
-        var generation = Stopwatch.StartNew();
-        await new NdjsonContent(Range(data, 0, data.Orders)).WriteAsync(Stream.Null, CancellationToken.None);
-        set.Get("client.generate", "client: generate the NDJSON (not app time)", "ms").Add(generation.Elapsed.TotalMilliseconds);
+        if (options.Measures("generate", data.Orders))
+        {
+            foreach (var format in new[] { ImportBodyFormat.Ndjson, ImportBodyFormat.Csv })
+            {
+                var generation = Stopwatch.StartNew();
+                await OrdersContent.Create(format, Range(data, 0, data.Orders)).WriteAsync(Stream.Null, CancellationToken.None);
+                var name = format == ImportBodyFormat.Csv ? "CSV" : "NDJSON";
+                set.Get($"client.generate{(format == ImportBodyFormat.Csv ? ".csv" : "")}", $"client: generate the {name} (not app time)", "ms")
+                    .Add(generation.Elapsed.TotalMilliseconds);
+            }
+        }
 
         await using (var app = await AppUnderTest.StartAsync(options.AppDll, database.ConnectionString, AppLog("app")))
         {
@@ -60,7 +81,9 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
             await MeasureImportAsync(set, data, database, app);
             await database.SettleAsync("orders");
             await DescribeDataAsync(set, database);
+            CheckImportCreatedEveryCustomer(set);
             await MeasureSyncsAsync(set, database, app, atOneMillion);
+            await MeasurePerCustomerAsync(set, data, database, app);
         }
         await MeasureReferenceAsync(set, database);
         if (options.Explain)
@@ -73,6 +96,20 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
             .Add(ours / reference);
         set.Get("ratio.reference.wall", "first full sync / reference statement (wall time)", "×", derived: true)
             .Add(oursWall / reference);
+
+        // Issue 10: the import and its sync against what PostgreSQL itself needs for the same
+        // result, measured in the same run: the bench's binary COPY of the same rows plus the
+        // hand-written reference statement into the same empty customers table.
+        var floorMs = set.Find("import.copyFloor.ms")!.Median;
+        set.Get("ratio.import.floor", "import (one request) + its sync / (COPY floor + reference statement)", "×",
+                Target.AtMost(1.25, "×"), derived: true)
+            .Add(set.Find("import.single.total")!.Median / (floorMs + reference));
+        var floorRate = set.Find("import.copyFloor")!.Median;
+        set.Get("ratio.import.rate", "import rate (one request, NDJSON) / COPY floor rate", "×", Target.AtLeast(0.9, "×"), derived: true)
+            .Add(set.Find("import.single.rate")!.Median / floorRate);
+        if (set.Find("import.csv.rate") is { } csv)
+            set.Get("ratio.import.csv", "import rate (one request, CSV) / COPY floor rate", "×", Target.AtLeast(0.9, "×"), derived: true)
+                .Add(csv.Median / floorRate);
         return set;
     }
 
@@ -80,22 +117,35 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
     // are the steady state of a running service, not the JIT and connection set-up of a fresh process.
     private static async Task WarmUpAsync(OrderGenerator data, BenchDatabase database, AppUnderTest app)
     {
-        var import = await app.ImportAsync(Range(data, 0, Math.Min(data.Orders, 20_000)));
-        await app.WaitJobAsync(import.JobId!);
+        foreach (var format in new[] { ImportBodyFormat.Csv, ImportBodyFormat.Ndjson })
+        {
+            await database.ResetAllAsync();
+            var import = await app.ImportAsync(Range(data, 0, Math.Min(data.Orders, 20_000)), format);
+            await app.WaitJobAsync(import.JobId!);
+        }
         await app.SyncAsync("default");
         await app.RunJobAsync("/api/categories/recalculate");
         await database.ResetAllAsync();
     }
 
+    // Per run, each from empty tables and a settled database: the COPY floor; the CSV import
+    // in one request and its sync; the NDJSON import in one request and its sync (issue 10:
+    // import + sync against COPY + reference); then, unless skipped, the NDJSON import in
+    // --chunk requests, each request's sync awaited before the next. The last load stays for
+    // the phases that follow.
     private async Task MeasureImportAsync(FigureSet set, OrderGenerator data, BenchDatabase database, AppUnderTest app)
     {
-        var total = set.Get("import.rate", "import: orders/s over all requests (HTTP, parse, validate, COPY)", "orders/s",
-            Target.AtLeast(200_000, "orders/s"));
-        var perRequest = set.Get("import.request", $"import: orders/s per request of ≤ {options.Chunk:N0} orders", "orders/s");
-        var pending = set.Get("import.pendingSync", "import: its pending-sync job, per request (wall)", "ms");
-        var endToEnd = set.Get("import.endToEnd", "import + pending syncs, end to end", "orders/s");
-        var rss = set.Get("import.rss", "app peak RSS during the import", "MB", Target.AtMost(300, "MB"));
         var floor = set.Get("import.copyFloor", "import floor: binary COPY of the same orders from the client", "orders/s");
+        var floorMs = set.Get("import.copyFloor.ms", "import floor: binary COPY of the same orders, time", "ms");
+        var singleRate = set.Get("import.single.rate", "import, one request of all orders (NDJSON): orders/s", "orders/s",
+            Target.AtLeast(200_000, "orders/s"));
+        var singleSync = set.Get("import.single.sync", "import (one request): its pending-sync job, wall", "ms");
+        var singleSyncEngine = set.Get("import.single.sync.engine", "import (one request): its pending-sync job, engine time", "ms");
+        var singleTotal = set.Get("import.single.total", "import (one request) + its sync: POST → job Succeeded", "ms");
+        var singleRss = set.Get("import.single.rss", "app peak RSS during the one-request import and its sync", "MB", Target.AtMost(300, "MB"));
+        var measureCsv = options.Measures("csv-import", data.Orders);
+        var csvRate = measureCsv ? set.Get("import.csv.rate", "import, one request of all orders (CSV): orders/s", "orders/s") : null;
+        var csvSync = measureCsv ? set.Get("import.csv.sync", "import (one CSV request): its pending-sync job, wall", "ms") : null;
 
         var phase = Stopwatch.StartNew();
         for (var run = 1; run <= options.Runs; run++)
@@ -108,41 +158,118 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
             }
             set.Facts["importRuns"] = run;
 
-            // The floor right before the import, so both see the same load on a shared machine.
+            // The floor right before the imports, so that all see the same load on a shared machine.
             await database.ResetAllAsync();
             await database.SettleAsync();
             var copyMs = await database.CopyOrdersAsync(Range(data, 0, data.Orders), now);
             floor.Add(data.Orders / (copyMs / 1000));
+            floorMs.Add(copyMs);
+            var fingerprint = run == 1 ? await database.OrdersFingerprintAsync() : null;
+            Log($"import run {run}: COPY floor {data.Orders / (copyMs / 1000):N0} orders/s ({copyMs / 1000:F1} s)");
 
-            await database.ResetAllAsync();
-            await database.SettleAsync();
-            app.ResetPeakRss();
-            double requestMs = 0;
-            long bytes = 0;
-            var wall = Stopwatch.StartNew();
-            // Each request's pending-sync job is awaited before the next request, so the request
-            // times are the import alone and the job times the sync alone (2 cores: no overlap).
-            for (var from = 0; from < data.Orders; from += options.Chunk)
+            if (csvRate is not null)
             {
-                var count = Math.Min(options.Chunk, data.Orders - from);
-                var import = await app.ImportAsync(Range(data, from, count));
-                if (import.Imported != count || import.Rejected != 0)
-                    throw new InvalidOperationException($"import of {count} orders: {import.Imported} imported, {import.Rejected} rejected");
-                requestMs += import.RequestMs;
-                bytes += import.Bytes;
-                perRequest.Add(count / (import.RequestMs / 1000));
-                var job = await app.WaitJobAsync(import.JobId!);
-                pending.Add(job.WallMs);
+                var (import, job, _) = await ImportOnceAsync(ImportBodyFormat.Csv, data, database, app);
+                csvRate.Add(data.Orders / (import.RequestMs / 1000));
+                csvSync!.Add(job.WallMs);
+                set.Facts["importCsvBytes"] = import.Bytes;
+                if (fingerprint is not null)
+                    set.Facts["csvOrdersSameAsCopy"] = await SameOrdersAsync(database, fingerprint, "the CSV import");
+                Log($"import run {run}: CSV, one request: {data.Orders / (import.RequestMs / 1000):N0} orders/s " +
+                    $"({import.RequestMs / 1000:F1} s, {import.Bytes / 1048576.0:F0} MiB), its sync {job.WallMs / 1000:F1} s");
             }
-            wall.Stop();
-            total.Add(data.Orders / (requestMs / 1000));
-            endToEnd.Add(data.Orders / wall.Elapsed.TotalSeconds);
-            rss.Add(app.PeakRssMb());
-            set.Facts["importBytes"] = bytes;
-            Log($"import run {run}: COPY floor {data.Orders / (copyMs / 1000):N0} orders/s; " +
-                $"import {data.Orders / (requestMs / 1000):N0} orders/s ({requestMs / 1000:F1} s of requests, " +
-                $"{wall.Elapsed.TotalSeconds:F1} s with the pending syncs), {bytes / 1048576.0:F0} MiB, peak RSS {app.PeakRssMb():F0} MB");
+
+            {
+                var (import, job, totalMs) = await ImportOnceAsync(ImportBodyFormat.Ndjson, data, database, app);
+                singleRate.Add(data.Orders / (import.RequestMs / 1000));
+                singleSync.Add(job.WallMs);
+                singleSyncEngine.Add(job.DurationMs);
+                singleTotal.Add(totalMs);
+                singleRss.Add(app.PeakRssMb());
+                set.Facts["importBytes"] = import.Bytes;
+                set.Facts["importSingleCreated"] = job.Int("createdCount");
+                if (fingerprint is not null)
+                {
+                    set.Facts["ndjsonOrdersSameAsCopy"] = await SameOrdersAsync(database, fingerprint, "the NDJSON import");
+                    // Compared with the first full sync's customers later (MeasureSyncsAsync).
+                    await database.SnapshotCustomersAsync("bench_import");
+                }
+                Log($"import run {run}: NDJSON, one request: {data.Orders / (import.RequestMs / 1000):N0} orders/s " +
+                    $"({import.RequestMs / 1000:F1} s, {import.Bytes / 1048576.0:F0} MiB), its sync {job.WallMs / 1000:F1} s " +
+                    $"(engine {job.DurationMs / 1000:F1} s), total {totalMs / 1000:F1} s, peak RSS {app.PeakRssMb():F0} MB");
+            }
+
+            if (options.Measures("chunked-import", data.Orders))
+                await ImportInChunksAsync(set, data, database, app, run);
         }
+    }
+
+    // One import request of every order into empty tables, then its pending-sync job.
+    private static async Task<(ImportOutcome Import, JobOutcome Job, double TotalMs)> ImportOnceAsync(
+        ImportBodyFormat format, OrderGenerator data, BenchDatabase database, AppUnderTest app)
+    {
+        await database.ResetAllAsync();
+        await database.SettleAsync();
+        app.ResetPeakRss();
+        var total = Stopwatch.StartNew();
+        var import = await app.ImportAsync(Range(data, 0, data.Orders), format);
+        if (import.Imported != data.Orders || import.Rejected != 0)
+            throw new InvalidOperationException($"{format} import of {data.Orders} orders: {import.Imported} imported, {import.Rejected} rejected");
+        var job = await app.WaitJobAsync(import.JobId!);
+        return (import, job, total.Elapsed.TotalMilliseconds);
+    }
+
+    private static async Task<bool> SameOrdersAsync(BenchDatabase database, string expected, string what)
+    {
+        var actual = await database.OrdersFingerprintAsync();
+        if (actual == expected)
+            return true;
+        Log($"WARNING: {what} stored other orders than the COPY floor: [{actual}] vs [{expected}]");
+        return false;
+    }
+
+    private static void CheckImportCreatedEveryCustomer(FigureSet set)
+    {
+        var phones = (long)set.Facts["distinctPhones"];
+        if (set.Facts.GetValueOrDefault("importSingleCreated") is int created && created != phones)
+            Log($"WARNING: the one-request import's sync created {created} customers, expected {phones}");
+    }
+
+    private async Task ImportInChunksAsync(FigureSet set, OrderGenerator data, BenchDatabase database, AppUnderTest app, int run)
+    {
+        var total = set.Get("import.rate", $"import in requests of ≤ {options.Chunk:N0}: orders/s over all requests", "orders/s",
+            Target.AtLeast(200_000, "orders/s"));
+        var perRequest = set.Get("import.request", $"import in requests of ≤ {options.Chunk:N0}: orders/s per request", "orders/s");
+        var pending = set.Get("import.pendingSync", "import in requests: each request's pending-sync job (wall)", "ms");
+        var endToEnd = set.Get("import.endToEnd", "import in requests + their pending syncs, end to end", "orders/s");
+        var rss = set.Get("import.rss", "app peak RSS during the import in requests", "MB", Target.AtMost(300, "MB"));
+
+        await database.ResetAllAsync();
+        await database.SettleAsync();
+        app.ResetPeakRss();
+        double requestMs = 0;
+        long bytes = 0;
+        var wall = Stopwatch.StartNew();
+        // Each request's pending-sync job is awaited before the next request, so the request
+        // times are the import alone and the job times the sync alone (2 cores: no overlap).
+        for (var from = 0; from < data.Orders; from += options.Chunk)
+        {
+            var count = Math.Min(options.Chunk, data.Orders - from);
+            var import = await app.ImportAsync(Range(data, from, count));
+            if (import.Imported != count || import.Rejected != 0)
+                throw new InvalidOperationException($"import of {count} orders: {import.Imported} imported, {import.Rejected} rejected");
+            requestMs += import.RequestMs;
+            bytes += import.Bytes;
+            perRequest.Add(count / (import.RequestMs / 1000));
+            var job = await app.WaitJobAsync(import.JobId!);
+            pending.Add(job.WallMs);
+        }
+        wall.Stop();
+        total.Add(data.Orders / (requestMs / 1000));
+        endToEnd.Add(data.Orders / wall.Elapsed.TotalSeconds);
+        rss.Add(app.PeakRssMb());
+        Log($"import run {run}: in requests of {options.Chunk:N0}: {data.Orders / (requestMs / 1000):N0} orders/s " +
+            $"({requestMs / 1000:F1} s of requests, {wall.Elapsed.TotalSeconds:F1} s with the pending syncs), peak RSS {app.PeakRssMb():F0} MB");
     }
 
     private static async Task DescribeDataAsync(FigureSet set, BenchDatabase database)
@@ -189,6 +316,9 @@ public sealed class Benchmark(BenchOptions options, DateTime now)
             {
                 await database.SnapshotCustomersAsync("bench_ours");
                 set.Facts["customersPerCategory"] = await CategoriesAsync(database);
+                // The one-request import's sync must have produced what a full sync produces.
+                set.Facts["importSyncDifferencesFromFullSync"] = await database.CountDifferencesAsync("bench_import");
+                await database.ExecuteAsync("DROP TABLE bench_import");
             }
             await database.SettleAsync("customers");
 

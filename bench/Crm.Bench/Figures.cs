@@ -13,6 +13,7 @@ public sealed record Target(string Text, Func<double, bool> IsMet)
     {
         double.NaN => "—",
         >= 1000 or <= -1000 => value.ToString("N0", CultureInfo.InvariantCulture),
+        _ when value == Math.Floor(value) => value.ToString("F0", CultureInfo.InvariantCulture),
         >= 100 or <= -100 => value.ToString("F0", CultureInfo.InvariantCulture),
         >= 10 or <= -10 => value.ToString("F1", CultureInfo.InvariantCulture),
         _ => value.ToString("0.##", CultureInfo.InvariantCulture),
@@ -40,6 +41,17 @@ public sealed class Figure(string key, string name, string unit, Target? target 
             var middle = sorted.Length / 2;
             return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
         }
+    }
+
+    // Nearest rank: the smallest sample with at least p of the samples at or below it (the
+    // p99 of 30 samples is their maximum, of 200 the second largest).
+    public double Percentile(double p)
+    {
+        var finite = Samples.Where(double.IsFinite).Order().ToArray();
+        if (finite.Length == 0)
+            return double.NaN;
+        var rank = (int)Math.Ceiling(p * finite.Length);
+        return finite[Math.Clamp(rank - 1, 0, finite.Length - 1)];
     }
 
     public double Min => Samples.Count == 0 ? double.NaN : Samples.Min();

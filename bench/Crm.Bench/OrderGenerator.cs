@@ -1,8 +1,11 @@
 namespace Crm.Bench;
 
+// NormalizedPhone: the E.164 form the app stores for Phone (null for the unusable spellings),
+// known from the digits the phone was spelled from, so the COPY floor parses nothing. The
+// bench checks that the app's imports store the same (BenchDatabase.OrdersFingerprintAsync).
 public readonly record struct GeneratedOrder(
     int PhoneIndex, string Name, string Phone, string Email, string City, string Address,
-    decimal Amount, string Status, DateTime CreatedAt);
+    decimal Amount, string Status, DateTime CreatedAt, string? NormalizedPhone);
 
 // N orders over P phones, the same on every run and machine: order i is computed from (seed, i)
 // alone, so any range of orders (an import chunk, the seed slice) can be produced on its own.
@@ -29,7 +32,8 @@ public sealed class OrderGenerator(int orders, int phones, DateTime now, ulong s
             var email = person.Next(10) < 7 ? $"client{phone}@{Domains[person.Next(Domains.Length)]}" : "";
 
             // Per order: how the shop's form spelled the phone (~1% unusable), a missing name now and then.
-            var spelledPhone = random.Next(100) == 0 ? Unusable[random.Next(Unusable.Length)] : Spell(digits, random.Next(4));
+            var usable = random.Next(100) != 0;
+            var spelledPhone = usable ? Spell(digits, random.Next(4)) : Unusable[random.Next(Unusable.Length)];
             var name = random.Next(50) == 0 ? "" : $"{first} {last}";
             var roll = random.Next(100);
             var status = roll < 75 ? "completed" : roll < 85 ? "cancelled" : roll < 92 ? "processing" : "new";
@@ -37,7 +41,8 @@ public sealed class OrderGenerator(int orders, int phones, DateTime now, ulong s
             var fraction = random.NextDouble();
             var amount = (50_000 + (long)(fraction * fraction * 3_000_000)) / 100m;
             var createdAt = now.AddSeconds(-DaysAgoInSeconds(random.NextDouble()));
-            return new GeneratedOrder(phone, name, spelledPhone, email, city, address, amount, status, createdAt);
+            return new GeneratedOrder(phone, name, spelledPhone, email, city, address, amount, status, createdAt,
+                usable ? "+7" + digits : null);
         }
     }
 

@@ -49,7 +49,7 @@ public static class Report
             text.AppendLine();
             text.AppendLine(set.Label == "seed slice"
                 ? $"== seed slice: {set.Facts.GetValueOrDefault("orders")} orders over {set.Facts.GetValueOrDefault("distinctPhones")} phones (median of {options.Runs}) =="
-                : $"== {set.Orders:N0} orders over {set.Phones:N0} phones (median of {options.Runs}; targets from issue 4) ==");
+                : $"== {set.Orders:N0} orders over {set.Phones:N0} phones (median of {options.Runs}; targets from issues 4 and 10) ==");
             text.Append(set.Table());
             foreach (var (key, value) in set.Facts)
             {
@@ -69,30 +69,47 @@ public static class Report
         return text.ToString();
     }
 
-    private static string Describe(object value) => value is System.Collections.IDictionary d
-        ? string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k} {d[k]}"))
-        : Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+    private static string Describe(object value) => value switch
+    {
+        System.Collections.IDictionary d => string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k} {d[k]}")),
+        System.Collections.ICollection list => $"{list.Count} entries (in the JSON)",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 
     private static string Scaling(List<FigureSet> sets)
     {
-        var header = new[] { "figure", "unit" }.Concat(sets.Select(s => $"N={s.Orders:N0}")).ToArray();
+        // Growth from the next-largest size to the largest: linear figures grow by the ratio
+        // of the sizes, per-customer figures should not grow (issue 10: ≤ 1.5× from 1M to 10M).
+        var growth = sets.Count > 1;
+        var header = new[] { "figure", "unit" }.Concat(sets.Select(s => $"N={s.Orders:N0}"))
+            .Concat(growth ? [$"{sets[^1].Orders / (double)sets[^2].Orders:0.#}× N"] : []).ToArray();
         var rows = new List<string[]> { header };
-        foreach (var figure in sets[0].Figures)
+        // Every figure of any size, in the order first measured (phases skipped at some sizes show —).
+        var keys = sets.SelectMany(s => s.Figures).Select(f => f.Key).Distinct().ToList();
+        foreach (var key in keys)
         {
-            rows.Add(new[] { figure.Name, figure.Unit }
-                .Concat(sets.Select(s => Target.Format(s.Find(figure.Key)?.Median ?? double.NaN))).ToArray());
+            var figure = sets.Select(s => s.Find(key)).First(f => f is not null)!;
+            var values = sets.Select(s => s.Find(key)?.Median ?? double.NaN).ToArray();
+            rows.Add(Row(figure.Name, figure.Unit, values));
         }
         // Per order: how the cost grows with N (flat = linear).
-        foreach (var key in new[] { "sync.first.engine", "reference" })
+        foreach (var key in new[] { "sync.first.engine", "import.single.total", "reference" })
         {
-            var name = sets[0].Find(key)?.Name;
-            if (name is null)
+            var figure = sets.Select(s => s.Find(key)).FirstOrDefault(f => f is not null);
+            if (figure is null)
                 continue;
-            rows.Add(new[] { name + " per 1 000 orders", "ms" }
-                .Concat(sets.Select(s => Target.Format(s.Find(key)!.Median / s.Orders * 1000))).ToArray());
+            rows.Add(Row(figure.Name + " per 1 000 orders", "ms",
+                sets.Select(s => (s.Find(key)?.Median ?? double.NaN) / s.Orders * 1000).ToArray()));
         }
-        return FigureSet.Render(rows, Enumerable.Range(2, sets.Count).ToArray());
+        return FigureSet.Render(rows, Enumerable.Range(2, sets.Count + (growth ? 1 : 0)).ToArray());
+
+        string[] Row(string name, string unit, double[] values) =>
+            new[] { name, unit }.Concat(values.Select(Target.Format))
+                .Concat(growth ? [Ratio(values[^1], values[^2])] : []).ToArray();
     }
+
+    private static string Ratio(double last, double previous) =>
+        double.IsFinite(last) && double.IsFinite(previous) && previous != 0 ? $"{last / previous:0.00}×" : "";
 
     public static async Task<string> WriteJsonAsync(
         string directory, Dictionary<string, object> machine, BenchOptions options, IReadOnlyList<FigureSet> sets)
@@ -112,7 +129,12 @@ public static class Report
                 options.Chunk,
                 options.ImportBudgetSeconds,
                 scale = options.Scale,
-                postgresSettings = "defaults (fsync on)",
+                skip = options.Skip,
+                options.LeanFrom,
+                leanSkip = options.LeanSkip,
+                jobPollMs = AppUnderTest.PollInterval.TotalMilliseconds,
+                fastPollMs = AppUnderTest.FastPollInterval.TotalMilliseconds,
+                postgresSettings = "shared_buffers 1GB, max_wal_size 4GB, otherwise defaults (fsync on)",
                 options.Revision,
             },
             sets = sets.Select(s => new
