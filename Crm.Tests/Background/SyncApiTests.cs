@@ -121,17 +121,9 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     public async Task AJobThatFailsIsRetriedAndTheRetryIsVisible()
     {
         // A real failure: the database refuses every write of the customer until the trigger
-        // goes away. (A row the data itself breaks, such as a check constraint, is isolated
-        // instead: SyncIsolationTests.)
+        // goes away.
         await using var db = factory.CreateDbContext();
-        await db.Database.ExecuteSqlRawAsync("""
-            CREATE FUNCTION test_refuse_city() RETURNS trigger LANGUAGE plpgsql AS $f$
-            BEGIN
-                IF NEW.city = 'Запретный' THEN RAISE EXCEPTION 'test_refuse_city: %', NEW.city; END IF;
-                RETURN NEW;
-            END $f$;
-            CREATE TRIGGER test_refuse_city BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_city();
-            """);
+        await db.Database.ExecuteSqlRawAsync(CityRefusal.CreateSql("Запретный"));
         string jobId;
         try
         {
@@ -150,7 +142,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         }
         finally
         {
-            await db.Database.ExecuteSqlRawAsync("DROP TRIGGER IF EXISTS test_refuse_city ON customers; DROP FUNCTION IF EXISTS test_refuse_city()");
+            await db.Database.ExecuteSqlRawAsync(CityRefusal.DropSql);
         }
 
         var done = await _client.JobAsync(jobId);

@@ -89,7 +89,7 @@ public class DashboardBrowserTests : IAsyncLifetime
     public async Task AFailingJobWaitsInRetries()
     {
         await using var db = _factory.CreateDbContext();
-        await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers ADD CONSTRAINT test_browser_refuse CHECK (city <> 'Отказ')");
+        await db.Database.ExecuteSqlRawAsync(CityRefusal.CreateSql("Отказ"));
         try
         {
             var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
@@ -106,7 +106,7 @@ public class DashboardBrowserTests : IAsyncLifetime
         }
         finally
         {
-            await db.Database.ExecuteSqlRawAsync("ALTER TABLE customers DROP CONSTRAINT IF EXISTS test_browser_refuse");
+            await db.Database.ExecuteSqlRawAsync(CityRefusal.DropSql);
         }
     }
 

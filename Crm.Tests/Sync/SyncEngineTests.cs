@@ -131,19 +131,9 @@ public sealed class SyncDatabase : IAsyncLifetime
     public async Task<Customer> GetCustomerAsync(string phone) =>
         await FindCustomerAsync(phone) ?? throw new Xunit.Sdk.XunitException($"No customer with phone {phone}.");
 
-    // A failure that is not the data of some rows (the engine isolates those): a trigger on
-    // customers that raises for the given city, as a broken extension or a full disk would.
-    public Task RefuseCityAsync(string city) => ExecuteAsync($$"""
-        CREATE FUNCTION test_refuse_city() RETURNS trigger LANGUAGE plpgsql AS $f$
-        BEGIN
-            IF NEW.city = '{{city}}' THEN RAISE EXCEPTION 'test_refuse_city: %', NEW.city; END IF;
-            RETURN NEW;
-        END $f$;
-        CREATE TRIGGER test_refuse_city BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_city();
-        """);
+    public Task RefuseCityAsync(string city) => ExecuteAsync(CityRefusal.CreateSql(city));
 
-    public Task AllowCitiesAgainAsync() =>
-        ExecuteAsync("DROP TRIGGER IF EXISTS test_refuse_city ON customers; DROP FUNCTION IF EXISTS test_refuse_city()");
+    public Task AllowCitiesAgainAsync() => ExecuteAsync(CityRefusal.DropSql);
 
     public async Task ExecuteAsync(string sql)
     {
