@@ -45,12 +45,8 @@ public static class CustomersEndpoints
         if (!string.IsNullOrWhiteSpace(query.Search))
             customers = CustomerSearch.Apply(customers, query.Search, phones);
 
-        var (totalCount, exact) = await customers.CountUpToMaxAsync(ct);
-        var items = await CustomerOrdering.Apply(customers, query.Ordering)
-            .Page(query.Page, query.PageSize)
-            .Select(CustomerResponse.Projection)
-            .ToListAsync(ct);
-        return TypedResults.Ok(new PagedResponse<CustomerResponse>(items, query.Page, query.PageSize, totalCount, exact));
+        return TypedResults.Ok(await customers.ToPageAsync(
+            c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, query.Page, query.PageSize, ct));
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(

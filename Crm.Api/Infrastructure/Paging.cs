@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using FluentValidation;
 using Microsoft.EntityFrameworkCore;
 
@@ -30,6 +31,16 @@ public static class PagingRules
 
     public static IQueryable<T> Page<T>(this IQueryable<T> query, int page, int pageSize) =>
         query.Skip((page - 1) * pageSize).Take(pageSize);
+
+    // Every paged list: the matches counted (up to MaxCount), then one page of them in order.
+    public static async Task<PagedResponse<TItem>> ToPageAsync<T, TItem>(
+        this IQueryable<T> matches, Func<IQueryable<T>, IQueryable<T>> order, Expression<Func<T, TItem>> select,
+        int page, int pageSize, CancellationToken ct)
+    {
+        var (totalCount, exact) = await matches.CountUpToMaxAsync(ct);
+        var items = await order(matches).Page(page, pageSize).Select(select).ToListAsync(ct);
+        return new PagedResponse<TItem>(items, page, pageSize, totalCount, exact);
+    }
 
     // Pass the query before ordering: PostgreSQL runs count(*) over a LIMIT subquery and stops
     // at the first MaxCount + 1 matches it finds, instead of visiting all of them.

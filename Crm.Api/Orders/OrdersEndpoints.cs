@@ -153,15 +153,8 @@ public static class OrdersEndpoints
     }
 
     // A customer's history and the order list: newest first, id breaking ties.
-    public static async Task<PagedResponse<OrderResponse>> NewestFirstAsync(
-        IQueryable<Order> orders, int page, int pageSize, CancellationToken ct)
-    {
-        var (totalCount, exact) = await orders.CountUpToMaxAsync(ct);
-        var items = await orders
-            .OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id)
-            .Page(page, pageSize)
-            .Select(OrderResponse.Projection)
-            .ToListAsync(ct);
-        return new PagedResponse<OrderResponse>(items, page, pageSize, totalCount, exact);
-    }
+    public static Task<PagedResponse<OrderResponse>> NewestFirstAsync(
+        IQueryable<Order> orders, int page, int pageSize, CancellationToken ct) =>
+        orders.ToPageAsync(newest => newest.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id),
+            OrderResponse.Projection, page, pageSize, ct);
 }

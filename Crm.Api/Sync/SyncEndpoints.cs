@@ -47,29 +47,18 @@ public static class SyncEndpoints
         JobAccepted.For(await scheduler.EnqueueFullSyncAsync(request.Mode!.Value, ct));
 
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
-        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
-    {
-        var (totalCount, exact) = await db.SyncRuns.CountUpToMaxAsync(ct);
-        var items = await db.SyncRuns.AsNoTracking()
-            .OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id)
-            .Page(query.Page, query.PageSize)
-            .Select(r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
+        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.SyncRuns.AsNoTracking().ToPageAsync(
+            runs => runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id),
+            r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
-                r.TotalCustomers, r.DurationMs, r.Error))
-            .ToListAsync(ct);
-        return TypedResults.Ok(new PagedResponse<SyncRunResponse>(items, query.Page, query.PageSize, totalCount, exact));
-    }
+                r.TotalCustomers, r.DurationMs, r.Error),
+            query.Page, query.PageSize, ct));
 
     private static async Task<Ok<PagedResponse<SyncErrorResponse>>> ListErrors(
-        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
-    {
-        var (totalCount, exact) = await db.SyncErrors.CountUpToMaxAsync(ct);
-        var items = await db.SyncErrors.AsNoTracking()
-            .OrderByDescending(e => e.LastFailedAt).ThenBy(e => e.Phone)
-            .Page(query.Page, query.PageSize)
-            .Select(e => new SyncErrorResponse(e.Phone, e.SqlState, e.Error, e.RunId, e.Attempts,
-                e.FirstFailedAt, e.LastFailedAt, e.RetryAt))
-            .ToListAsync(ct);
-        return TypedResults.Ok(new PagedResponse<SyncErrorResponse>(items, query.Page, query.PageSize, totalCount, exact));
-    }
+        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.SyncErrors.AsNoTracking().ToPageAsync(
+            errors => errors.OrderByDescending(e => e.LastFailedAt).ThenBy(e => e.Phone),
+            e => new SyncErrorResponse(e.Phone, e.SqlState, e.Error, e.RunId, e.Attempts, e.FirstFailedAt, e.LastFailedAt, e.RetryAt),
+            query.Page, query.PageSize, ct));
 }
