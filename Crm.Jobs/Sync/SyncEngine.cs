@@ -237,7 +237,7 @@ public sealed class SyncEngine(
             //    A scope of a tenth of the customers or more (an import of new phones) reads
             //    all orders in the phone index's order, as a full sync does, and keeps the
             //    phones in scope: joining the orders with the scope first would sort every
-            //    matched order again (a temp table also rules out parallel plans), 3–4× slower.
+            //    matched order again (a temp table also rules out parallel plans): twice as slow.
             var source = scope is SyncScope.All || !await ScopeIsMostOfTheTableAsync(batch, ct)
                 ? SourceSql(inScope("o.normalized_phone"))
                 : $"SELECT * FROM ({SourceSql("o.normalized_phone IS NOT NULL")} OFFSET 0) whole WHERE {inScope("whole.phone")}";
