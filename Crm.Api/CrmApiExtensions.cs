@@ -53,7 +53,7 @@ public static class CrmApiExtensions
     // API keys with roles; outside Development the API refuses to start without them.
     private static void AddAuth(WebApplicationBuilder builder, bool serving)
     {
-        var options = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        var options = AuthOptions.Read(builder.Configuration);
         var problems = ApiKeyStore.Problems(options).ToList();
         if (problems.Count > 0)
             throw new InvalidOperationException("Invalid API key configuration: " + string.Join(" ", problems));
