@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Console;
 using Crm.Api;
 using Crm.Jobs;
 using Crm.Jobs.Data;
@@ -10,6 +11,9 @@ try
     builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--role"] = "Crm:Role" });
     builder.AddCrmJobs();
     builder.AddCrmApi(serving: !Commands.IsCommand(args));
+    // A command's result is its standard output (`sync | jq`): every log line goes to stderr.
+    if (Commands.IsCommand(args))
+        builder.Services.Configure<ConsoleLoggerOptions>(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
     app = builder.Build();
 }
 catch (InvalidOperationException e)

@@ -222,22 +222,20 @@ internal sealed class CommandDatabase : IAsyncDisposable
         UpdatedAt = createdAt,
     };
 
-    // Runs a command that must succeed and returns the JSON object it printed.
+    // Runs a command that must succeed and returns the JSON object it printed. Its standard
+    // output is that object alone (`sync | jq` works); logs go to standard error.
     public static async Task<JsonNode> RunJsonAsync(string connectionString, params string[] args)
     {
-        var (exitCode, output) = await AppProcess.RunAsync(connectionString, Timeout, args);
-        Assert.True(exitCode == 0, $"{string.Join(' ', args)} exited {exitCode}: {output}");
-        return PrintedJson(output);
-    }
-
-    // Log lines share stdout; the indented result alone has lines that are exactly "{" and "}".
-    private static JsonNode PrintedJson(string output)
-    {
-        var lines = output.Split('\n').Select(line => line.TrimEnd('\r')).ToList();
-        var start = lines.IndexOf("{");
-        var end = start < 0 ? -1 : lines.FindIndex(start, line => line == "}");
-        Assert.True(end > start, $"No JSON object in the output:\n{output}");
-        return JsonNode.Parse(string.Join('\n', lines[start..(end + 1)]))
-               ?? throw new InvalidOperationException($"Empty JSON in the output:\n{output}");
+        var result = await AppProcess.RunAsync(connectionString, Timeout, args);
+        Assert.True(result.ExitCode == 0, $"{string.Join(' ', args)} exited {result.ExitCode}: {result.Output}");
+        try
+        {
+            return JsonNode.Parse(result.StandardOutput)
+                   ?? throw new InvalidOperationException($"Empty JSON on stdout:\n{result.StandardOutput}");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new Xunit.Sdk.XunitException($"stdout is not the JSON result alone ({e.Message}):\n{result.StandardOutput}");
+        }
     }
 }

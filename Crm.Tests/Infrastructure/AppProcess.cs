@@ -2,10 +2,18 @@ using System.Diagnostics;
 
 namespace Crm.Tests.Infrastructure;
 
+// What a process printed: its standard output and its standard error apart, and together.
+public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError)
+{
+    public string Output => StandardOutput + StandardError;
+
+    public void Deconstruct(out int exitCode, out string output) => (exitCode, output) = (ExitCode, Output);
+}
+
 // Runs the real Crm.Api executable (built beside the tests) as a separate process.
 public static class AppProcess
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(
+    public static async Task<ProcessResult> RunAsync(
         string connectionString, TimeSpan timeout, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -33,6 +41,6 @@ public static class AppProcess
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"Crm.Api {string.Join(' ', args)} did not exit within {timeout}.");
         }
-        return (process.ExitCode, await stdout + await stderr);
+        return new ProcessResult(process.ExitCode, await stdout, await stderr);
     }
 }
