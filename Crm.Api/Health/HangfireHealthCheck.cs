@@ -17,10 +17,15 @@ public sealed class HangfireHealthCheck(JobStorage storage, IConfiguration confi
         if (CrmJobsExtensions.Role(configuration) == AppRole.Api)
             return Task.FromResult(HealthCheckResult.Healthy($"storage reachable; {servers.Count} job server(s) in the cluster"));
 
-        var mine = servers.Where(s => s.Name.StartsWith($"{Environment.MachineName}-") && s.Name.Contains($":{Environment.ProcessId}:")).ToList();
+        var mine = servers.Where(s => IsServerOf(s.Name, Environment.MachineName, Environment.ProcessId)).ToList();
         var alive = mine.Count(s => s.Heartbeat is { } beat && DateTime.UtcNow - beat < HeartbeatTolerance);
         return Task.FromResult(alive >= 2
             ? HealthCheckResult.Healthy($"{alive} job servers of this process are alive")
             : HealthCheckResult.Unhealthy($"{alive} of this process's 2 job servers have a recent heartbeat"));
     }
+
+    // Hangfire lower-cases the server name in its ids ("myhost-default:1234:…"), so a host
+    // named with capitals must be compared without case.
+    public static bool IsServerOf(string serverId, string machineName, int processId) =>
+        serverId.StartsWith($"{machineName}-", StringComparison.OrdinalIgnoreCase) && serverId.Contains($":{processId}:");
 }
