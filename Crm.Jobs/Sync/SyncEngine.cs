@@ -121,7 +121,7 @@ public sealed class SyncEngine(
             var counts = await SyncAsync(batch, scope, stopwatch, ct);
             // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
             // and it finished before the lock passes to the next run.
-            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch), ct, transaction);
+            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch.Refused), ct, transaction);
             await transaction.CommitAsync(ct);
             return counts;
         }, ct);
@@ -216,12 +216,12 @@ public sealed class SyncEngine(
                     FROM unnest(@phones) AS p(phone)
                     LEFT JOIN customer_sync_requests r ON r.phone = p.phone
                     """, ct, c => c.Parameters.AddWithValue("phones", list.Values.Distinct().ToArray()));
-                batch.ScopeRelation = "sync_scope";
+                batch.ScopeRelation = "sync_scope AS scope";
             }
             else if (scope is SyncScope.Pending)
             {
                 await batch.ExecuteAsync($"CREATE TEMP TABLE sync_scope ON COMMIT DROP AS {PendingRequestsSql}", ct);
-                batch.ScopeRelation = "sync_scope";
+                batch.ScopeRelation = "sync_scope AS scope";
             }
             inScope = scope is SyncScope.All
                 ? column => $"{column} IS NOT NULL"
@@ -262,7 +262,7 @@ public sealed class SyncEngine(
                 FOR UPDATE;
                 UPDATE customer_sync_requests r
                 SET synced_version = greatest(r.synced_version, scope.version)
-                FROM {(seen == "sync_scope" ? "sync_scope scope" : seen)}
+                FROM {seen}
                 WHERE r.phone = scope.phone AND scope.version IS NOT NULL AND scope.phone <> ALL(@refused)
                 """, ct);
         }
@@ -390,20 +390,18 @@ public sealed class SyncEngine(
                         """, ct);
                     // The first phone of every chunk but the first: chunk i covers [bounds[i-1], bounds[i]).
                     bounds = [];
-                    await using (var command = new NpgsqlCommand("""
+                    await using (var command = phase1.Command("""
                         SELECT phone FROM (SELECT phone, row_number() OVER (ORDER BY phone) AS n FROM full_source) numbered
                         WHERE n % @chunk = 1 AND n > 1
                         ORDER BY phone
-                        """, connection, snapshot) { CommandTimeout = 0 })
+                        """))
                     {
                         command.Parameters.AddWithValue("chunk", (long)chunkSize);
                         await using var reader = await command.ExecuteReaderAsync(ct);
                         while (await reader.ReadAsync(ct))
                             bounds.Add(reader.GetString(0));
                     }
-                    await using (var count = new NpgsqlCommand(
-                        "SELECT count(*)::int FROM orders WHERE normalized_phone IS NULL", connection, snapshot))
-                        skipped = (int)(await count.ExecuteScalarAsync(ct))!;
+                    skipped = await phase1.ScalarAsync<int>("SELECT count(*)::int FROM orders WHERE normalized_phone IS NULL", ct);
                     await snapshot.CommitAsync(ct);
                 }
 
@@ -438,7 +436,7 @@ public sealed class SyncEngine(
     }
 
     // One chunk of a full sync: the phones in [lo, hi) (null: unbounded), in its own transaction.
-    private async Task<(SyncCounts Counts, List<(string Phone, string Error)> Refused)> SyncChunkAsync(
+    private async Task<(SyncCounts Counts, IReadOnlyList<(string Phone, string Error)> Refused)> SyncChunkAsync(
         NpgsqlConnection connection, SyncMode mode, long runId, string? lo, string? hi, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -467,7 +465,7 @@ public sealed class SyncEngine(
         var (total, _, refusedCustomers) = await CountAsync(batch, InRange, "0", ct);
         await transaction.CommitAsync(ct);
         var counts = new SyncCounts(created, updated, total - created - updated - refusedCustomers, 0, batch.Refused.Count, total, 0);
-        return (counts, batch.Refused.Select(r => (r.Phone, r.Error)).ToList());
+        return (counts, batch.Refused);
     }
 
     // Steps 3–5 over the batch's sync_source, all or nothing per phone. Normally one attempt
@@ -557,7 +555,7 @@ public sealed class SyncEngine(
         var error = e.ConstraintName is null ? e.MessageText : $"{e.MessageText} ({e.ConstraintName})";
         // The version this run saw (scoped runs), else the current one.
         var seenVersion = batch.ScopeRelation is { } seen
-            ? $"(SELECT scope.version FROM {(seen == "sync_scope" ? "sync_scope scope" : seen)} WHERE scope.phone = b.phone),"
+            ? $"(SELECT scope.version FROM {seen} WHERE scope.phone = b.phone),"
             : "";
         var phone = await batch.ScalarAsync<string>($"""
             INSERT INTO sync_errors AS e (phone, sql_state, error, run_id, request_version, attempts,
@@ -713,8 +711,6 @@ public sealed class SyncEngine(
         return values;
     }
 
-    private static string? ErrorSummary(Batch batch) => ErrorSummary(batch.Refused);
-
     private static string? ErrorSummary(IReadOnlyList<(string Phone, string Error)> refused) => refused.Count == 0
         ? null
         : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first: {refused[0].Phone}: {refused[0].Error}";
@@ -772,8 +768,8 @@ public sealed class SyncEngine(
         public string? RangeLow { get; set; }
         public string? RangeHigh { get; set; }
 
-        // The phones of the scope with the request version the run saw, as a relation with
-        // columns (phone, version): the sync_scope table or the arrays of a small scope.
+        // The phones of the scope with the request version the run saw, as a relation named
+        // scope with columns (phone, version): the sync_scope table or the arrays of a small scope.
         // Full syncs have none.
         public string? ScopeRelation { get; set; }
         public string[] ScopePhones { get; set; } = [];
