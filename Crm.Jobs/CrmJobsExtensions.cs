@@ -26,8 +26,14 @@ public static class CrmJobsExtensions
                 "ConnectionStrings:Crm is not set (environment variable ConnectionStrings__Crm).");
 
         var services = builder.Services;
-        // One connection pool for EF Core, the sync engine's SQL and Hangfire.
-        services.AddSingleton(_ => NpgsqlDataSource.Create(FailFast(connectionString)));
+        var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (database.CommandTimeout < TimeSpan.FromSeconds(1))
+            throw new InvalidOperationException("Crm:Database:CommandTimeout must be at least one second.");
+        // Two pools. The default one serves requests, EF Core and Hangfire's storage: short
+        // statements, so a hung database costs a request seconds (503), not minutes. The
+        // jobs' pool serves statements that legitimately run for minutes (syncs, imports).
+        services.AddSingleton(_ => NpgsqlDataSource.Create(ForRequests(connectionString, database.CommandTimeout)));
+        services.AddKeyedSingleton(CrmDataSources.Jobs, (_, _) => NpgsqlDataSource.Create(FailFast(connectionString)));
         services.AddDbContextPool<CrmDbContext>((sp, options) =>
             CrmDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
 
@@ -72,12 +78,24 @@ public static class CrmJobsExtensions
 
     // While PostgreSQL is down a request should fail in seconds (503), not hang for
     // Npgsql's default 15 s connect timeout; an explicit Timeout in the string wins.
-    public static string FailFast(string connectionString)
+    public static string FailFast(string connectionString, int connectTimeout = 3)
     {
         if (new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Timeout"))
             return connectionString;
-        return new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 3 }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(connectionString) { Timeout = connectTimeout }.ConnectionString;
     }
+
+    // The requests' pool. A statement without an answer after the command timeout is
+    // cancelled; Npgsql's cancel request opens a connection of its own and waits for the
+    // server to close it, each with the connect timeout (twice that with SSL Mode=Prefer, the
+    // default), and with CancellationTimeout -1 the connection is then broken at once. So a
+    // hung server costs a request at most CommandTimeout + 2 × Timeout: 2 + 2 × 1 = 4 s.
+    public static string ForRequests(string connectionString, TimeSpan commandTimeout) =>
+        new NpgsqlConnectionStringBuilder(FailFast(connectionString, connectTimeout: 1))
+        {
+            CommandTimeout = (int)Math.Ceiling(commandTimeout.TotalSeconds),
+            CancellationTimeout = -1,
+        }.ConnectionString;
 
     public static AppRole Role(IConfiguration configuration)
     {

@@ -1,7 +1,9 @@
 using System.ComponentModel;
+using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Sync;
 using Hangfire;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -13,7 +15,7 @@ public sealed record RecalculationResult(int ChangedCount, int TotalCustomers, l
 // Categories depend on time as well as on orders (a VIP who stops buying becomes
 // inactive), so they are recomputed from the stored statistics on a schedule.
 public sealed class RecalculateCategoriesJob(
-    NpgsqlDataSource dataSource, TimeProvider clock, IOptions<CategoryOptions> options, ILogger<RecalculateCategoriesJob> logger)
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, TimeProvider clock, IOptions<CategoryOptions> options, ILogger<RecalculateCategoriesJob> logger)
 {
     public const string RecurringJobId = "recalculate-categories";
 

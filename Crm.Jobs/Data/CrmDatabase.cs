@@ -10,6 +10,8 @@ public static class CrmDatabase
     // the `hangfire` schema. Run by the `migrate` command (and at start in Development).
     public static async Task MigrateAsync(CrmDbContext db, CancellationToken ct = default)
     {
+        // A migration may build an index over millions of rows: no statement timeout here.
+        db.Database.SetCommandTimeout(0);
         await db.Database.MigrateAsync(ct);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var wasClosed = connection.State == System.Data.ConnectionState.Closed;

@@ -7,6 +7,7 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
 using FluentValidation;
+using Microsoft.Extensions.DependencyInjection;
 using nietras.SeparatedValues;
 using Npgsql;
 using NpgsqlTypes;
@@ -27,7 +28,7 @@ public sealed record ImportResult(int Imported, int Rejected, IReadOnlyList<Impo
 // bad records are reported and skipped, good ones are streamed into one binary COPY. The
 // whole import is one transaction: a failure or a cancellation leaves nothing behind.
 public sealed partial class OrderImporter(
-    NpgsqlDataSource dataSource, PhoneNormalizer phones, IValidator<OrderInput> validator, TimeProvider clock)
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, PhoneNormalizer phones, IValidator<OrderInput> validator, TimeProvider clock)
 {
     public const int MaxReportedErrors = 100;
     public const int MaxLineLength = 64 * 1024; // characters; longer lines (CSV: records) are rejected and skipped, never buffered whole

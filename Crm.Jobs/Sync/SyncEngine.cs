@@ -3,6 +3,7 @@ using System.Data;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -41,7 +42,7 @@ public sealed record SyncCounts(
 //   isolated by bisection, recorded in sync_errors and retried on its own later; the rest
 //   of its batch commits (see ApplyIsolatingAsync).
 public sealed class SyncEngine(
-    NpgsqlDataSource dataSource,
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource,
     TimeProvider clock,
     IOptions<SyncOptions> syncOptions,
     IOptions<CategoryOptions> categoryOptions,
@@ -60,6 +61,9 @@ public sealed class SyncEngine(
     // so two full syncs never interleave their chunks.
     public const long FullSyncLockKey = 0x43524d_0002; // "CRM" 2
 
+    // Taken by the transactions that drop and rebuild the deferred indexes of customers.
+    private const long IndexLockKey = 0x43524d_0003; // "CRM" 3
+
     // Scopes above this many phones are planned as bulk work (hash joins over whole tables).
     private const int LargeScope = 5_000;
 
@@ -70,8 +74,11 @@ public sealed class SyncEngine(
     public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        if (scope is not SyncScope.All)
+        if (scope is SyncScope.Phones)
             return await RunInOneTransactionAsync(connection, mode, scope, jobId, ct);
+        if (scope is SyncScope.Pending)
+            return await DeferringIndexesAsync(connection, mode,
+                () => RunInOneTransactionAsync(connection, mode, scope, jobId, ct), ct);
 
         await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection) { CommandTimeout = 0 })
         {
@@ -80,11 +87,10 @@ public sealed class SyncEngine(
         }
         try
         {
-            // The first sync into an empty customers table has nobody to keep fresh, and
-            // building the indexes once after the insert needs one transaction.
-            return await CustomersEmptyAsync(connection, ct)
+            // The first sync into an empty customers table has nobody to keep fresh: one transaction.
+            return await DeferringIndexesAsync(connection, mode, async () => await CustomersEmptyAsync(connection, ct)
                 ? await RunInOneTransactionAsync(connection, mode, scope, jobId, ct)
-                : await FullSyncInChunksAsync(connection, mode, jobId, ct);
+                : await FullSyncInChunksAsync(connection, mode, jobId, ct), ct);
         }
         finally
         {
@@ -245,10 +251,7 @@ public sealed class SyncEngine(
         }
 
         // 3–5. Create and update customers.
-        var deferredIndexes = small is null && batch.Mode != SyncMode.StatsOnly ? await DeferIndexesIfEmptyAsync(batch, ct) : [];
         var (created, updated) = await ApplyIsolatingAsync(batch, inScope, ct);
-        foreach (var definition in deferredIndexes)
-            await batch.ExecuteAsync(definition, ct);
 
         // 6. Auto runs record which writes they have seen, so the sweeper can tell what is
         //    left. A refused phone's request stays pending for its retry.
@@ -653,34 +656,104 @@ public sealed class SyncEngine(
         return (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
     }
 
-    // The first sync into an empty customers table: building the secondary indexes once
-    // after the insert costs far less than maintaining them row by row (for 200 000
-    // customers 5.7 s instead of 9.3 s, the trigram index most of it). DROP INDEX locks the
-    // table until the commit, which only readers of the (still empty) table wait for; the
-    // primary key and the unique phone index stay, so ON CONFLICT still works. Returns the
-    // statements that recreate the dropped indexes, in the same transaction.
-    private static async Task<List<string>> DeferIndexesIfEmptyAsync(Batch batch, CancellationToken ct)
+    // A bulk run into an empty customers table (the first sync, the first import's batch):
+    // building the secondary indexes once after the insert costs far less than maintaining
+    // them row by row (for 200 000 customers 5.7 s instead of 9.3 s, the trigram index most
+    // of it). They are dropped and rebuilt in short transactions of their own around the
+    // run's, not inside it: DROP INDEX locks out readers until its transaction ends, and
+    // readers must never wait for a whole sync. The rebuild (CREATE INDEX) locks out writers
+    // of customers only, for the build. The primary key and the unique phone index stay, so
+    // ON CONFLICT still works. deferred_indexes keeps the definitions, written in the
+    // transaction that drops them: after a crash in between, the next bulk run rebuilds them.
+    private static async Task<SyncCounts> DeferringIndexesAsync(
+        NpgsqlConnection connection, SyncMode mode, Func<Task<SyncCounts>> run, CancellationToken ct)
     {
-        var indexes = new List<(string Drop, string Create)>();
-        await using (var command = batch.Command("""
-            SELECT format('DROP INDEX %I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
+        var rebuild = await DeferIndexesIfEmptyAsync(connection, mode, ct);
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            // A broken connection cannot rebuild; the next bulk run does.
+            if (rebuild && connection.State == ConnectionState.Open)
+                await RebuildDeferredIndexesAsync(connection, ct);
+        }
+    }
+
+    // Drops the secondary indexes if customers is empty; true if any index waits for its rebuild.
+    private static async Task<bool> DeferIndexesIfEmptyAsync(NpgsqlConnection connection, SyncMode mode, CancellationToken ct)
+    {
+        // The usual case, a table with customers and nothing deferred, costs one query.
+        await using (var check = new NpgsqlCommand(
+            "SELECT NOT EXISTS (SELECT 1 FROM customers) OR EXISTS (SELECT 1 FROM deferred_indexes)", connection))
+        {
+            if (!(bool)(await check.ExecuteScalarAsync(ct))!)
+                return false;
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var dropped = new List<string>();
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction) { CommandTimeout = 0 })
+        {
+            take.Parameters.AddWithValue("key", IndexLockKey);
+            await take.ExecuteNonQueryAsync(ct);
+        }
+        await using (var command = new NpgsqlCommand("""
+            INSERT INTO deferred_indexes (name, definition)
+            SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
             FROM pg_index i
             JOIN pg_class c ON c.oid = i.indexrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE i.indrelid = 'customers'::regclass AND NOT i.indisunique AND NOT i.indisprimary
               AND NOT EXISTS (SELECT 1 FROM customers)
-            ORDER BY c.relname
-            """))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+              AND @inserts
+            ORDER BY 1
+            ON CONFLICT (name) DO NOTHING
+            RETURNING name
+            """, connection, transaction))
         {
+            // A statsOnly run creates no customers: nothing to gain.
+            command.Parameters.AddWithValue("inserts", mode != SyncMode.StatsOnly);
+            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
-                indexes.Add((reader.GetString(0), reader.GetString(1)));
+                dropped.Add(reader.GetString(0));
         }
-        if (indexes.Count == 0)
-            return [];
+        if (dropped.Count > 0)
+        {
+            await using var drop = new NpgsqlCommand($"DROP INDEX {string.Join(", ", dropped)}", connection, transaction) { CommandTimeout = 0 };
+            await drop.ExecuteNonQueryAsync(ct);
+        }
+        await using (var waiting = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM deferred_indexes)", connection, transaction))
+        {
+            var rebuild = (bool)(await waiting.ExecuteScalarAsync(ct))!;
+            await transaction.CommitAsync(ct);
+            return rebuild;
+        }
+    }
 
-        await batch.ExecuteAsync(string.Join(";\n", ["SET LOCAL maintenance_work_mem = '256MB'", .. indexes.Select(i => i.Drop)]), ct);
-        return indexes.Select(i => i.Create).ToList();
+    // Builds every deferred index, in one transaction with the removal of its definition.
+    private static async Task RebuildDeferredIndexesAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var definitions = new List<string>();
+        await using (var take = new NpgsqlCommand(
+            "SELECT pg_advisory_xact_lock(@key); SET LOCAL maintenance_work_mem = '256MB'", connection, transaction) { CommandTimeout = 0 })
+        {
+            take.Parameters.AddWithValue("key", IndexLockKey);
+            await take.ExecuteNonQueryAsync(ct);
+        }
+        await using (var command = new NpgsqlCommand("SELECT definition FROM deferred_indexes ORDER BY name", connection, transaction))
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                definitions.Add(reader.GetString(0));
+        }
+        // pg_get_indexdef's "CREATE INDEX name ON …": an index someone already rebuilt stays.
+        var builds = definitions.Select(d => "CREATE INDEX IF NOT EXISTS " + d["CREATE INDEX ".Length..]);
+        await using (var build = new NpgsqlCommand(string.Join(";\n", [.. builds, "DELETE FROM deferred_indexes"]), connection, transaction) { CommandTimeout = 0 })
+            await build.ExecuteNonQueryAsync(ct);
+        await transaction.CommitAsync(ct);
     }
 
     // Column → new value, per mode (SPEC §3's table). s is the latest order's data.
