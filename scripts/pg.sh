@@ -11,6 +11,7 @@
 #   pg_ensure_installed            find the binaries or install the Debian package; sets PG_BIN
 #   pg_port_in_use PORT            true if something listens on TCP PORT
 #   pg_free_port [FIRST]           print a free TCP port (scanning up from FIRST, random if omitted)
+#   pg_can_reach DIR               true if the server user can traverse DIR and its parents
 #   pg_prepare_dir DIR             create DIR, owned by the server user, mode 700
 #   pg_init_cluster DIR PASSWORD [SETTING...]
 #                                  initdb (UTF8, C.UTF-8) with superuser postgres/PASSWORD;
@@ -153,6 +154,10 @@ pg_free_port() {
     done
     pg_log "ERROR: no free TCP port found."
     return 1
+}
+
+pg_can_reach() {
+    pg_as_owner test -x "$1"
 }
 
 pg_prepare_dir() {
