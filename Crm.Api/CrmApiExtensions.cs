@@ -64,35 +64,43 @@ public static class CrmApiExtensions
                 "set Crm__Auth__ApiKeys__0__Name, Crm__Auth__ApiKeys__0__Key (16+ characters) and Crm__Auth__ApiKeys__0__Roles (reader, operator or admin).");
 
         builder.Services.AddSingleton(new ApiKeyStore(options));
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthentication(CallerAuthentication.SchemeName)
+            .AddPolicyScheme(CallerAuthentication.SchemeName, null, caller => caller.ForwardDefaultSelector = CallerAuthentication.SchemeFor)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+            .AddScheme<AuthenticationSchemeOptions, DashboardBasicAuthentication>(DashboardBasicAuthentication.SchemeName, null);
         builder.Services.AddAuthorization();
+        // With the service registered, Hangfire's dashboard issues antiforgery tokens and refuses commands without one.
+        builder.Services.AddAntiforgery();
     }
 
     public static WebApplication UseCrmApi(this WebApplication app)
     {
+        // A worker process serves health and metrics only; the API and the dashboard live in `api` and `all`.
+        var worker = CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker;
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
-        app.UseRequestBodyLimit();
+        // Who calls comes first: the limiter counts per key, and an unknown caller gets 401
+        // before its method, content type or body size is looked at.
         app.UseAuthentication();
         app.UseRateLimiter();
+        if (!worker)
+            app.UseCallerChallenge();
+        app.UseRequestBodyLimit();
         app.UseAuthorization();
         app.MapHealth();
         app.MapCrmMetrics();
 
-        // A worker process serves health and metrics only; the API and the dashboard live in `api` and `all`.
-        if (CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker)
+        if (worker)
             return app;
 
         app.MapOpenApi();
         app.MapScalarApiReference(options => options
             .WithTitle("crm-minimal API")
             .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]));
-        app.UseWhen(http => http.Request.Path.StartsWithSegments("/hangfire"),
-            dashboard => dashboard.UseMiddleware<DashboardBasicAuthentication>());
         SyncsPage.Register();
-        app.UseHangfireDashboard("/hangfire", new DashboardOptions
+        app.UseHangfireDashboard(DashboardAccess.Path, new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",
             Authorization = [new DashboardAccess()],

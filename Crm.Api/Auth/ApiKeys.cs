@@ -96,6 +96,8 @@ public sealed class ApiKeyStore
                 yield return $"{at}:Name is empty.";
             if (key.Key.Length < MinimumKeyLength)
                 yield return $"{at}:Key must be at least {MinimumKeyLength} characters.";
+            else if (LooksLikePlaceholder(key.Key))
+                yield return $"{at}:Key of '{key.Name}' looks like a placeholder (\"change-me\", \"example\", \"xxxx\", one repeated character): set a random secret.";
             if (key.RoleList.Length == 0 || key.RoleList.Any(r => !CrmRoles.All.Contains(r)))
                 yield return $"{at}:Roles must list some of: {string.Join(", ", CrmRoles.All)}.";
         }
@@ -104,6 +106,12 @@ public sealed class ApiKeyStore
         if (options.ApiKeys.GroupBy(k => k.Key).Any(g => g.Count() > 1))
             yield return "Crm:Auth:ApiKeys: keys must be unique.";
     }
+
+    private static readonly string[] PlaceholderMarks = ["change-me", "changeme", "change_me", "example", "placeholder", "your-key", "your_key", "yourkey", "xxxx"];
+
+    // A key copied from a sample or a compose file is known to everyone who read it.
+    public static bool LooksLikePlaceholder(string key) =>
+        PlaceholderMarks.Any(mark => key.Contains(mark, StringComparison.OrdinalIgnoreCase)) || key.Distinct().Count() == 1;
 
     private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }

@@ -1,31 +1,45 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Encodings.Web;
 using Crm.Api.Auth;
 using Hangfire.Dashboard;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
 
 namespace Crm.Api.Dashboard;
 
 // The dashboard speaks HTTP Basic with the API keys (user = key name, password = key), so
 // a browser asks for them natively. It never trusts "local requests": behind a reverse
-// proxy every request looks local.
-public sealed class DashboardBasicAuthentication(RequestDelegate next, ApiKeyStore keys)
+// proxy every request looks local. Commands need the page's antiforgery token as well,
+// since a browser resends Basic credentials on a cross-site form post.
+public sealed class DashboardBasicAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeyStore keys)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
+    public const string SchemeName = "Basic";
     public const string Realm = "crm-minimal dashboard";
 
-    public async Task InvokeAsync(HttpContext http)
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var caller = keys.Disabled ? new Caller("development", CrmRoles.All) : Authenticate(http.Request);
-        if (caller is null || !caller.Roles.Contains(CrmRoles.Reader))
-        {
-            http.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            http.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";
-            return;
-        }
-        http.User = ApiKeyAuthenticationHandler.Principal(caller, "Basic");
-        await next(http);
+        if (keys.Disabled)
+            return Task.FromResult(Success(new Caller("development", CrmRoles.All)));
+        if (Request.Headers.Authorization.Count == 0)
+            return Task.FromResult(AuthenticateResult.NoResult());
+        var caller = FromBasicHeader(Request);
+        return Task.FromResult(caller is null ? AuthenticateResult.Fail("Invalid dashboard credentials.") : Success(caller));
     }
 
-    private Caller? Authenticate(HttpRequest request)
+    private AuthenticateResult Success(Caller caller) => AuthenticateResult.Success(
+        new AuthenticationTicket(ApiKeyAuthenticationHandler.Principal(caller, SchemeName), SchemeName));
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";
+        return Task.CompletedTask;
+    }
+
+    private Caller? FromBasicHeader(HttpRequest request)
     {
         if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
             || !string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
@@ -50,9 +64,11 @@ public sealed class DashboardBasicAuthentication(RequestDelegate next, ApiKeySto
     }
 }
 
-// Hangfire asks this after the middleware above has authenticated the caller.
+// Hangfire asks this after the handler above has authenticated the caller.
 public sealed class DashboardAccess : IDashboardAuthorizationFilter
 {
+    public const string Path = "/hangfire";
+
     public bool Authorize(DashboardContext context) =>
         context.GetHttpContext().User.IsInRole(CrmRoles.Reader);
 

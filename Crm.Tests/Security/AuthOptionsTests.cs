@@ -40,4 +40,35 @@ public class AuthOptionsTests
 
         Assert.Contains(ApiKeyStore.Problems(options), p => p.Contains("Roles must list"));
     }
+
+    // Keys copied from a sample file or left as the sample says must never guard real data.
+    [Theory]
+    [InlineData("change-me-reader-key-0000")]
+    [InlineData("CHANGEME-0123456789abcdef")]
+    [InlineData("key-for-example-0123456789")]
+    [InlineData("placeholder-0123456789abcdef")]
+    [InlineData("your-key-goes-here-0123456")]
+    [InlineData("xxxxxxxxxxxxxxxxxxxx")]
+    [InlineData("prefix-XXXX-0123456789abc")]
+    [InlineData("0000000000000000")]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaa")]
+    public void PlaceholderLookingKeysAreRefusedNamingTheKey(string key)
+    {
+        var options = FromJson("""{"Crm": {"Auth": {"ApiKeys": [{"Name": "shop-backend", "Key": "KEY", "Roles": "reader"}]}}}""".Replace("KEY", key));
+
+        var problem = Assert.Single(ApiKeyStore.Problems(options));
+        Assert.Contains("'shop-backend'", problem);
+        Assert.Contains("placeholder", problem);
+    }
+
+    [Theory]
+    [InlineData("reader-key-0123456789abcdef")]
+    [InlineData("ci-only-admin-key-0000")]
+    [InlineData("3f9a1c0e7b2d48e6a5c1f0b9d8e7a6c5")]
+    public void RealLookingKeysAreAccepted(string key)
+    {
+        var options = FromJson("""{"Crm": {"Auth": {"ApiKeys": [{"Name": "shop-backend", "Key": "KEY", "Roles": "reader"}]}}}""".Replace("KEY", key));
+
+        Assert.Empty(ApiKeyStore.Problems(options));
+    }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.RegularExpressions;
 using Crm.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
@@ -31,15 +32,41 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         Content = method is "GET" or "DELETE" ? null : new StringContent("{}", Encoding.UTF8, contentType),
     };
 
-    [Fact]
-    public async Task EveryApiEndpointAnswers401WithoutAKey()
+    // What a caller without a valid key may send to each endpoint: a proper request, a body
+    // of a foreign type, a body over the size limit, and a method the route does not map. The
+    // caller is unknown, so each of them is a 401, never a 415, 413 or 405.
+    private IEnumerable<(string Label, HttpRequestMessage Request)> UnauthenticatedRequests()
     {
         var endpoints = ApiEndpoints();
         Assert.True(endpoints.Count >= 20, $"only {endpoints.Count} endpoints found");
-        var anonymous = factory.CreateClient(key: null);
+        var oversized = new string('x', 1_200_000);
         foreach (var (method, path, contentType) in endpoints)
         {
-            var response = await anonymous.SendAsync(Request(method, path, contentType));
+            yield return ($"{method} {path}", Request(method, path, contentType));
+            yield return ($"{method} {path} as XML", new HttpRequestMessage(new HttpMethod(method), path)
+            {
+                Content = new StringContent("<order/>", Encoding.UTF8, "application/xml"),
+            });
+            yield return ($"{method} {path} over 1 MB", new HttpRequestMessage(new HttpMethod(method), path)
+            {
+                Content = new StringContent($$"""{"notes":"{{oversized}}"}""", Encoding.UTF8, contentType),
+            });
+        }
+        foreach (var route in endpoints.GroupBy(e => e.Path))
+        {
+            var unmapped = new[] { "PUT", "PATCH", "DELETE", "POST", "GET" }.First(m => route.All(e => e.Method != m));
+            yield return ($"{unmapped} {route.Key} (not mapped)", Request(unmapped, route.Key, "application/json"));
+        }
+    }
+
+    [Fact]
+    public async Task EveryApiEndpointAnswers401WithoutAKey()
+    {
+        var anonymous = factory.CreateClient(key: null);
+        foreach (var (label, request) in UnauthenticatedRequests())
+        {
+            var response = await anonymous.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{label} → {(int)response.StatusCode}");
             var problem = await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
             Assert.Contains("X-Api-Key", response.Headers.WwwAuthenticate.ToString());
             Assert.NotNull(problem["title"]);
@@ -50,8 +77,12 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     public async Task AWrongKeyIsUnauthorizedEverywhere()
     {
         var stranger = factory.CreateClient(new TestKey("stranger", "not-a-configured-key-000000", "admin"));
-        foreach (var (method, path, contentType) in ApiEndpoints())
-            await (await stranger.SendAsync(Request(method, path, contentType))).AssertProblemAsync(HttpStatusCode.Unauthorized);
+        foreach (var (label, request) in UnauthenticatedRequests())
+        {
+            var response = await stranger.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{label} → {(int)response.StatusCode}");
+            await response.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        }
     }
 
     // reader: every GET; operator: every write but DELETE; admin: everything.
@@ -146,5 +177,43 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var refused = await factory.CreateClient(key: null).SendAsync(trigger);
         Assert.True(refused.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized or HttpStatusCode.NotFound,
             $"reader trigger → {(int)refused.StatusCode}");
+    }
+
+    // Browsers resend Basic credentials on a cross-site form post: a trigger without the
+    // dashboard's antiforgery token is refused, the same trigger with it goes through.
+    [Fact]
+    public async Task ADashboardCommandNeedsTheTokenOfTheDashboardPage()
+    {
+        var admin = Basic(TestKeys.Admin.Name, TestKeys.Admin.Key);
+        var browser = factory.CreateClient(key: null); // keeps cookies, as a browser does
+        HttpRequestMessage Trigger(string? header = null, string? token = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/hangfire/recurring/trigger")
+            {
+                Content = new FormUrlEncodedContent([new("jobs[]", "recalculate-categories")]),
+            };
+            request.Headers.Authorization = admin;
+            if (header is not null)
+                request.Headers.Add(header, token);
+            return request;
+        }
+
+        var page = new HttpRequestMessage(HttpMethod.Get, "/hangfire/recurring");
+        page.Headers.Authorization = admin;
+        var html = await (await browser.SendAsync(page)).Content.ReadAsStringAsync();
+        var header = Meta(html, "csrf-header");
+        var token = Meta(html, "csrf-token");
+        Assert.False(string.IsNullOrEmpty(header) || string.IsNullOrEmpty(token), "the dashboard page carries no antiforgery token");
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(Trigger())).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.SendAsync(Trigger(header, "forged-" + token))).StatusCode);
+        var accepted = await browser.SendAsync(Trigger(header, token));
+        Assert.True(accepted.IsSuccessStatusCode, $"trigger with the page's token → {(int)accepted.StatusCode}");
+    }
+
+    private static string? Meta(string html, string name)
+    {
+        var match = Regex.Match(html, $"<meta name=\"{name}\" content=\"([^\"]*)\"");
+        return match.Success ? WebUtility.HtmlDecode(match.Groups[1].Value) : null;
     }
 }
