@@ -33,8 +33,16 @@ public static class ApiReference
         .AddDocumentTransformer<OpenApiSecurity>()
         .AddOperationTransformer<OpenApiSecurity>());
 
+    // An internal reference: nothing on the page sends the document, the key or the user to a third
+    // party (no AI chat, MCP, hosted client, SDK generator, deploy or share links, telemetry, CDN fonts).
     public static IEndpointConventionBuilder MapCrmApiReference(this IEndpointRouteBuilder app) =>
         app.MapScalarApiReference(options => options
             .WithTitle("crm-minimal API")
-            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]));
+            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName])
+            .HideDeveloperTools()
+            .HideClientButton()
+            .DisableAgent()
+            .DisableMcp()
+            .DisableTelemetry()
+            .DisableDefaultFonts());
 }
