@@ -14,7 +14,6 @@ using Crm.Jobs.Orders;
 using FluentValidation;
 using Hangfire;
 using Microsoft.AspNetCore.Authentication;
-using Scalar.AspNetCore;
 
 namespace Crm.Api;
 
@@ -33,14 +32,7 @@ public static class CrmApiExtensions
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
         services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
-        services.AddOpenApi(options => options
-            .AddDocumentTransformer((document, _, _) =>
-            {
-                document.Info.Title = "crm-minimal API";
-                document.Info.Description = "Orders in, customers out: a shop's CRM kept true to its orders by Hangfire jobs on PostgreSQL.";
-                return Task.CompletedTask;
-            })
-            .AddDocumentTransformer<OpenApiSecurity>());
+        services.AddCrmOpenApi();
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);
         services.AddHealthChecks()
@@ -96,9 +88,7 @@ public static class CrmApiExtensions
             return app;
 
         app.MapOpenApi();
-        app.MapScalarApiReference(options => options
-            .WithTitle("crm-minimal API")
-            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]));
+        app.MapCrmApiReference();
         SyncsPage.Register();
         app.UseHangfireDashboard(DashboardAccess.Path, new DashboardOptions
         {

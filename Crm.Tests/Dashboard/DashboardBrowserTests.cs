@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -143,5 +144,45 @@ public class DashboardBrowserTests : IAsyncLifetime
         await Assertions.Expect(page.GetByText("X-Api-Key").First).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First).ToBeVisibleAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("scalar.png") });
+    }
+
+    [Fact]
+    public async Task ScalarLoadsEverythingFromTheAppAndOffersNoWayOutOfIt()
+    {
+        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = _baseUrl,
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+        })).NewPageAsync();
+        var requested = new ConcurrentQueue<string>();
+        page.Request += (_, request) => requested.Enqueue(request.Url);
+
+        await page.GotoAsync("/scalar");
+        await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First)
+            .ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+
+        // Nothing offers to send the document, the key or the reader to a third party.
+        foreach (var name in new[] { "Deploy", "Ask AI", "Generate SDK", "Share", "Configure", "Open API Client", "MCP" })
+        {
+            await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = name })).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = name })).ToHaveCountAsync(0);
+        }
+        // No link leaves the app but the tool's credit, which carries nothing of ours.
+        var links = await page.Locator("a[href]").EvaluateAllAsync<string[]>("links => links.map(a => a.href)");
+        var offSite = links.Where(href => href.StartsWith("http") && !href.StartsWith(_baseUrl + "/")
+            && !href.StartsWith("https://scalar.com/?utm_source=powered-by")).ToList();
+        Assert.True(offSite.Count == 0, "Links off the app: " + string.Join(", ", offSite));
+
+        // A test request goes to the app itself (no proxy), and comes back with its answer.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Test Request" }).First.ClickAsync();
+        await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Send" }).First.ClickAsync(),
+            response => response.Url.StartsWith(_baseUrl + "/api/customers"));
+        await Assertions.Expect(page.GetByText("401 Unauthorized").First).ToBeVisibleAsync();
+
+        // Scripts, styles and fonts come from the app too, never from a CDN.
+        var elsewhere = requested.Where(url => url.StartsWith("http") && !url.StartsWith(_baseUrl + "/")).ToList();
+        Assert.True(elsewhere.Count == 0, "Scalar asked other hosts for: " + string.Join(", ", elsewhere));
     }
 }

@@ -1,0 +1,48 @@
+using Crm.Api.Auth;
+using Microsoft.OpenApi;
+using Scalar.AspNetCore;
+
+namespace Crm.Api.Infrastructure;
+
+// The OpenAPI document (/openapi/v1.json) and Scalar's reference of it (/scalar).
+public static class ApiReference
+{
+    private static readonly Dictionary<string, string> TagDescriptions = new()
+    {
+        ["Customers"] = "Customers kept true to their orders: search, edit, notes, order history. The phone (E.164) is a customer's identity.",
+        ["Orders"] = "The shop's orders, one at a time or imported in bulk (NDJSON or CSV); each write brings its customer up to date through a job.",
+        ["Sync"] = "Full syncs of the customers from the orders, the history of every sync run, and the customers the database refused to write.",
+        ["Jobs"] = "The state and result of a background job, by the id that a write or a trigger answered.",
+        ["Categories"] = "Customers per category (new, regular, vip, inactive) and the recalculation of the categories.",
+    };
+
+    public static IServiceCollection AddCrmOpenApi(this IServiceCollection services) => services.AddOpenApi(options => options
+        .AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "crm-minimal API";
+            document.Info.Description = "Orders in, customers out: a shop's CRM kept true to its orders by Hangfire jobs on PostgreSQL.";
+            // The project publishes no license: its code and this API are not licensed to anyone else.
+            document.Info.License = new OpenApiLicense { Name = "Proprietary", Identifier = "LicenseRef-Proprietary" };
+            foreach (var tag in document.Tags ?? Enumerable.Empty<OpenApiTag>())
+                tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
+            // The server is the address the document was fetched from; without the slash, base URL + path is the route.
+            foreach (var server in document.Servers ?? [])
+                server.Url = server.Url?.TrimEnd('/');
+            return Task.CompletedTask;
+        })
+        .AddDocumentTransformer<OpenApiSecurity>()
+        .AddOperationTransformer<OpenApiSecurity>());
+
+    // An internal reference: nothing on the page sends the document, the key or the user to a third
+    // party (no AI chat, MCP, hosted client, SDK generator, deploy or share links, telemetry, CDN fonts).
+    public static IEndpointConventionBuilder MapCrmApiReference(this IEndpointRouteBuilder app) =>
+        app.MapScalarApiReference(options => options
+            .WithTitle("crm-minimal API")
+            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName])
+            .HideDeveloperTools()
+            .HideClientButton()
+            .DisableAgent()
+            .DisableMcp()
+            .DisableTelemetry()
+            .DisableDefaultFonts());
+}
