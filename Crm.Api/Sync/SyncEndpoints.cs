@@ -57,13 +57,7 @@ public static class SyncEndpoints
                 r.TotalCustomers, r.DurationMs, r.Error, null),
             query.Page, query.PageSize, ct);
         // Only jobs Hangfire still stores get a statusUrl: an expired job's would be a 404.
-        var stored = new HashSet<string>();
-        await using (var command = SyncRuns.StoredJobIdsCommand(dataSource, page.Items.Select(r => r.JobId)))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-                stored.Add(reader.GetString(0));
-        }
+        var stored = await SyncRuns.StoredJobIdsAsync(dataSource, page.Items.Select(r => r.JobId), ct);
         return TypedResults.Ok(page with
         {
             Items = page.Items.Select(r => r with { StatusUrl = stored.Contains(r.JobId ?? "") ? $"/api/jobs/{r.JobId}" : null }).ToList(),

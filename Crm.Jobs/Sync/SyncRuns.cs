@@ -64,4 +64,14 @@ public sealed class SyncRuns(NpgsqlDataSource dataSource, TimeProvider clock, IO
         command.Parameters.AddWithValue("ids", jobIds.Select(id => long.TryParse(id, out var n) ? n : (long?)null).OfType<long>().Distinct().ToArray());
         return command;
     }
+
+    public static async Task<HashSet<string>> StoredJobIdsAsync(NpgsqlDataSource dataSource, IEnumerable<string?> jobIds, CancellationToken ct)
+    {
+        var stored = new HashSet<string>();
+        await using var command = StoredJobIdsCommand(dataSource, jobIds);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            stored.Add(reader.GetString(0));
+        return stored;
+    }
 }
