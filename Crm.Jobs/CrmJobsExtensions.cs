@@ -51,6 +51,7 @@ public static class CrmJobsExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.PlaceholderName), "Crm:Sync:PlaceholderName must not be empty")
             .Validate(o => o.WriteBatchWindow >= TimeSpan.Zero && o.WriteBatchWindow < o.PendingClaimTimeout,
                 "Crm:Sync:WriteBatchWindow must be between zero and Crm:Sync:PendingClaimTimeout")
+            .Validate(o => o.RunRetentionDays > 0, "Crm:Sync:RunRetentionDays must be positive")
             .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
@@ -65,6 +66,7 @@ public static class CrmJobsExtensions
         services.AddScoped<SyncEngine>();
         services.AddScoped<SyncJobs>();
         services.AddScoped<SyncScheduler>();
+        services.AddScoped<SyncRuns>();
         services.AddScoped<RecalculateCategoriesJob>();
         services.AddScoped<OrderImporter>();
 

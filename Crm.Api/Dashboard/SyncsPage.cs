@@ -1,5 +1,6 @@
 using System.Net;
 using Hangfire.Dashboard;
+using Crm.Jobs.Sync;
 using Hangfire.Dashboard.Pages;
 using Npgsql;
 
@@ -36,24 +37,45 @@ public sealed class SyncsPage : RazorPage
             <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Duration</th></tr></thead>
             <tbody>
             """);
-        using var command = dataSource.CreateCommand($"""
+        var runs = new List<RunRow>();
+        using (var command = dataSource.CreateCommand($"""
             SELECT id, job_id, mode, status, started_at, created_count, updated_count, unchanged_count,
                    skipped_count, error_count, total_customers, duration_ms, error
             FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT {Shown}
-            """);
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+            """))
+        using (var reader = command.ExecuteReader())
         {
-            var jobId = reader.IsDBNull(1) ? null : reader.GetString(1);
-            var job = jobId is null ? "command line" : $"<a href=\"{Url.JobDetails(jobId)}\">#{WebUtility.HtmlEncode(jobId)}</a>";
-            var status = WebUtility.HtmlEncode(reader.GetString(3));
-            var error = reader.IsDBNull(12) ? "" : $" title=\"{WebUtility.HtmlEncode(reader.GetString(12))}\"";
+            while (reader.Read())
+            {
+                runs.Add(new RunRow(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
+                    reader.GetString(3), reader.GetDateTime(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7),
+                    reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
+                    reader.IsDBNull(12) ? null : reader.GetString(12)));
+            }
+        }
+        // Hangfire drops a succeeded job a day after it finished: link only the jobs it still has.
+        var stored = new HashSet<string>();
+        using (var command = SyncRuns.StoredJobIdsCommand(dataSource, runs.Select(r => r.JobId)))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+                stored.Add(reader.GetString(0));
+        }
+        foreach (var run in runs)
+        {
+            var job = run.JobId switch
+            {
+                null => "command line",
+                var id when stored.Contains(id) => $"<a href=\"{Url.JobDetails(id)}\">#{WebUtility.HtmlEncode(id)}</a>",
+                var id => $"<span title=\"Hangfire no longer stores this job\">#{WebUtility.HtmlEncode(id)} (expired)</span>",
+            };
+            var error = run.Error is null ? "" : $" title=\"{WebUtility.HtmlEncode(run.Error)}\"";
             WriteLiteral($"""
-                <tr><td>{reader.GetInt64(0)}</td><td>{job}</td><td>{WebUtility.HtmlEncode(reader.GetString(2))}</td>
-                <td{error}>{status}</td><td>{reader.GetDateTime(4):yyyy-MM-dd HH:mm:ss}</td>
-                <td>{reader.GetInt32(5)}</td><td>{reader.GetInt32(6)}</td><td>{reader.GetInt32(7)}</td>
-                <td>{reader.GetInt32(8)}</td><td>{reader.GetInt32(9)}</td><td>{reader.GetInt32(10)}</td>
-                <td>{reader.GetInt64(11)} ms</td></tr>
+                <tr><td>{run.Id}</td><td>{job}</td><td>{WebUtility.HtmlEncode(run.Mode)}</td>
+                <td{error}>{WebUtility.HtmlEncode(run.Status)}</td><td>{run.StartedAt:yyyy-MM-dd HH:mm:ss}</td>
+                <td>{run.Created}</td><td>{run.Updated}</td><td>{run.Unchanged}</td>
+                <td>{run.Skipped}</td><td>{run.Errors}</td><td>{run.Customers}</td>
+                <td>{run.DurationMs} ms</td></tr>
                 """);
         }
         WriteLiteral("</tbody></table></div>");
@@ -92,4 +114,8 @@ public sealed class SyncsPage : RazorPage
         }
         WriteLiteral("</tbody></table></div>");
     }
+
+    private sealed record RunRow(
+        long Id, string? JobId, string Mode, string Status, DateTime StartedAt, int Created, int Updated, int Unchanged,
+        int Skipped, int Errors, int Customers, long DurationMs, string? Error);
 }

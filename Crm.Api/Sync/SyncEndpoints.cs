@@ -4,6 +4,7 @@ using Crm.Jobs.Sync;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace Crm.Api.Sync;
 
@@ -12,7 +13,7 @@ public sealed record SyncRequest(SyncMode? Mode);
 public sealed record SyncRunResponse(
     long Id, string? JobId, SyncMode Mode, SyncRunStatus Status, DateTime StartedAt, DateTime? FinishedAt,
     int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
-    int TotalCustomers, long DurationMs, string? Error);
+    int TotalCustomers, long DurationMs, string? Error, string? StatusUrl);
 
 public sealed record SyncErrorResponse(
     string Phone, string SqlState, string Error, long? RunId, int Attempts,
@@ -47,13 +48,21 @@ public static class SyncEndpoints
         JobAccepted.For(await scheduler.EnqueueFullSyncAsync(request.Mode!.Value, ct));
 
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
-        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await db.SyncRuns.AsNoTracking().ToPageAsync(
+        [AsParameters] PageQuery query, CrmDbContext db, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        var page = await db.SyncRuns.AsNoTracking().ToPageAsync(
             runs => runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id),
             r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
-                r.TotalCustomers, r.DurationMs, r.Error),
-            query.Page, query.PageSize, ct));
+                r.TotalCustomers, r.DurationMs, r.Error, null),
+            query.Page, query.PageSize, ct);
+        // Only jobs Hangfire still stores get a statusUrl: an expired job's would be a 404.
+        var stored = await SyncRuns.StoredJobIdsAsync(dataSource, page.Items.Select(r => r.JobId), ct);
+        return TypedResults.Ok(page with
+        {
+            Items = page.Items.Select(r => r with { StatusUrl = stored.Contains(r.JobId ?? "") ? $"/api/jobs/{r.JobId}" : null }).ToList(),
+        });
+    }
 
     private static async Task<Ok<PagedResponse<SyncErrorResponse>>> ListErrors(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>

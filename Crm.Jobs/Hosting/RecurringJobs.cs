@@ -51,7 +51,7 @@ public sealed class RecurringJobs(
             manager.RemoveIfExists(SyncJobs.DefaultSyncRecurringJobId);
         else
             AddChecked("Crm:Sync:Cron", cron, () => manager.AddOrUpdate<SyncJobs>(
-                SyncJobs.DefaultSyncRecurringJobId, job => job.FullSyncAsync(SyncMode.Default, null, CancellationToken.None), cron));
+                SyncJobs.DefaultSyncRecurringJobId, job => job.QueueFullSyncAsync(SyncMode.Default, CancellationToken.None), cron));
 
         var pendingCron = sync.Value.PendingCron;
         if (string.IsNullOrWhiteSpace(pendingCron))
@@ -59,6 +59,13 @@ public sealed class RecurringJobs(
         else
             AddChecked("Crm:Sync:PendingCron", pendingCron, () => manager.AddOrUpdate<SyncJobs>(
                 SyncJobs.PendingSyncRecurringJobId, job => job.SweepPendingAsync(null, CancellationToken.None), pendingCron));
+
+        var pruneCron = sync.Value.RunPruneCron;
+        if (string.IsNullOrWhiteSpace(pruneCron))
+            manager.RemoveIfExists(SyncJobs.PruneRunsRecurringJobId);
+        else
+            AddChecked("Crm:Sync:RunPruneCron", pruneCron, () => manager.AddOrUpdate<SyncJobs>(
+                SyncJobs.PruneRunsRecurringJobId, job => job.PruneRunsAsync(CancellationToken.None), pruneCron));
     }
 
     // Hangfire parses the cron expression; say which setting holds the bad one.

@@ -121,7 +121,7 @@ public sealed class SyncEngine(
             await SyncScheduler.ReleaseDispatchClaimAsync(dataSource, ct);
 
         // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
-        return await RecordRunAsync(mode, jobId, async (runId, stopwatch) =>
+        return await RecordRunAsync(connection, mode, jobId, async (runId, stopwatch) =>
         {
             var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
             var counts = await SyncAsync(batch, scope, stopwatch, ct);
@@ -134,12 +134,12 @@ public sealed class SyncEngine(
     }
 
     // The run row, the metrics and the log around a run. The body records the run's success
-    // itself, inside its last transaction where it has one.
+    // itself, inside its last transaction where it has one. The connection holds the run's lock.
     private async Task<SyncCounts> RecordRunAsync(
-        SyncMode mode, string? jobId, Func<long, Stopwatch, Task<SyncCounts>> body, CancellationToken ct)
+        NpgsqlConnection connection, SyncMode mode, string? jobId, Func<long, Stopwatch, Task<SyncCounts>> body, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
-        var runId = await StartRunAsync(mode, jobId, ct);
+        var runId = await StartRunAsync(mode, jobId, connection.ProcessID, ct);
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["SyncRunId"] = runId });
         try
         {
@@ -370,7 +370,7 @@ public sealed class SyncEngine(
     // redoes the run, and the chunks already written compare equal and write nothing.
     private async Task<SyncCounts> FullSyncInChunksAsync(NpgsqlConnection connection, SyncMode mode, string? jobId, CancellationToken ct)
     {
-        return await RecordRunAsync(mode, jobId, async (runId, stopwatch) =>
+        return await RecordRunAsync(connection, mode, jobId, async (runId, stopwatch) =>
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var chunkSize = Math.Max(1, syncOptions.Value.FullSyncChunkSize);
@@ -788,14 +788,16 @@ public sealed class SyncEngine(
         ? null
         : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first: {refused[0].Phone}: {refused[0].Error}";
 
-    private async Task<long> StartRunAsync(SyncMode mode, string? jobId, CancellationToken ct)
+    // The holder is the session that holds the run's lock: once it is gone, so is the run (SyncRuns).
+    private async Task<long> StartRunAsync(SyncMode mode, string? jobId, int holderPid, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
             INSERT INTO sync_runs (job_id, mode, status, started_at, created_count, updated_count, unchanged_count,
-                                   skipped_count, error_count, total_customers, duration_ms)
-            VALUES (@job_id, @mode, 'running', @now, 0, 0, 0, 0, 0, 0, 0)
+                                   skipped_count, error_count, total_customers, duration_ms, holder_pid)
+            VALUES (@job_id, @mode, 'running', @now, 0, 0, 0, 0, 0, 0, 0, @holder_pid)
             RETURNING id
             """);
+        command.Parameters.AddWithValue("holder_pid", holderPid);
         command.Parameters.AddWithValue("job_id", (object?)jobId ?? DBNull.Value);
         command.Parameters.AddWithValue("mode", EnumText.ToText(mode));
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);

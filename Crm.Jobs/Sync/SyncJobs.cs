@@ -9,16 +9,41 @@ namespace Crm.Jobs.Sync;
 
 // The Hangfire jobs around the sync engine. They take identities (a mode, a phone), are
 // safe to run again, and let every failure through so that Hangfire retries it.
-public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
+public sealed class SyncJobs(
+    SyncEngine engine, SyncScheduler scheduler, SyncRuns runs, NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
 {
     public const string DefaultSyncRecurringJobId = "sync-default";
     public const string PendingSyncRecurringJobId = "sync-pending";
+    public const string PruneRunsRecurringJobId = "sync-runs-prune";
 
     [Queue(JobQueues.Bulk)]
     [DisplayName("Full sync ({0})")]
     [AutomaticRetry(Attempts = 5, DelaysInSeconds = [10, 60, 300, 900, 3600])]
-    public Task<SyncCounts> FullSyncAsync(SyncMode mode, PerformContext? context, CancellationToken ct) =>
-        engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
+    public async Task<SyncCounts> FullSyncAsync(SyncMode mode, PerformContext? context, CancellationToken ct)
+    {
+        // A retried full sync starts here: the run its killed attempt left behind ends first.
+        await runs.AbandonRunsWithoutHolderAsync(ct);
+        return await engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
+    }
+
+    // The recurring `sync-default` (and the dashboard's Trigger now) asks like POST /api/sync
+    // does: a full sync of the mode already queued or running is joined, not doubled.
+    // Returns the full sync's job id. On the default queue, so it never waits behind that sync.
+    [Queue(JobQueues.Default)]
+    [DisplayName("Queue a full sync ({0}) unless one is queued or running")]
+    [AutomaticRetry(Attempts = 5, DelaysInSeconds = [10, 60, 300, 900, 3600])]
+    public Task<string> QueueFullSyncAsync(SyncMode mode, CancellationToken ct) =>
+        scheduler.EnqueueFullSyncAsync(mode, ct);
+
+    // Recurring `sync-runs-prune`: ends runs whose worker died, then drops old runs.
+    [Queue(JobQueues.Default)]
+    [DisplayName("Prune sync runs")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
+    public async Task<int> PruneRunsAsync(CancellationToken ct)
+    {
+        await runs.AbandonRunsWithoutHolderAsync(ct);
+        return await runs.PruneAsync(ct);
+    }
 
     [Queue(JobQueues.Bulk)]
     [DisplayName("Sync customers with pending changes ({0})")]
@@ -52,6 +77,8 @@ public sealed class SyncJobs(SyncEngine engine, NpgsqlDataSource dataSource, IOp
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 30, 60])]
     public async Task<SyncCounts?> SweepPendingAsync(PerformContext? context, CancellationToken ct)
     {
+        // Every minute, so a run whose worker died shows as abandoned soon after its session ends.
+        await runs.AbandonRunsWithoutHolderAsync(ct);
         await using var command = dataSource.CreateCommand("""
             SELECT EXISTS (
                 SELECT 1 FROM customer_sync_requests r

@@ -25,4 +25,12 @@ public sealed class SyncOptions
     // Phones per transaction of a full sync (of a customers table that has rows). Order
     // writes wait at most one chunk for the bulk lock; each chunk costs a few statements.
     public int FullSyncChunkSize { get; set; } = 10_000;
+
+    // Finished runs older than this are pruned once Hangfire no longer stores their job. One
+    // day is Hangfire's own expiry of a succeeded job, so a listed run's job link still opens.
+    public int RunRetentionDays { get; set; } = 1;
+
+    // The recurring `sync-runs-prune` job: abandons runs whose holder is gone and prunes old
+    // ones. Empty disables it.
+    public string RunPruneCron { get; set; } = "0 * * * *";
 }

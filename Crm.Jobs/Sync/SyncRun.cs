@@ -13,6 +13,10 @@ public enum SyncRunStatus
     Running,
     Succeeded,
     Failed,
+    // The session holding the run's lock ended before the run finished: its worker was killed
+    // or lost the database. Nothing of it committed but its finished chunks; the job's retry
+    // records a run of its own.
+    Abandoned,
 }
 
 public class SyncRun
@@ -31,4 +35,7 @@ public class SyncRun
     public int TotalCustomers { get; set; }
     public long DurationMs { get; set; }
     public string? Error { get; set; }
+
+    // PostgreSQL backend pid of the session that holds the run's lock while it runs.
+    public int? HolderPid { get; set; }
 }

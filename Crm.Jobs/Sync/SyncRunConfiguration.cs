@@ -13,6 +13,8 @@ internal sealed class SyncRunConfiguration : IEntityTypeConfiguration<SyncRun>
         run.Property(r => r.Status).HasMaxLength(20).HasConversion(EnumText.Converter<SyncRunStatus>());
         run.HasIndex(r => r.StartedAt);
         run.HasIndex(r => r.JobId);
+        // The runs still marked running: what the abandoned-run check reads.
+        run.HasIndex(r => r.Status).HasFilter("status = 'running'").HasDatabaseName("ix_sync_runs_running");
         run.ToTable(t =>
         {
             t.HasCheckConstraint("ck_sync_runs_mode", $"mode IN ({EnumText.SqlList<SyncMode>()})");

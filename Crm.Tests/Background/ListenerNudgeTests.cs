@@ -17,6 +17,7 @@ public class ListenerNudgeTests(ListenerNudgeTests.QuietFactory factory) : IClas
             base.ConfigureWebHost(builder);
             builder.UseSetting("Crm:Sync:Cron", "");
             builder.UseSetting("Crm:Sync:PendingCron", "");
+            builder.UseSetting("Crm:Sync:RunPruneCron", "");
             builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
             builder.UseSetting("Crm:Jobs:ListenerNudgeInterval", "00:00:00.5");
         }

@@ -499,6 +499,7 @@ public class BadInputCorpusFactory : CrmApiFactory
         base.ConfigureWebHost(builder);
         builder.UseSetting("Crm:Sync:Cron", "");
         builder.UseSetting("Crm:Sync:PendingCron", "");
+        builder.UseSetting("Crm:Sync:RunPruneCron", "");
         builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
     }
 

@@ -37,6 +37,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
             // Only the jobs this test starts.
             builder.UseSetting("Crm:Sync:Cron", "");
             builder.UseSetting("Crm:Sync:PendingCron", "");
+            builder.UseSetting("Crm:Sync:RunPruneCron", "");
             builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
         }
 
