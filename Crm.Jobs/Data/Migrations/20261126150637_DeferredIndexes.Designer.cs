@@ -468,6 +468,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("finished_at");
 
+                    b.Property<int?>("HolderPid")
+                        .HasColumnType("integer")
+                        .HasColumnName("holder_pid");
+
                     b.Property<string>("JobId")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
@@ -514,11 +518,15 @@ namespace Crm.Jobs.Data.Migrations
                     b.HasIndex("StartedAt")
                         .HasDatabaseName("ix_sync_runs_started_at");
 
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_sync_runs_running")
+                        .HasFilter("status = 'running'");
+
                     b.ToTable("sync_runs", null, t =>
                         {
                             t.HasCheckConstraint("ck_sync_runs_mode", "mode IN ('auto', 'default', 'force', 'statsOnly')");
 
-                            t.HasCheckConstraint("ck_sync_runs_status", "status IN ('running', 'succeeded', 'failed')");
+                            t.HasCheckConstraint("ck_sync_runs_status", "status IN ('running', 'succeeded', 'failed', 'abandoned')");
                         });
                 });
 
