@@ -2,6 +2,8 @@ using System.ComponentModel;
 using Crm.Jobs.Hosting;
 using Hangfire;
 using Hangfire.Server;
+using Crm.Jobs.Data;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -10,7 +12,7 @@ namespace Crm.Jobs.Sync;
 // The Hangfire jobs around the sync engine. They take identities (a mode, a phone), are
 // safe to run again, and let every failure through so that Hangfire retries it.
 public sealed class SyncJobs(
-    SyncEngine engine, SyncScheduler scheduler, SyncRuns runs, NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
+    SyncEngine engine, SyncScheduler scheduler, SyncRuns runs, [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
 {
     public const string DefaultSyncRecurringJobId = "sync-default";
     public const string PendingSyncRecurringJobId = "sync-pending";

@@ -1,3 +1,5 @@
+using Crm.Jobs.Data;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -6,7 +8,7 @@ namespace Crm.Jobs.Sync;
 
 // Keeps the sync_runs history true and bounded: a run whose worker died is marked abandoned,
 // and old runs go once Hangfire no longer stores their jobs.
-public sealed class SyncRuns(NpgsqlDataSource dataSource, TimeProvider clock, IOptions<SyncOptions> options, ILogger<SyncRuns> logger)
+public sealed class SyncRuns([FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, TimeProvider clock, IOptions<SyncOptions> options, ILogger<SyncRuns> logger)
 {
     // A running run's holder session (its pid recorded by SyncEngine) keeps one of the
     // engine's advisory locks until the run has recorded its end, and PostgreSQL releases
