@@ -88,16 +88,23 @@ public static class CrmJobsExtensions
     }
 
     // The requests' pool. A statement without an answer after the command timeout is
-    // cancelled; Npgsql's cancel request opens a connection of its own and waits for the
-    // server to close it, each with the connect timeout (twice that with SSL Mode=Prefer, the
-    // default), and with CancellationTimeout -1 the connection is then broken at once. So a
-    // hung server costs a request at most CommandTimeout + 2 × Timeout: 2 + 2 × 1 = 4 s.
-    public static string ForRequests(string connectionString, TimeSpan commandTimeout) =>
-        new NpgsqlConnectionStringBuilder(FailFast(connectionString, connectTimeout: 1))
+    // cancelled: Npgsql first delivers a cancel request on a connection of its own, whose
+    // encryption negotiation waits up to the connect timeout on a server that does not
+    // answer (once per negotiation: GSS encryption is off here unless the string asks for
+    // it), then, with CancellationTimeout -1, breaks the connection at once. So a hung
+    // server costs a request about CommandTimeout + Timeout: 2 + 2 = 4 s by default.
+    public static string ForRequests(string connectionString, TimeSpan commandTimeout)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new NpgsqlConnectionStringBuilder(FailFast(connectionString, connectTimeout: 2))
         {
             CommandTimeout = (int)Math.Ceiling(commandTimeout.TotalSeconds),
             CancellationTimeout = -1,
-        }.ConnectionString;
+        };
+        if (!given.ContainsKey("Gss Encryption Mode") && !given.ContainsKey("GssEncryptionMode"))
+            builder.GssEncryptionMode = GssEncryptionMode.Disable;
+        return builder.ConnectionString;
+    }
 
     public static AppRole Role(IConfiguration configuration)
     {

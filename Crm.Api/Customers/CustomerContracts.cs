@@ -1,4 +1,5 @@
 using System.Linq.Expressions;
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 
 namespace Crm.Api.Customers;
@@ -48,7 +49,8 @@ public interface ICustomerFields
 }
 
 public sealed record CustomerListQuery(
-    string? Category = null, string? Search = null, string? Ordering = null, int Page = 1, int PageSize = 50);
+    string? Category = null, string? Search = null, string? Ordering = null, int Page = 1, int PageSize = 50, string? Count = null)
+    : IPageQuery;
 
 public sealed record NoteRequest(string? Note);
 

@@ -56,8 +56,7 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
             .Must(o => o is null || CustomerOrdering.IsKnown(o))
             .WithMessage($"Ordering must be one of: {string.Join(", ", CustomerOrdering.Names)}, optionally prefixed with '-'.");
         RuleFor(q => q.Search).MaximumLength(200).NoControlCharacters();
-        RuleFor(q => q.Page).ValidPage();
-        RuleFor(q => q.PageSize).ValidPageSize();
+        this.ValidPaging();
     }
 }
 

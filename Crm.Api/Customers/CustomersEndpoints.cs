@@ -27,7 +27,9 @@ public static class CustomersEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         group.MapPatch("/{id}", PatchCustomer).WithName("PatchCustomer").WithSummary("Change the editable fields sent (If-Match: its ETag)")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
-        group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes");
+        group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes")
+            .WithDescription("A customer is kept from its orders: while orders with its phone exist, the next sync of that phone " +
+                             "(a new order, the nightly sync-default) creates it again, with a new id and without the notes.");
         group.MapGet("/{id}/orders", ListOrders).WithName("ListCustomerOrders").WithSummary("A customer's order history, newest first");
         group.MapPost("/{id}/update-stats", UpdateStatistics).WithName("UpdateCustomerStatistics")
             .WithSummary("Enqueue the recalculation of a customer's statistics and category");
@@ -46,7 +48,7 @@ public static class CustomersEndpoints
             customers = CustomerSearch.Apply(customers, query.Search, phones);
 
         return TypedResults.Ok(await customers.ToPageAsync(
-            c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, query.Page, query.PageSize, ct));
+            db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
@@ -66,26 +68,42 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(
-        CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+        CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler,
+        TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var customer = new Customer { Name = "", Phone = "", CreatedAt = now };
         Apply(customer, request, phones, replaceAll: true, now);
         db.Customers.Add(customer);
 
-        if (await SaveOrConflictAsync(db, customer.Phone, ct) is { } conflict)
-            return conflict;
+        // The phone may already have orders: the customer gets their statistics (and its empty
+        // fields their contact data) from the same sync an order write asks for, recorded in
+        // the customer's own transaction.
+        try
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await db.SaveChangesAsync(ct);
+            await SyncScheduler.RecordAsync(db, [customer.Phone], ct);
+            await transaction.CommitAsync(ct);
+        }
+        catch (DbUpdateException e) when (IsPhoneTaken(e))
+        {
+            return await PhoneTakenAsync(db, customer.Phone, ct);
+        }
+        await scheduler.DispatchAsync(customer.Phone, ct);
         SetETag(http, customer);
         return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
     }
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
-        long id, CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
-        UpdateAsync(id, request, replaceAll: true, http, db, phones, clock, ct);
+        long id, CustomerRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler,
+        TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: true, http, db, phones, scheduler, clock, ct);
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> PatchCustomer(
-        long id, CustomerPatchRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct) =>
-        UpdateAsync(id, request, replaceAll: false, http, db, phones, clock, ct);
+        long id, CustomerPatchRequest request, HttpContext http, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler,
+        TimeProvider clock, CancellationToken ct) =>
+        UpdateAsync(id, request, replaceAll: false, http, db, phones, scheduler, clock, ct);
 
     private static async Task<Results<NoContent, NotFound>> DeleteCustomer(long id, CrmDbContext db, CancellationToken ct)
     {
@@ -100,7 +118,7 @@ public static class CustomersEndpoints
         if (phone is null)
             return TypedResults.NotFound();
         var orders = db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone);
-        return TypedResults.Ok(await OrdersEndpoints.NewestFirstAsync(orders, query.Page, query.PageSize, ct));
+        return TypedResults.Ok(await OrdersEndpoints.NewestFirstAsync(orders, db, query, ct));
     }
 
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
@@ -149,9 +167,11 @@ public static class CustomersEndpoints
     // With If-Match, the write happens only if nobody changed the customer since that ETag
     // (412 otherwise); without it, the last write wins: the fields this request sets are
     // written whatever happened to the row since it was read (a sync, another client).
+    // A new phone asks for the sync of both phones in the same transaction: the customer
+    // gets the new phone's statistics, and the old phone's orders their customer again.
     private static async Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> UpdateAsync(
         long id, ICustomerFields request, bool replaceAll, HttpContext http,
-        CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+        CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = http.Request.Headers.IfMatch.ToString();
         var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == id, ct);
@@ -160,14 +180,16 @@ public static class CustomersEndpoints
         if (ifMatch.Length > 0 && !Matches(ifMatch, customer))
             return PreconditionFailed(customer);
 
+        var previousPhone = customer.Phone;
         Apply(customer, request, phones, replaceAll, clock.GetUtcNow().UtcDateTime);
         var phone = customer.Phone;
+        var moved = phone != previousPhone;
         try
         {
+            await using var transaction = moved ? await db.Database.BeginTransactionAsync(ct) : null;
             if (ifMatch.Length > 0)
             {
-                if (await SaveOrConflictAsync(db, phone, ct) is { } conflict)
-                    return conflict;
+                await db.SaveChangesAsync(ct);
             }
             else
             {
@@ -187,16 +209,23 @@ public static class CustomersEndpoints
                 if (customer is null)
                     return TypedResults.NotFound();
             }
+            if (transaction is not null)
+            {
+                await SyncScheduler.RecordAsync(db, [previousPhone, phone], ct);
+                await transaction.CommitAsync(ct);
+            }
         }
         catch (DbUpdateConcurrencyException)
         {
             db.ChangeTracker.Clear();
             return PreconditionFailed(null);
         }
-        catch (PostgresException e) when (IsPhoneTaken(e))
+        catch (Exception e) when (IsPhoneTaken(e))
         {
             return await PhoneTakenAsync(db, phone, ct);
         }
+        if (moved)
+            await scheduler.DispatchAsync(phone, ct);
         SetETag(http, customer);
         return TypedResults.Ok(CustomerResponse.From(customer));
     }
@@ -232,21 +261,10 @@ public static class CustomersEndpoints
     }
 
     // The unique index on phone decides between racing writers; no check-then-insert.
-    private static async Task<ProblemHttpResult?> SaveOrConflictAsync(CrmDbContext db, string phone, CancellationToken ct)
-    {
-        try
-        {
-            await db.SaveChangesAsync(ct);
-            return null;
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException inner && IsPhoneTaken(inner))
-        {
-            return await PhoneTakenAsync(db, phone, ct);
-        }
-    }
-
-    private static bool IsPhoneTaken(PostgresException e) =>
-        e is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone" };
+    // SaveChanges wraps the database's error in a DbUpdateException; ExecuteUpdate does not.
+    private static bool IsPhoneTaken(Exception e) =>
+        (e as PostgresException ?? e.InnerException as PostgresException)
+            is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone" };
 
     private static async Task<ProblemHttpResult> PhoneTakenAsync(CrmDbContext db, string phone, CancellationToken ct)
     {

@@ -34,7 +34,8 @@ public sealed record OrderResponse(
     public static OrderResponse From(Order order) => FromEntity(order);
 }
 
-public sealed record OrderListQuery(string? Phone = null, string? Status = null, int Page = 1, int PageSize = 50);
+public sealed record OrderListQuery(string? Phone = null, string? Status = null, int Page = 1, int PageSize = 50, string? Count = null)
+    : IPageQuery;
 
 public sealed record ImportResponse(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, string? JobId);
 
@@ -48,7 +49,6 @@ public sealed class OrderListQueryValidator : AbstractValidator<OrderListQuery>
         RuleFor(q => q.Status)
             .Must(s => s is null || EnumText.TryParse<OrderStatus>(s, out _))
             .WithMessage($"Status must be one of: {EnumText.SqlList<OrderStatus>()}.");
-        RuleFor(q => q.Page).ValidPage();
-        RuleFor(q => q.PageSize).ValidPageSize();
+        this.ValidPaging();
     }
 }

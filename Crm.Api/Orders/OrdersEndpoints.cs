@@ -87,7 +87,7 @@ public static class OrdersEndpoints
         }
         if (EnumText.TryParse<OrderStatus>(query.Status, out var status))
             orders = orders.Where(o => o.Status == status);
-        return TypedResults.Ok(await NewestFirstAsync(orders, query.Page, query.PageSize, ct));
+        return TypedResults.Ok(await NewestFirstAsync(orders, db, query, ct));
     }
 
     private static async Task<Results<Ok<OrderResponse>, NotFound>> GetOrder(long id, CrmDbContext db, CancellationToken ct)
@@ -154,7 +154,7 @@ public static class OrdersEndpoints
 
     // A customer's history and the order list: newest first, id breaking ties.
     public static Task<PagedResponse<OrderResponse>> NewestFirstAsync(
-        IQueryable<Order> orders, int page, int pageSize, CancellationToken ct) =>
-        orders.ToPageAsync(newest => newest.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id),
-            OrderResponse.Projection, page, pageSize, ct);
+        IQueryable<Order> orders, CrmDbContext db, IPageQuery query, CancellationToken ct) =>
+        orders.ToPageAsync(db, query, newest => newest.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id),
+            OrderResponse.Projection, ct);
 }

@@ -50,12 +50,12 @@ public static class SyncEndpoints
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
         [AsParameters] PageQuery query, CrmDbContext db, NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        var page = await db.SyncRuns.AsNoTracking().ToPageAsync(
+        var page = await db.SyncRuns.AsNoTracking().ToPageAsync(db, query,
             runs => runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id),
             r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
                 r.TotalCustomers, r.DurationMs, r.Error, null),
-            query.Page, query.PageSize, ct);
+            ct);
         // Only jobs Hangfire still stores get a statusUrl: an expired job's would be a 404.
         var stored = await SyncRuns.StoredJobIdsAsync(dataSource, page.Items.Select(r => r.JobId), ct);
         return TypedResults.Ok(page with
@@ -66,8 +66,8 @@ public static class SyncEndpoints
 
     private static async Task<Ok<PagedResponse<SyncErrorResponse>>> ListErrors(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await db.SyncErrors.AsNoTracking().ToPageAsync(
+        TypedResults.Ok(await db.SyncErrors.AsNoTracking().ToPageAsync(db, query,
             errors => errors.OrderByDescending(e => e.LastFailedAt).ThenBy(e => e.Phone),
             e => new SyncErrorResponse(e.Phone, e.SqlState, e.Error, e.RunId, e.Attempts, e.FirstFailedAt, e.LastFailedAt, e.RetryAt),
-            query.Page, query.PageSize, ct));
+            ct));
 }

@@ -11,9 +11,14 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
 {
     private const int Customers = PagingRules.MaxCount + 1;
 
+    private readonly Fixture _factory;
     private readonly HttpClient _client;
 
-    public CustomersCountTests(Fixture fixture) => _client = fixture.CreateClient();
+    public CustomersCountTests(Fixture fixture)
+    {
+        _factory = fixture;
+        _client = fixture.CreateClient();
+    }
 
     public sealed class Fixture : CrmApiFactory
     {
@@ -81,6 +86,58 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
         Assert.Equal("+79000000001", (string)only!["phone"]!);
         Assert.Equal(pageNumber, (int)page["page"]!);
         Assert.False((bool)page["totalCountExact"]!);
+    }
+
+    [Theory]
+    [InlineData("?count=exact", Customers)]
+    [InlineData("?category=new&count=exact", PagingRules.MaxCount)]
+    [InlineData("?search=редкий&count=exact", 4)]
+    public async Task CountExactCountsEveryMatch(string query, int expected)
+    {
+        var page = await ListAsync(query);
+        Assert.Equal(expected, (int)page["totalCount"]!);
+        Assert.True((bool)page["totalCountExact"]!);
+    }
+
+    [Theory]
+    [InlineData("/api/orders?count=exact")]
+    [InlineData("/api/customers/1/orders?count=exact")]
+    [InlineData("/api/sync/runs?count=exact")]
+    [InlineData("/api/sync/errors?count=exact")]
+    public async Task EveryPagedListAcceptsCountExact(string path)
+    {
+        var response = await _client.GetAsync(path);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var page = await response.ReadJsonAsync();
+        Assert.Equal(0, (int)page["totalCount"]!);
+        Assert.True((bool)page["totalCountExact"]!);
+    }
+
+    [Theory]
+    [InlineData("/api/customers?count=all")]
+    [InlineData("/api/orders?count=Exact")]
+    [InlineData("/api/sync/runs?count=")]
+    public async Task AnyOtherCountIsABadRequestNamingIt(string path)
+    {
+        var problem = await (await _client.GetAsync(path)).AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(problem["errors"]!["count"]);
+    }
+
+    // The exact count is bounded by a statement timeout: here it waits for a lock held longer.
+    [Fact]
+    public async Task AnExactCountThatTakesTooLongIsStoppedAndSaysSo()
+    {
+        await using var db = _factory.CreateDbContext();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        await db.Database.ExecuteSqlRawAsync("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE");
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var response = await _client.GetAsync("/api/customers?count=exact");
+        watch.Stop();
+
+        var problem = await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Contains("count=exact", (string)problem["detail"]!);
+        Assert.InRange(watch.Elapsed, PagingRules.ExactCountTimeout, PagingRules.ExactCountTimeout + TimeSpan.FromSeconds(5));
     }
 
     [Fact]
