@@ -48,7 +48,7 @@ public sealed class ProblemExceptionHandler(
     // Binding failures (malformed JSON, a route id that is not a number, a missing body)
     // become a 400 whose errors name the field, like any validation error. The field comes
     // from JsonException.Path or the endpoint's own parameters, never from message text.
-    public static ProblemDetails BadRequest(BadHttpRequestException bad, HttpContext http)
+    private static ProblemDetails BadRequest(BadHttpRequestException bad, HttpContext http)
     {
         var status = bad.StatusCode;
         var (field, message) = bad.InnerException is JsonException json ? DescribeJson(json, BodyType(http))
@@ -65,7 +65,7 @@ public sealed class ProblemExceptionHandler(
     }
 
     // System.Text.Json messages name .NET types; say what the client can fix, on the field the path names.
-    public static (string Field, string Message) DescribeJson(JsonException json, JsonTypeInfo? body)
+    private static (string Field, string Message) DescribeJson(JsonException json, JsonTypeInfo? body)
     {
         // A reader error (broken syntax) is about the body, whatever property the path reached.
         if (json.InnerException is JsonException)
@@ -109,7 +109,7 @@ public sealed class ProblemExceptionHandler(
 
     // The framework failed to bind a route or query value: the endpoint's numeric parameter
     // whose text is not a number (route ids, page, pageSize) is the one it could not read.
-    public static string? UnparsableParameter(HttpContext http)
+    private static string? UnparsableParameter(HttpContext http)
     {
         var handler = FailedEndpoint(http)?.Metadata.GetMetadata<MethodInfo>();
         var routeValues = http.Features.Get<IExceptionHandlerFeature>()?.RouteValues ?? http.Request.RouteValues;
