@@ -57,6 +57,7 @@ public static class CrmJobsExtensions
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")
             .Validate(o => o.ListenerNudgeInterval > TimeSpan.Zero, "Crm:Jobs:ListenerNudgeInterval must be positive")
+            .Validate(o => o.CustomerCountInterval > TimeSpan.Zero, "Crm:Jobs:CustomerCountInterval must be positive")
             .ValidateOnStart();
 
         services.AddSingleton<PhoneNormalizer>();
@@ -156,6 +157,7 @@ public static class CrmJobsExtensions
             sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount));
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "bulk", [JobQueues.Bulk], workerCount: 1));
         services.AddHostedService<ListenerNudge>();
+        services.AddHostedService<CustomerCountPublisher>();
     }
 
     private static void ConfigureServer(IServiceProvider sp, BackgroundJobServerOptions server, string name, string[] queues, int workerCount)

@@ -11,17 +11,18 @@ public sealed class HangfireHealthCheck(JobStorage storage, IConfiguration confi
 {
     private static readonly TimeSpan HeartbeatTolerance = TimeSpan.FromMinutes(1);
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
     {
-        var servers = storage.GetMonitoringApi().Servers();
+        // Hangfire's storage API is synchronous: it runs on a pool thread, not the request's.
+        var servers = await Task.Run(() => storage.GetMonitoringApi().Servers(), ct);
         if (CrmJobsExtensions.Role(configuration) == AppRole.Api)
-            return Task.FromResult(HealthCheckResult.Healthy($"storage reachable; {servers.Count} job server(s) in the cluster"));
+            return HealthCheckResult.Healthy($"storage reachable; {servers.Count} job server(s) in the cluster");
 
         var mine = servers.Where(s => IsServerOf(s.Name, Environment.MachineName, Environment.ProcessId)).ToList();
         var alive = mine.Count(s => s.Heartbeat is { } beat && DateTime.UtcNow - beat < HeartbeatTolerance);
-        return Task.FromResult(alive >= 2
+        return alive >= 2
             ? HealthCheckResult.Healthy($"{alive} job servers of this process are alive")
-            : HealthCheckResult.Unhealthy($"{alive} of this process's 2 job servers have a recent heartbeat"));
+            : HealthCheckResult.Unhealthy($"{alive} of this process's 2 job servers have a recent heartbeat");
     }
 
     // Hangfire lower-cases the server name in its ids ("myhost-default:1234:…"), so a host

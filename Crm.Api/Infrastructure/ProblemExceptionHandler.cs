@@ -1,20 +1,26 @@
+using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
-using System.Text.RegularExpressions;
+using System.Text.Json.Serialization.Metadata;
+using Crm.Jobs.Data;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace Crm.Api.Infrastructure;
 
 // The last word on errors: every exception becomes problem details, never a stack trace.
-public sealed partial class ProblemExceptionHandler(
+public sealed class ProblemExceptionHandler(
     IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         var problem = exception switch
         {
-            BadHttpRequestException bad => BadRequest(bad),
+            BadHttpRequestException bad => BadRequest(bad, http),
             _ when IsDatabaseUnavailable(exception) => new ProblemDetails
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
@@ -40,17 +46,16 @@ public sealed partial class ProblemExceptionHandler(
     }
 
     // Binding failures (malformed JSON, a route id that is not a number, a missing body)
-    // become a 400 whose errors name the field, like any validation error.
-    private static ProblemDetails BadRequest(BadHttpRequestException bad)
+    // become a 400 whose errors name the field, like any validation error. The field comes
+    // from JsonException.Path or the endpoint's own parameters, never from message text.
+    private static ProblemDetails BadRequest(BadHttpRequestException bad, HttpContext http)
     {
         var status = bad.StatusCode;
-        var (field, message) = bad.InnerException switch
-        {
-            JsonException json => (JsonField(json), JsonMessage(json)),
-            _ => (ParameterName(bad.Message), bad.Message),
-        };
+        var (field, message) = bad.InnerException is JsonException json ? DescribeJson(json, BodyType(http))
+            : UnparsableParameter(http) is { } parameter ? (parameter, "The value must be a whole number.")
+            : ("body", "The request body is missing or cannot be read.");
         if (status != StatusCodes.Status400BadRequest)
-            return new ProblemDetails { Status = status, Title = ReasonPhrase(status), Detail = message };
+            return new ProblemDetails { Status = status, Title = ReasonPhrase(status), Detail = bad.Message };
 
         return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
         {
@@ -59,35 +64,84 @@ public sealed partial class ProblemExceptionHandler(
         };
     }
 
-    private static string JsonField(JsonException json)
+    // System.Text.Json messages name .NET types; say what the client can fix, on the field the path names.
+    private static (string Field, string Message) DescribeJson(JsonException json, JsonTypeInfo? body)
     {
-        var unmapped = UnmappedProperty().Match(json.Message);
-        if (unmapped.Success)
-            return unmapped.Groups[1].Value;
-        var path = json.Path?.TrimStart('$').TrimStart('.');
-        return string.IsNullOrEmpty(path) ? "body" : path;
+        // A reader error (broken syntax) is about the body, whatever property the path reached.
+        if (json.InnerException is JsonException)
+            return ("body", "The request body is not valid JSON.");
+        var field = FirstPropertyOf(json.Path);
+        if (field is null)
+            return ("body", "The request body must be a JSON object.");
+        if (json is InvalidEnumValueException invalid)
+            return (field, $"Expected one of: {invalid.Expected}.");
+        if (body is not null && !body.Properties.Any(p => string.Equals(p.Name, field, StringComparison.OrdinalIgnoreCase)))
+            return (field, "This field is unknown or not writable.");
+        return (field, "The value has the wrong type or format.");
     }
 
-    private static string JsonMessage(JsonException json)
+    // "$.name" → name, "$.tags[1]" → tags, "$['odd.name']" → odd.name, "$" → null.
+    private static string? FirstPropertyOf(string? path)
     {
-        if (UnmappedProperty().IsMatch(json.Message))
-            return "This field is unknown or not writable.";
-        // StrictEnumConverter's own message lists the allowed values.
-        const string allowed = "expected one of:";
-        var at = json.Message.IndexOf(allowed, StringComparison.Ordinal);
-        if (at >= 0)
-            return "Expected one of:" + json.Message[(at + allowed.Length)..].Split(" Path:")[0];
-        // System.Text.Json messages name .NET types; keep the part a client can act on.
-        return json.Message.Contains("could not be converted", StringComparison.Ordinal)
-            ? "The value has the wrong type or format."
-            : "The request body is not valid JSON.";
+        if (path is null || !path.StartsWith('$') || path.Length < 2)
+            return null;
+        if (path[1] == '.')
+        {
+            var end = path.IndexOfAny(['.', '['], 2);
+            return end < 0 ? path[2..] : path[2..end];
+        }
+        if (path.StartsWith("$['", StringComparison.Ordinal))
+        {
+            var end = path.IndexOf("']", 3, StringComparison.Ordinal);
+            return end < 0 ? null : path[3..end];
+        }
+        return null;
     }
 
-    private static string ParameterName(string message)
+    // The JSON body the endpoint reads, whose property names tell an unknown field from a bad value.
+    private static JsonTypeInfo? BodyType(HttpContext http)
     {
-        var match = BoundParameter().Match(message);
-        return match.Success ? JsonNamingPolicy.CamelCase.ConvertName(match.Groups[1].Value) : "body";
+        var type = FailedEndpoint(http)?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+        return type is null
+            ? null
+            : http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions.GetTypeInfo(type);
     }
+
+    // The framework failed to bind a route or query value: the endpoint's numeric parameter
+    // whose text is not a number (route ids, page, pageSize) is the one it could not read.
+    private static string? UnparsableParameter(HttpContext http)
+    {
+        var handler = FailedEndpoint(http)?.Metadata.GetMetadata<MethodInfo>();
+        var routeValues = http.Features.Get<IExceptionHandlerFeature>()?.RouteValues ?? http.Request.RouteValues;
+        foreach (var (name, type) in BoundValues(handler))
+        {
+            var text = routeValues.TryGetValue(name, out var route)
+                ? route as string
+                : http.Request.Query[name].ToString();
+            if (!string.IsNullOrEmpty(text) && !IsNumber(type, text))
+                return JsonNamingPolicy.CamelCase.ConvertName(name);
+        }
+        return null;
+    }
+
+    // The exception handler middleware clears the endpoint and route values before it calls us; its feature keeps them.
+    private static Endpoint? FailedEndpoint(HttpContext http) =>
+        http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+
+    // The handler's parameters, an [AsParameters] record standing for its constructor's.
+    private static IEnumerable<(string Name, Type Type)> BoundValues(MethodInfo? handler) =>
+        (handler?.GetParameters() ?? []).SelectMany(p => p.IsDefined(typeof(AsParametersAttribute), inherit: false)
+            ? p.ParameterType.GetConstructors().SelectMany(c => c.GetParameters()).Select(c => (c.Name!, c.ParameterType))
+            : [(p.Name!, p.ParameterType)]);
+
+    // The numeric types of our routes and queries, parsed as the framework binds them.
+    private static bool IsNumber(Type type, string text) =>
+        (Nullable.GetUnderlyingType(type) ?? type) switch
+        {
+            var t when t == typeof(long) => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            var t when t == typeof(int) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+            _ => true,
+        };
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
@@ -101,11 +155,4 @@ public sealed partial class ProblemExceptionHandler(
         }
         return false;
     }
-
-    [GeneratedRegex("JSON property '([^']+)' could not be mapped")]
-    private static partial Regex UnmappedProperty();
-
-    // 'Failed to bind parameter "long id" from "abc".' and 'Required parameter "int page" ...'
-    [GeneratedRegex("parameter \"[^\" ]+ ([^\" ]+)\"")]
-    private static partial Regex BoundParameter();
 }

@@ -3,6 +3,7 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -28,13 +29,12 @@ public static class JobsEndpoints
         if (!long.TryParse(jobId, out _))
             return TypedResults.NotFound();
 
-        using var connection = storage.GetConnection();
-        var job = connection.GetJobData(jobId);
-        if (job is null)
+        // Hangfire's storage API is synchronous: it runs on a pool thread, not the request's.
+        var stored = await Task.Run(() => ReadJob(storage, jobId), ct);
+        if (stored is null)
             return TypedResults.NotFound();
 
-        var state = connection.GetStateData(jobId);
-        var retryCount = int.TryParse(connection.GetJobParameter(jobId, "RetryCount"), out var retries) ? retries : 0;
+        var (job, state, retryCount) = stored;
         var reason = state?.Name == FailedState.StateName && state.Data.TryGetValue("ExceptionMessage", out var message)
             ? $"{state.Reason}: {message}".TrimStart(':', ' ')
             : state?.Reason;
@@ -55,5 +55,17 @@ public static class JobsEndpoints
 
         var createdAt = job.CreatedAt == default ? (DateTime?)null : DateTime.SpecifyKind(job.CreatedAt, DateTimeKind.Utc);
         return TypedResults.Ok(new JobStatusResponse(jobId, state?.Name ?? job.State, createdAt, retryCount, reason, result));
+    }
+
+    private sealed record StoredJob(JobData Job, StateData? State, int RetryCount);
+
+    private static StoredJob? ReadJob(JobStorage storage, string jobId)
+    {
+        using var connection = storage.GetConnection();
+        var job = connection.GetJobData(jobId);
+        if (job is null)
+            return null;
+        var retryCount = int.TryParse(connection.GetJobParameter(jobId, "RetryCount"), out var retries) ? retries : 0;
+        return new StoredJob(job, connection.GetStateData(jobId), retryCount);
     }
 }

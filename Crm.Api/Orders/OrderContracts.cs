@@ -37,7 +37,7 @@ public sealed record OrderResponse(
 public sealed record OrderListQuery(string? Phone = null, string? Status = null, int Page = 1, int PageSize = 50, string? Count = null)
     : IPageQuery;
 
-public sealed record ImportResponse(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, string? JobId);
+public sealed record ImportResponse(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, string? JobId, string? StatusUrl);
 
 public sealed class OrderListQueryValidator : AbstractValidator<OrderListQuery>
 {

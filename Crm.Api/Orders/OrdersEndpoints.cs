@@ -96,7 +96,7 @@ public static class OrdersEndpoints
         return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);
     }
 
-    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult, ValidationProblem>> ImportOrders(
+    private static async Task<Results<Accepted<ImportResponse>, Ok<ImportResponse>, ProblemHttpResult, ValidationProblem>> ImportOrders(
         HttpContext http, OrderImporter importer, SyncScheduler scheduler, CrmMetrics metrics, CancellationToken ct)
     {
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -126,7 +126,12 @@ public static class OrdersEndpoints
         var jobId = result.CustomersAffected > 0
             ? scheduler.EnqueuePendingSync($"import of {result.Imported} orders")
             : null;
-        return TypedResults.Ok(new ImportResponse(result.Imported, result.Rejected, result.Errors, jobId));
+        var report = new ImportResponse(result.Imported, result.Rejected, result.Errors, jobId, StatusUrl: null);
+        if (jobId is null)
+            return TypedResults.Ok(report);
+        // Like every job trigger: 202, Location and statusUrl point at the job; the report comes along.
+        var accepted = JobAccepted.For(jobId);
+        return TypedResults.Accepted(accepted.Location, report with { StatusUrl = accepted.Value!.StatusUrl });
     }
 
     // The order and the request to sync its customer(s) commit together; the jobs are

@@ -19,10 +19,18 @@ public sealed class StrictEnumConverter : JsonConverterFactory
         {
             if (reader.TokenType == JsonTokenType.String && EnumText.TryParse<T>(reader.GetString(), out var value))
                 return value;
-            throw new JsonException($"The value could not be converted: expected one of: {EnumText.SqlList<T>()}.");
+            throw new InvalidEnumValueException(EnumText.SqlList<T>());
         }
 
         public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) =>
             writer.WriteStringValue(EnumText.ToText(value));
     }
+}
+
+// A value that is none of an enum's names. The HTTP API tells the client the allowed values
+// from Expected, never by reading this message.
+public sealed class InvalidEnumValueException(string expected)
+    : JsonException($"The value could not be converted: expected one of: {expected}.")
+{
+    public string Expected { get; } = expected;
 }

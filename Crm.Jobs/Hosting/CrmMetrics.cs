@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Crm.Jobs.Customers;
 using Crm.Jobs.Sync;
-using Npgsql;
 
 namespace Crm.Jobs.Hosting;
 
@@ -25,7 +25,10 @@ public sealed class CrmMetrics
         HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     };
 
-    public CrmMetrics(IMeterFactory meters, NpgsqlDataSource dataSource)
+    // Set by CustomerCountPublisher in the one process that publishes crm_customers; empty elsewhere.
+    private volatile Measurement<long>[] _customersByCategory = [];
+
+    public CrmMetrics(IMeterFactory meters)
     {
         var meter = meters.Create(MeterName);
         _syncRuns = meter.CreateCounter<long>("crm_sync_runs", description: "Sync runs by mode and outcome");
@@ -37,8 +40,10 @@ public sealed class CrmMetrics
         _importRows = meter.CreateCounter<long>("crm_import_rows", description: "Imported order lines by outcome");
         _customersRefused = meter.CreateCounter<long>("crm_sync_customer_errors",
             description: "Customers a sync could not write (skipped, recorded in sync_errors, retried later) by SQLSTATE");
-        // Read at scrape time: one indexed GROUP BY, so the gauge is always the database's truth.
-        meter.CreateObservableGauge("crm_customers", () => CountByCategory(dataSource), description: "Customers per category");
+        // A scrape reads the last count and never touches the database; one process publishes
+        // it (CustomerCountPublisher), so a sum over instances is the database's total.
+        meter.CreateObservableGauge("crm_customers", () => _customersByCategory,
+            description: "Customers per category, published by one process of the cluster");
     }
 
     public void SyncFinished(SyncMode mode, SyncCounts counts, bool succeeded)
@@ -68,13 +73,10 @@ public sealed class CrmMetrics
         _importRows.Add(rejected, new TagList { { "outcome", "rejected" } });
     }
 
-    private static IEnumerable<Measurement<long>> CountByCategory(NpgsqlDataSource dataSource)
-    {
-        var measurements = new List<Measurement<long>>();
-        using var command = dataSource.CreateCommand("SELECT category, count(*) FROM customers GROUP BY category");
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-            measurements.Add(new Measurement<long>(reader.GetInt64(1), new KeyValuePair<string, object?>("category", reader.GetString(0))));
-        return measurements;
-    }
+    // null: this process does not publish the gauge (another one holds the publisher's lock).
+    public void CustomersCounted(IReadOnlyDictionary<CustomerCategory, long>? counts) =>
+        _customersByCategory = counts is null
+            ? []
+            : [.. Enum.GetValues<CustomerCategory>().Select(category => new Measurement<long>(
+                counts.GetValueOrDefault(category), new KeyValuePair<string, object?>("category", Data.EnumText.ToText(category))))];
 }

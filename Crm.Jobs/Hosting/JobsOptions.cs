@@ -26,6 +26,9 @@ public sealed class JobsOptions
 
     // How often a process with job servers sends `NOTIFY new_job` (see ListenerNudge).
     public TimeSpan ListenerNudgeInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    // How often the one process that publishes crm_customers counts them (see CustomerCountPublisher).
+    public TimeSpan CustomerCountInterval { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public static class JobQueues

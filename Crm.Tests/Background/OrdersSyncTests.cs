@@ -284,12 +284,16 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 
         var response = await _client.PostAsync("/api/orders/import", new StringContent(body, Encoding.UTF8, "application/x-ndjson"));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // Accepted like every other job trigger: the job's status URL in Location and in the body.
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var result = await response.ReadJsonAsync();
         Assert.Equal(3, (int)result["imported"]!);
         Assert.Equal(2, (int)result["rejected"]!);
         Assert.Equal([3L, 4L], result["errors"]!.AsArray().Select(e => (long)e!["line"]!));
-        var job = await _client.JobAsync((string)result["jobId"]!);
+        var jobId = (string)result["jobId"]!;
+        Assert.Equal($"/api/jobs/{jobId}", response.Headers.Location?.OriginalString);
+        Assert.Equal($"/api/jobs/{jobId}", (string?)result["statusUrl"]);
+        var job = await _client.JobAsync(jobId);
         Assert.Equal(2, (int)job["result"]!["createdCount"]!);
 
         var customerA = await CustomerByPhoneAsync(a);
@@ -308,6 +312,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 
         var response = await _client.PostAsync("/api/orders/import", new StringContent(body, Encoding.UTF8, "text/csv"));
 
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var result = await response.ReadJsonAsync();
         Assert.Equal(1, (int)result["imported"]!);
         await _client.JobAsync((string)result["jobId"]!);

@@ -27,7 +27,7 @@ public sealed class MalformedRequest : IXunitSerializable
     public int Status { get; private set; }
     public string? IfMatch { get; private set; }
 
-    // Imports answer 200 and report their bad lines: how many were rejected and reported (-1: not an import).
+    // Imports that land nothing answer 200 and report their bad lines: how many were rejected and reported (-1: not an import).
     public int Rejected { get; private set; } = -1;
     public int Errors { get; private set; } = -1;
 

@@ -57,7 +57,7 @@ public class BodyLimitTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory
         var response = await factory.CreateClient().PostAsync("/api/orders/import",
             new StringContent(lines, Encoding.UTF8, "application/x-ndjson"));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal(20_000, (int)(await response.ReadJsonAsync())["imported"]!);
     }
 }

@@ -65,7 +65,7 @@ public sealed class SyncDatabase : IAsyncLifetime
     public SyncEngine CreateEngine(SyncOptions? sync = null, CategoryOptions? categories = null, NpgsqlDataSource? dataSource = null) =>
         new(dataSource ?? DataSource, Clock, Options.Create(sync ?? new SyncOptions()),
             Options.Create(categories ?? new CategoryOptions()),
-            new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>(), DataSource), NullLogger<SyncEngine>.Instance);
+            new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>()), NullLogger<SyncEngine>.Instance);
 
     private static readonly ServiceProvider Metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
 

@@ -1,0 +1,88 @@
+using Crm.Jobs.Customers;
+using Crm.Jobs.Data;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Crm.Jobs.Hosting;
+
+// crm_customers is a figure of the whole database, not of a process: if every process
+// published it, a sum over instances would multiply it. Processes with job servers compete
+// for a session advisory lock; the holder counts every Crm:Jobs:CustomerCountInterval and
+// alone publishes the gauge, so a scrape never queries the database. When the holder stops
+// or dies, its session and the lock go with it, and another process takes over within one
+// interval.
+public sealed class CustomerCountPublisher(
+    IConfiguration configuration, CrmMetrics metrics, IOptions<JobsOptions> options, ILogger<CustomerCountPublisher> logger)
+    : BackgroundService
+{
+    public const long PublisherLockKey = 0x43524d_0003; // "CRM" 3
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Unpooled: closing the connection ends its session, so the lock can never outlive it in a pool.
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
+            CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!)) { Pooling = false });
+        var interval = options.Value.CustomerCountInterval;
+        using var timer = new PeriodicTimer(interval);
+        NpgsqlConnection? publisher = null;
+        try
+        {
+            do
+            {
+                try
+                {
+                    publisher ??= await TryBecomePublisherAsync(dataSource, stoppingToken);
+                    metrics.CustomersCounted(publisher is null ? null : await CountAsync(publisher, stoppingToken));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The database is away (readiness says so): publish nothing rather than a stale count.
+                    logger.LogWarning(e, "Could not count customers for crm_customers; trying again in {Interval}", interval);
+                    metrics.CustomersCounted(null);
+                    await CloseAsync(publisher);
+                    publisher = null;
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        finally
+        {
+            metrics.CustomersCounted(null);
+            await CloseAsync(publisher);
+        }
+    }
+
+    // A connection whose session holds the publisher's lock, or null while another process holds it.
+    private static async Task<NpgsqlConnection?> TryBecomePublisherAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        var connection = await dataSource.OpenConnectionAsync(ct);
+        var locked = false;
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
+            command.Parameters.AddWithValue("key", PublisherLockKey);
+            locked = (bool)(await command.ExecuteScalarAsync(ct))!;
+            return locked ? connection : null;
+        }
+        finally
+        {
+            if (!locked)
+                await connection.DisposeAsync();
+        }
+    }
+
+    private static async Task<Dictionary<CustomerCategory, long>> CountAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT category, count(*) FROM customers GROUP BY category", connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var counts = new Dictionary<CustomerCategory, long>();
+        while (await reader.ReadAsync(ct))
+            counts[EnumText.Parse<CustomerCategory>(reader.GetString(0))] = reader.GetInt64(1);
+        return counts;
+    }
+
+    private static ValueTask CloseAsync(NpgsqlConnection? connection) => connection?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
