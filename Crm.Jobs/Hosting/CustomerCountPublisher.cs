@@ -18,7 +18,7 @@ public sealed class CustomerCountPublisher(
     IConfiguration configuration, CrmMetrics metrics, IOptions<JobsOptions> options, ILogger<CustomerCountPublisher> logger)
     : BackgroundService
 {
-    public const long PublisherLockKey = 0x43524d_0003; // "CRM" 3
+    public const long PublisherLockKey = AdvisoryLockKeys.CustomerCountPublisher;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -55,14 +55,14 @@ public sealed class SyncEngine(
     // write and overwrites it with older data. Advisory locks die with their session: a
     // crashed holder cannot keep one (its session ends once its running statement
     // finishes, and its transaction rolls back).
-    public const long BulkLockKey = 0x43524d_0001; // "CRM" 1
+    public const long BulkLockKey = AdvisoryLockKeys.Bulk;
 
     // Held for a full sync's whole run (a session lock: the run spans many transactions),
     // so two full syncs never interleave their chunks.
-    public const long FullSyncLockKey = 0x43524d_0002; // "CRM" 2
+    public const long FullSyncLockKey = AdvisoryLockKeys.FullSync;
 
     // Taken by the transactions that drop and rebuild the deferred indexes of customers.
-    private const long IndexLockKey = 0x43524d_0003; // "CRM" 3
+    private const long IndexLockKey = AdvisoryLockKeys.DeferredIndexes;
 
     // Scopes above this many phones are planned as bulk work (hash joins over whole tables).
     private const int LargeScope = 5_000;
