@@ -97,7 +97,7 @@ public static class CrmApiExtensions
             IsReadOnlyFunc = DashboardAccess.IsReadOnly,
         }, app.Services.GetRequiredService<JobStorage>());
 
-        var api = app.MapGroup("").RequireRoleByMethod();
+        var api = app.MapGroup("").RequireRoleByMethod().WithWriteTimeout();
         api.MapCustomers();
         api.MapOrders();
         api.MapSync();

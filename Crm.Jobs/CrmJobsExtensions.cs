@@ -27,8 +27,9 @@ public static class CrmJobsExtensions
 
         var services = builder.Services;
         var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        if (database.CommandTimeout < TimeSpan.FromSeconds(1))
-            throw new InvalidOperationException("Crm:Database:CommandTimeout must be at least one second.");
+        if (database.CommandTimeout < TimeSpan.FromSeconds(1) || database.WriteCommandTimeout < TimeSpan.FromSeconds(1))
+            throw new InvalidOperationException("Crm:Database:CommandTimeout and WriteCommandTimeout must be at least one second.");
+        services.AddSingleton(database);
         // Two pools. The default one serves requests, EF Core and Hangfire's storage: short
         // statements, so a hung database costs a request seconds (503), not minutes. The
         // jobs' pool serves statements that legitimately run for minutes (syncs, imports).

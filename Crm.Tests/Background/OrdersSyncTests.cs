@@ -23,12 +23,6 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         return await response.ReadJsonAsync();
     }
 
-    private async Task<JsonNode?> CustomerByPhoneAsync(string e164)
-    {
-        var page = await (await _client.GetAsync($"/api/customers?search={Uri.EscapeDataString(e164)}")).ReadJsonAsync();
-        return page["items"]!.AsArray().SingleOrDefault(c => (string?)c!["phone"] == e164);
-    }
-
     [Fact]
     public async Task WritingAnOrderCreatesItsCustomerThroughAJob()
     {
@@ -45,7 +39,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var job = await _client.JobAsync(jobId);
         Assert.Equal(1, (int)job["result"]!["createdCount"]!);
 
-        var customer = await CustomerByPhoneAsync($"+7{digits}");
+        var customer = await _client.CustomerByPhoneAsync($"+7{digits}");
         Assert.NotNull(customer);
         Assert.Equal("Мария Кузнецова", (string)customer["name"]!);
         Assert.Equal("Самара", (string)customer["city"]!);
@@ -74,10 +68,10 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var old = await PostOrderAsync(new { customerPhone = phone, totalAmount = 10, status = "completed", createdAt = "2025-01-15T10:00:00Z" });
         var newer = await PostOrderAsync(new { customerPhone = phone, totalAmount = 20, status = "completed", createdAt = "2026-03-01T10:00:00+03:00" });
         await _client.JobAsync((string)newer["syncJobId"]!);
-        await Waiting.UntilAsync(() => CustomerByPhoneAsync(phone), c => c is not null && (int)c["totalOrders"]! == 2, "both orders counted");
+        await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null && (int)c["totalOrders"]! == 2, "both orders counted");
 
         Assert.Equal(new DateTime(2026, 3, 1, 7, 0, 0, DateTimeKind.Utc), (DateTime)newer["createdAt"]!);
-        var customer = (await CustomerByPhoneAsync(phone))!;
+        var customer = (await _client.CustomerByPhoneAsync(phone))!;
         var history = await (await _client.GetAsync($"/api/customers/{customer["id"]}/orders?pageSize=1")).ReadJsonAsync();
         Assert.Equal(2, (int)history["totalCount"]!);
         Assert.True((bool)history["totalCountExact"]!);
@@ -97,7 +91,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         await PostOrderAsync(new { customerName = "Первый", customerPhone = first, totalAmount = 100, status = "completed" });
         var moving = await PostOrderAsync(new { customerName = "Первый", customerPhone = first, totalAmount = 900, status = "completed" });
         await _client.JobAsync((string)moving["syncJobId"]!);
-        await Waiting.UntilAsync(() => CustomerByPhoneAsync(first), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "first customer at 1000");
+        await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(first), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "first customer at 1000");
 
         var patch = await _client.PatchJsonAsync($"/api/orders/{moving["id"]}", new { customerPhone = second, customerName = "Второй" });
 
@@ -105,9 +99,9 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var patched = await patch.ReadJsonAsync();
         await _client.JobAsync((string)patched["syncJobId"]!);
         await _client.JobAsync((string)patched["previousCustomerSyncJobId"]!);
-        var firstCustomer = await Waiting.UntilAsync(() => CustomerByPhoneAsync(first), c => (decimal)c!["totalSpent"]! == 100m, "first customer back to 100");
+        var firstCustomer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(first), c => (decimal)c!["totalSpent"]! == 100m, "first customer back to 100");
         Assert.Equal(1, (int)firstCustomer!["totalOrders"]!);
-        var secondCustomer = await Waiting.UntilAsync(() => CustomerByPhoneAsync(second), c => c is not null, "second customer");
+        var secondCustomer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(second), c => c is not null, "second customer");
         Assert.Equal(900m, (decimal)secondCustomer!["totalSpent"]!);
         Assert.Equal("Второй", (string)secondCustomer["name"]!);
     }
@@ -118,12 +112,12 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var phone = $"+7{NewPhoneDigits()}";
         await PostOrderAsync(new { customerPhone = phone, totalAmount = 300, status = "completed" });
         var order = await PostOrderAsync(new { customerPhone = phone, totalAmount = 700, status = "completed" });
-        await Waiting.UntilAsync(() => CustomerByPhoneAsync(phone), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "1000 spent");
+        await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "1000 spent");
 
         var patch = await (await _client.PatchJsonAsync($"/api/orders/{order["id"]}", new { status = "cancelled" })).ReadJsonAsync();
         await _client.JobAsync((string)patch["syncJobId"]!);
 
-        var customer = await Waiting.UntilAsync(() => CustomerByPhoneAsync(phone), c => (decimal)c!["totalSpent"]! == 300m, "300 spent");
+        var customer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => (decimal)c!["totalSpent"]! == 300m, "300 spent");
         Assert.Equal(1, (int)customer!["totalOrders"]!);
         Assert.Equal(300m, (decimal)customer["averageOrder"]!);
     }
@@ -145,7 +139,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
             await _client.JobAsync(jobId);
 
         // The last job saw the last write: 50 orders, 1 + 2 + ... + 50 = 1275.
-        var customer = await CustomerByPhoneAsync(phone);
+        var customer = await _client.CustomerByPhoneAsync(phone);
         Assert.Equal(50, (int)customer!["totalOrders"]!);
         Assert.Equal(1275m, (decimal)customer["totalSpent"]!);
         Assert.Equal(25.50m, (decimal)customer["averageOrder"]!);
@@ -183,7 +177,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         // Customer k got writes k, k + 20, ..., k + 180: 10 orders, 10k + 900 spent.
         for (var k = 0; k < 20; k++)
         {
-            var customer = await CustomerByPhoneAsync(phones[k]);
+            var customer = await _client.CustomerByPhoneAsync(phones[k]);
             Assert.Equal(10, (int)customer!["totalOrders"]!);
             Assert.Equal(10m * k + 900m, (decimal)customer["totalSpent"]!);
         }
@@ -205,8 +199,8 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 
         Assert.Equal((string)patched["syncJobId"]!, (string)patched["previousCustomerSyncJobId"]!);
         await _client.JobAsync((string)patched["syncJobId"]!);
-        Assert.Equal(0, (int)(await CustomerByPhoneAsync(first))!["totalOrders"]!);
-        Assert.Equal(100m, (decimal)(await CustomerByPhoneAsync(second))!["totalSpent"]!);
+        Assert.Equal(0, (int)(await _client.CustomerByPhoneAsync(first))!["totalOrders"]!);
+        Assert.Equal(100m, (decimal)(await _client.CustomerByPhoneAsync(second))!["totalSpent"]!);
     }
 
     [Fact]
@@ -227,7 +221,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 
         factory.Services.GetRequiredService<Hangfire.IRecurringJobManager>().Trigger(Crm.Jobs.Sync.SyncJobs.PendingSyncRecurringJobId);
 
-        var customer = await Waiting.UntilAsync(() => CustomerByPhoneAsync(phone), c => c is not null, "the swept customer");
+        var customer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null, "the swept customer");
         Assert.Equal("Потерянный", (string)customer!["name"]!);
         Assert.Equal(700m, (decimal)customer["totalSpent"]!);
     }
@@ -296,9 +290,9 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var job = await _client.JobAsync(jobId);
         Assert.Equal(2, (int)job["result"]!["createdCount"]!);
 
-        var customerA = await CustomerByPhoneAsync(a);
+        var customerA = await _client.CustomerByPhoneAsync(a);
         Assert.Equal(300m, (decimal)customerA!["totalSpent"]!);
-        var customerB = await CustomerByPhoneAsync(b);
+        var customerB = await _client.CustomerByPhoneAsync(b);
         Assert.Equal(0, (int)customerB!["totalOrders"]!);
         Assert.Equal("Импорт Б", (string)customerB["name"]!);
     }
@@ -316,7 +310,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
         var result = await response.ReadJsonAsync();
         Assert.Equal(1, (int)result["imported"]!);
         await _client.JobAsync((string)result["jobId"]!);
-        var customer = await CustomerByPhoneAsync(phone);
+        var customer = await _client.CustomerByPhoneAsync(phone);
         Assert.Equal("Орлов, Игорь", (string)customer!["name"]!);
         Assert.Equal("ул. Мира, д. 1, кв. \"5\"", (string)customer["address"]!);
         Assert.Equal(1500.75m, (decimal)customer["totalSpent"]!);

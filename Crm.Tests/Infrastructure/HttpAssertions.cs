@@ -11,6 +11,13 @@ public static class HttpAssertions
         JsonNode.Parse(await response.Content.ReadAsStringAsync())
         ?? throw new InvalidOperationException("The response body is empty.");
 
+    // The customer of this E.164 phone as the list's search finds it, or null.
+    public static async Task<JsonNode?> CustomerByPhoneAsync(this HttpClient client, string e164)
+    {
+        var page = await (await client.GetAsync($"/api/customers?search={Uri.EscapeDataString(e164)}")).ReadJsonAsync();
+        return page["items"]!.AsArray().SingleOrDefault(c => (string?)c!["phone"] == e164);
+    }
+
     // A problem details response with this status; returns the body for further checks.
     public static async Task<JsonNode> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
     {
