@@ -22,12 +22,14 @@ public sealed record OrderResponse(
     OrderStatus Status,
     DateTime CreatedAt,
     DateTime UpdatedAt,
+    OrderSource Source,
+    string? SourceId,
     string? SyncJobId = null,
     string? PreviousCustomerSyncJobId = null)
 {
     public static readonly Expression<Func<Order, OrderResponse>> Projection = o => new OrderResponse(
         o.Id, o.CustomerName, o.CustomerPhone, o.NormalizedPhone, o.CustomerEmail, o.DeliveryCity,
-        o.DeliveryAddress, o.TotalAmount, o.Status, o.CreatedAt, o.UpdatedAt, null, null);
+        o.DeliveryAddress, o.TotalAmount, o.Status, o.CreatedAt, o.UpdatedAt, o.Source, o.SourceId, null, null);
 
     private static readonly Func<Order, OrderResponse> FromEntity = Projection.Compile();
 

@@ -21,7 +21,8 @@ public static class OrdersEndpoints
         group.MapPost("/", CreateOrder).WithName("CreateOrder").WithSummary("Write an order; its customer is synced by a job");
         group.MapGet("/", ListOrders).WithName("ListOrders").WithSummary("List orders, newest first: filter by phone and status");
         group.MapGet("/{id}", GetOrder).WithName("GetOrder").WithSummary("Get one order");
-        group.MapPatch("/{id}", PatchOrder).WithName("PatchOrder").WithSummary("Change the fields sent; the customer(s) are synced by jobs");
+        group.MapPatch("/{id}", PatchOrder).WithName("PatchOrder").WithSummary("Change the fields sent; the customer(s) are synced by jobs")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("/import", ImportOrders).WithName("ImportOrders")
             .WithSummary("Bulk load NDJSON or CSV, streamed into PostgreSQL; one job syncs the affected customers")
             .Accepts<string>("application/x-ndjson", "text/csv")
@@ -52,12 +53,18 @@ public static class OrdersEndpoints
         return TypedResults.Created($"/api/orders/{order.Id}", response);
     }
 
-    private static async Task<Results<Ok<OrderResponse>, NotFound>> PatchOrder(
+    private static async Task<Results<Ok<OrderResponse>, NotFound, ProblemHttpResult>> PatchOrder(
         long id, OrderPatchInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
     {
         var order = await db.Orders.FirstOrDefaultAsync(o => o.Id == id, ct);
         if (order is null)
             return TypedResults.NotFound();
+        // The shop's database is the truth for its orders: a change here would be overwritten.
+        if (order.Source == OrderSource.Shop)
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The shop owns this order",
+                detail: $"Order {id} is followed from the shop's database (shop id {order.SourceId}); change it there.");
 
         var previousPhone = order.NormalizedPhone;
         order.CustomerName = input.CustomerName ?? order.CustomerName;

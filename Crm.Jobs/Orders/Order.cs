@@ -8,6 +8,15 @@ public enum OrderStatus
     Cancelled,
 }
 
+// Where an order came from: written through the API, loaded by an import, or followed
+// from the shop's own database (SourceId is then the shop's order id).
+public enum OrderSource
+{
+    Api,
+    Import,
+    Shop,
+}
+
 public class Order
 {
     public long Id { get; set; }
@@ -23,4 +32,6 @@ public class Order
     public OrderStatus Status { get; set; } = OrderStatus.New;
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
+    public OrderSource Source { get; set; } = OrderSource.Api;
+    public string? SourceId { get; set; }
 }

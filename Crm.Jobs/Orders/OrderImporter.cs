@@ -36,9 +36,11 @@ public sealed partial class OrderImporter(
 
     private const string CopySql = """
         COPY orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
-                     delivery_address, total_amount, status, created_at, updated_at)
+                     delivery_address, total_amount, status, created_at, updated_at, source)
         FROM STDIN (FORMAT BINARY)
         """;
+
+    private static readonly string ImportSource = EnumText.ToText(OrderSource.Import);
 
     private static readonly string TooLongReason = $"line is longer than {MaxLineLength} characters";
     private static readonly string TooLongRecordReason = $"record is longer than {MaxLineLength} characters";
@@ -130,6 +132,7 @@ public sealed partial class OrderImporter(
         await copy.WriteAsync(StatusTexts[order.Status ?? OrderStatus.New], NpgsqlDbType.Varchar, ct);
         await copy.WriteAsync(order.CreatedAt?.UtcDateTime ?? now, NpgsqlDbType.TimestampTz, ct);
         await copy.WriteAsync(now, NpgsqlDbType.TimestampTz, ct);
+        await copy.WriteAsync(ImportSource, NpgsqlDbType.Varchar, ct);
     }
 
     // The rules are synchronous; Validate avoids a Task per row.

@@ -281,6 +281,19 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("character varying(20)")
                         .HasColumnName("normalized_phone");
 
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasDefaultValue("api")
+                        .HasColumnName("source");
+
+                    b.Property<string>("SourceId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("source_id");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
@@ -306,6 +319,11 @@ namespace Crm.Jobs.Data.Migrations
                     b.HasIndex("CreatedAt")
                         .HasDatabaseName("ix_orders_created_at");
 
+                    b.HasIndex("Source", "SourceId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_orders_source_source_id")
+                        .HasFilter("source_id IS NOT NULL");
+
                     b.HasIndex("Status", "CreatedAt")
                         .HasDatabaseName("ix_orders_status_created_at");
 
@@ -315,6 +333,8 @@ namespace Crm.Jobs.Data.Migrations
 
                     b.ToTable("orders", null, t =>
                         {
+                            t.HasCheckConstraint("ck_orders_source", "source IN ('api', 'import', 'shop')");
+
                             t.HasCheckConstraint("ck_orders_status", "status IN ('new', 'processing', 'completed', 'cancelled')");
 
                             t.HasCheckConstraint("ck_orders_total_amount", "total_amount >= 0");
