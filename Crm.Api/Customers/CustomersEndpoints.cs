@@ -81,16 +81,12 @@ public static class CustomersEndpoints
         // the customer's own transaction.
         try
         {
-            await using var transaction = await db.Database.BeginTransactionAsync(ct);
-            await db.SaveChangesAsync(ct);
-            await SyncScheduler.RecordAsync(db, [customer.Phone], ct);
-            await transaction.CommitAsync(ct);
+            await scheduler.SaveAndSyncAsync(db, [customer.Phone], ct);
         }
         catch (DbUpdateException e) when (IsPhoneTaken(e))
         {
             return await PhoneTakenAsync(db, customer.Phone, ct);
         }
-        await scheduler.DispatchAsync(customer.Phone, ct);
         SetETag(http, customer);
         return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
     }

@@ -141,22 +141,13 @@ public static class OrdersEndpoints
         return TypedResults.Accepted(accepted.Location, report with { StatusUrl = accepted.Value!.StatusUrl });
     }
 
-    // The order and the request to sync its customer(s) commit together; the jobs are
-    // dispatched after the commit, so they always see the write.
+    // The order and the request to sync its customer(s) commit together (SyncScheduler.SaveAndSyncAsync).
     private static async Task<OrderResponse> SaveAndSyncAsync(
         CrmDbContext db, SyncScheduler scheduler, Order order, string? previousPhone, CancellationToken ct)
     {
         string[] phones = [.. new[] { order.NormalizedPhone, previousPhone }.OfType<string>().Distinct()];
-        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
-        {
-            await db.SaveChangesAsync(ct);
-            if (phones.Length > 0)
-                await SyncScheduler.RecordAsync(db, phones, ct);
-            await transaction.CommitAsync(ct);
-        }
-
         // One job syncs both customers of a moved order (and the other writers' customers).
-        var jobId = phones.Length > 0 ? await scheduler.DispatchAsync(phones[0], ct) : null;
+        var jobId = await scheduler.SaveAndSyncAsync(db, phones, ct);
         return OrderResponse.From(order) with
         {
             SyncJobId = order.NormalizedPhone is null ? null : jobId,

@@ -24,6 +24,21 @@ public sealed class SyncScheduler(
     public static Task RecordAsync(CrmDbContext db, IEnumerable<string> phones, CancellationToken ct) =>
         db.Database.ExecuteSqlRawAsync(RecordSql, [new NpgsqlParameter("phones", Sorted(phones))], ct);
 
+    // An EF Core write and the sync requests of its customers' phones commit together; the
+    // job is dispatched after the commit, so it always sees the write. Returns the job's id,
+    // null without phones (nothing to sync).
+    public async Task<string?> SaveAndSyncAsync(CrmDbContext db, IReadOnlyList<string> phones, CancellationToken ct)
+    {
+        await using (var transaction = await db.Database.BeginTransactionAsync(ct))
+        {
+            await db.SaveChangesAsync(ct);
+            if (phones.Count > 0)
+                await RecordAsync(db, phones, ct);
+            await transaction.CommitAsync(ct);
+        }
+        return phones.Count > 0 ? await DispatchAsync(phones[0], ct) : null;
+    }
+
     public static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> phones, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(RecordSql, connection, transaction) { CommandTimeout = 0 };
