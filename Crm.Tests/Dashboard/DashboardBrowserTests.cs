@@ -25,6 +25,7 @@ public class DashboardBrowserTests : IAsyncLifetime
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
 
+        Assertions.SetDefaultExpectTimeout(120_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -43,14 +44,21 @@ public class DashboardBrowserTests : IAsyncLifetime
         await ((IAsyncLifetime)_factory).DisposeAsync();
     }
 
-    private async Task<IPage> SignedInPageAsync(TestKey key)
+    private Task<IPage> SignedInPageAsync(TestKey key) =>
+        NewPageAsync(new HttpCredentials { Username = key.Name, Password = key.Key });
+
+    // Two cores shared with the rest of the suite: loading Scalar's bundle or a dashboard
+    // page can take far longer than Playwright's defaults (30 s navigation, 5 s expect).
+    private async Task<IPage> NewPageAsync(HttpCredentials? credentials = null)
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = _baseUrl,
-            HttpCredentials = new HttpCredentials { Username = key.Name, Password = key.Key },
+            HttpCredentials = credentials,
             ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
         });
+        context.SetDefaultNavigationTimeout(180_000);
+        context.SetDefaultTimeout(120_000);
         return await context.NewPageAsync();
     }
 
@@ -133,14 +141,10 @@ public class DashboardBrowserTests : IAsyncLifetime
     [Fact]
     public async Task ScalarShowsTheApiWithAPlaceForTheKey()
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = _baseUrl,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
-        })).NewPageAsync();
+        var page = await NewPageAsync();
         await page.GotoAsync("/scalar");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "crm-minimal API" }))
-            .ToBeVisibleAsync(new() { Timeout = 60_000 });
+            .ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("X-Api-Key").First).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First).ToBeVisibleAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("scalar.png") });
@@ -149,17 +153,13 @@ public class DashboardBrowserTests : IAsyncLifetime
     [Fact]
     public async Task ScalarLoadsEverythingFromTheAppAndOffersNoWayOutOfIt()
     {
-        var page = await (await _browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = _baseUrl,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
-        })).NewPageAsync();
+        var page = await NewPageAsync();
         var requested = new ConcurrentQueue<string>();
         page.Request += (_, request) => requested.Enqueue(request.Url);
 
         await page.GotoAsync("/scalar");
         await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First)
-            .ToBeVisibleAsync(new() { Timeout = 60_000 });
+            .ToBeVisibleAsync();
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
 
         // Nothing offers to send the document, the key or the reader to a third party.

@@ -16,8 +16,17 @@ public static class TestDatabase
         ?? throw new InvalidOperationException(
             "CRM_TEST_POSTGRES is not set: run the tests through ./test.sh, which starts a throwaway PostgreSQL.");
 
+    // A connect timeout of its own: the suite shares two cores with Chromium and many hosts,
+    // and fifty writes at once open fifty connections, which can take longer than the
+    // production default of 2 s on a starved server (a 503). The outage tests run on a
+    // server of their own (PrivatePostgres) and keep the production defaults.
     public static string ConnectionStringFor(string database) =>
-        new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database, IncludeErrorDetail = true }.ConnectionString;
+        new NpgsqlConnectionStringBuilder(AdminConnectionString)
+        {
+            Database = database,
+            IncludeErrorDetail = true,
+            Timeout = 15,
+        }.ConnectionString;
 
     public static async Task<string> CreateAsync()
     {

@@ -171,7 +171,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
     // A server that hangs instead of refusing (SIGSTOP here; a network partition or a stuck
     // host in production): no connection error arrives, only silence.
     // Requests use the default data source, whose statements time out after
-    // Crm:Database:CommandTimeout (3 s), and whose cancellation gives up after a second.
+    // Crm:Database:CommandTimeout (2 s) and whose cancel request waits the connect timeout (2 s).
     [Fact]
     public async Task WhileTheDatabaseHangsRequestsFailFastWith503()
     {
