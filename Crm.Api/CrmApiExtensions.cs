@@ -6,6 +6,7 @@ using Crm.Api.Health;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
+using Crm.Api.Shop;
 using Crm.Api.Sync;
 using Crm.Jobs;
 using Crm.Jobs.Data;
@@ -37,7 +38,8 @@ public static class CrmApiExtensions
         AddAuth(builder, serving);
         services.AddHealthChecks()
             .AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag])
-            .AddCheck<HangfireHealthCheck>("jobs", tags: [HealthEndpoints.ReadyTag]);
+            .AddCheck<HangfireHealthCheck>("jobs", tags: [HealthEndpoints.ReadyTag])
+            .AddCheck<ShopHealthCheck>("shop", tags: [HealthEndpoints.ReadyTag]);
         builder.AddCrmTelemetry();
         return builder;
     }
@@ -103,6 +105,7 @@ public static class CrmApiExtensions
         api.MapSync();
         api.MapJobs();
         api.MapCategories();
+        api.MapShop();
         return app;
     }
 }

@@ -3,6 +3,7 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -60,6 +61,11 @@ public static class CrmJobsExtensions
             .Validate(o => o.ListenerNudgeInterval > TimeSpan.Zero, "Crm:Jobs:ListenerNudgeInterval must be positive")
             .Validate(o => o.CustomerCountInterval > TimeSpan.Zero, "Crm:Jobs:CustomerCountInterval must be positive")
             .ValidateOnStart();
+
+        services.AddOptions<ShopOptions>()
+            .BindConfiguration(ShopOptions.Section)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ShopOptions>, ShopOptionsValidation>();
 
         services.AddSingleton<PhoneNormalizer>();
         services.AddSingleton<CrmMetrics>();
@@ -159,6 +165,7 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "bulk", [JobQueues.Bulk], workerCount: 1));
         services.AddHostedService<ListenerNudge>();
         services.AddHostedService<CustomerCountPublisher>();
+        services.AddHostedService<ShopFollower>();
     }
 
     private static void ConfigureServer(IServiceProvider sp, BackgroundJobServerOptions server, string name, string[] queues, int workerCount)

@@ -15,4 +15,7 @@ public static class AdvisoryLockKeys
 
     // The transactions that drop and rebuild the deferred indexes of customers (SyncEngine).
     public const long DeferredIndexes = 0x43524d_0004;
+
+    // The process that follows the shop's database, a session lock (ShopFollower).
+    public const long ShopFollower = 0x43524d_0005;
 }

@@ -1,5 +1,6 @@
 using Crm.Jobs.Customers;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -15,6 +16,8 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<CustomerSyncRequest> CustomerSyncRequests => Set<CustomerSyncRequest>();
     public DbSet<PendingSyncDispatch> PendingSyncDispatch => Set<PendingSyncDispatch>();
     public DbSet<SyncError> SyncErrors => Set<SyncError>();
+    public DbSet<ShopFollowerState> ShopFollower => Set<ShopFollowerState>();
+    public DbSet<ShopRejection> ShopRejections => Set<ShopRejection>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Sync;
 
@@ -18,6 +19,11 @@ public sealed class CrmMetrics
     private readonly Counter<long> _jobFailures;
     private readonly Counter<long> _importRows;
     private readonly Counter<long> _customersRefused;
+    private readonly Counter<long> _shopApplied;
+    private readonly Counter<long> _shopRejected;
+
+    // Set by the process that follows the shop (ShopFollower); null elsewhere.
+    private volatile StrongBox<long>? _shopLag;
 
     // From a per-customer job (milliseconds) to a full sync of millions of orders (seconds).
     private static readonly InstrumentAdvice<double> SecondsBuckets = new()
@@ -40,6 +46,12 @@ public sealed class CrmMetrics
         _importRows = meter.CreateCounter<long>("crm_import_rows", description: "Imported order lines by outcome");
         _customersRefused = meter.CreateCounter<long>("crm_sync_customer_errors",
             description: "Customers a sync could not write (skipped, recorded in sync_errors, retried later) by SQLSTATE");
+        _shopApplied = meter.CreateCounter<long>("crm_shop_orders_applied",
+            description: "Shop order changes applied from the shop's database, by op (snapshot, insert, update, delete)");
+        _shopRejected = meter.CreateCounter<long>("crm_shop_rejected", description: "Shop rows skipped as invalid (GET /api/shop/rejections)");
+        meter.CreateObservableGauge("crm_shop_lag_bytes",
+            () => _shopLag is { } lag ? [new Measurement<long>(lag.Value)] : Array.Empty<Measurement<long>>(),
+            description: "WAL the shop's database keeps for the follower's slot (bytes), from the following process");
         // A scrape reads the last count and never touches the database; one process publishes
         // it (CustomerCountPublisher), so a sum over instances is the database's total.
         meter.CreateObservableGauge("crm_customers", () => _customersByCategory,
@@ -72,6 +84,20 @@ public sealed class CrmMetrics
         _importRows.Add(imported, new TagList { { "outcome", "imported" } });
         _importRows.Add(rejected, new TagList { { "outcome", "rejected" } });
     }
+
+    public void ShopApplied(string op, long count)
+    {
+        if (count > 0)
+            _shopApplied.Add(count, new TagList { { "op", op } });
+    }
+
+    public void ShopRejected(long count)
+    {
+        if (count > 0)
+            _shopRejected.Add(count);
+    }
+
+    public void ShopLag(long? bytes) => _shopLag = bytes is { } b ? new StrongBox<long>(b) : null;
 
     // null: this process does not publish the gauge (another one holds the publisher's lock).
     public void CustomersCounted(IReadOnlyDictionary<CustomerCategory, long>? counts) =>

@@ -136,7 +136,10 @@ public sealed partial class OrderImporter(
     }
 
     // The rules are synchronous; Validate avoids a Task per row.
-    private bool IsValid(OrderInput order, out string? reason)
+    private bool IsValid(OrderInput order, out string? reason) => IsValid(validator, order, out reason);
+
+    // Shared with the shop's follower: one wording for a rejected order wherever it came from.
+    internal static bool IsValid(IValidator<OrderInput> validator, OrderInput order, out string? reason)
     {
         var result = validator.Validate(order);
         reason = result.IsValid
@@ -480,7 +483,7 @@ public sealed partial class OrderImporter(
         return true;
     }
 
-    private static bool TryParseAmount(ReadOnlySpan<char> text, out decimal? amount)
+    internal static bool TryParseAmount(ReadOnlySpan<char> text, out decimal? amount)
     {
         var ok = decimal.TryParse(text, AmountStyle, CultureInfo.InvariantCulture, out var value);
         amount = value;
@@ -503,7 +506,7 @@ public sealed partial class OrderImporter(
     }
 
     // Invariant parsing also reads "01/02/2026" (month first); only an ISO date is unambiguous.
-    private static bool TryParseDate(ReadOnlySpan<char> text, out DateTimeOffset? date)
+    internal static bool TryParseDate(ReadOnlySpan<char> text, out DateTimeOffset? date)
     {
         date = null;
         if (text.Length < 10 || text[4] != '-' || text[7] != '-')

@@ -12,11 +12,18 @@ namespace Crm.Jobs.Sync;
 public sealed class SyncScheduler(
     NpgsqlDataSource dataSource, IBackgroundJobClient jobs, JobStorage storage, IOptions<SyncOptions> options)
 {
-    private const string RecordSql = """
+    private static readonly string RecordSql = RecordSqlFor("SELECT unnest(@phones)");
+
+    // The customers of the phones a query yields need an auto sync. Rows are locked in phone
+    // order, as every writer does, so two writers never deadlock. RETURNING phone: the
+    // caller learns whether (and for whom) to dispatch the job.
+    public static string RecordSqlFor(string phonesQuery) => $"""
         INSERT INTO customer_sync_requests AS r (phone, version, synced_version, requested_at)
-        SELECT phone, 1, 0, now() FROM unnest(@phones) AS p(phone)
+        SELECT DISTINCT phone, 1, 0, now() FROM ({phonesQuery}) AS p(phone)
+        WHERE phone IS NOT NULL
         ORDER BY phone
         ON CONFLICT (phone) DO UPDATE SET version = r.version + 1, requested_at = excluded.requested_at
+        RETURNING phone
         """;
 
     // Inside the caller's transaction, with the order writes: these customers need an auto

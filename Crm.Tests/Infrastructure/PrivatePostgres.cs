@@ -33,17 +33,19 @@ public sealed class PrivatePostgres : IAsyncDisposable
         IncludeErrorDetail = true,
     }.ConnectionString;
 
-    // initdb + start on a free port (another port if that one is taken meanwhile).
-    public static async Task<PrivatePostgres> StartAsync()
+    // initdb + start on a free port (another port if that one is taken meanwhile), with
+    // extra postgresql.conf lines if given ("wal_level = logical").
+    public static async Task<PrivatePostgres> StartAsync(params string[] settings)
     {
+        var extra = string.Join(" ", settings.Select(line => "'" + line.Replace("'", "'\\''") + "'"));
         // Short: the socket path must fit 107 bytes, and /tmp is reachable by the postgres user.
         var server = new PrivatePostgres(Path.Combine("/tmp", $"crm-pg-{Guid.NewGuid():N}"[..18]));
         try
         {
-            await server.RunAsync("""
+            await server.RunAsync($$"""
                 pg_prepare_dir "$CRM_PG_WORK" &&
                 pg_init_cluster "$CRM_PG_DIR" "$CRM_PG_PASSWORD" "max_connections = 100" "fsync = off" \
-                    "synchronous_commit = off" "full_page_writes = off" || exit 1
+                    "synchronous_commit = off" "full_page_writes = off" {{extra}} || exit 1
                 for attempt in 1 2 3; do
                     port="$(pg_free_port)" || exit 1
                     if pg_start "$CRM_PG_DIR" "$port" ""; then echo "PORT=$port"; exit 0; fi

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+using NpgsqlTypes;
 
 #nullable disable
 
@@ -339,6 +340,125 @@ namespace Crm.Jobs.Data.Migrations
 
                             t.HasCheckConstraint("ck_orders_total_amount", "total_amount >= 0");
                         });
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Shop.ShopFollowerState", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<NpgsqlLogSequenceNumber?>("AppliedLsn")
+                        .HasColumnType("pg_lsn")
+                        .HasColumnName("applied_lsn");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("Holder")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("holder");
+
+                    b.Property<long?>("LagBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("lag_bytes");
+
+                    b.Property<DateTime?>("LastAppliedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_applied_at");
+
+                    b.Property<long>("OrdersApplied")
+                        .HasColumnType("bigint")
+                        .HasColumnName("orders_applied");
+
+                    b.Property<string>("Publication")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("publication");
+
+                    b.Property<bool>("PublicationCreated")
+                        .HasColumnType("boolean")
+                        .HasColumnName("publication_created");
+
+                    b.Property<long>("Rejected")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rejected");
+
+                    b.Property<string>("Slot")
+                        .IsRequired()
+                        .HasMaxLength(63)
+                        .HasColumnType("character varying(63)")
+                        .HasColumnName("slot");
+
+                    b.Property<DateTime?>("SnapshotCompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("snapshot_completed_at");
+
+                    b.Property<long>("SnapshotRows")
+                        .HasColumnType("bigint")
+                        .HasColumnName("snapshot_rows");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("state");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_shop_follower");
+
+                    b.ToTable("shop_follower", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_shop_follower_single_row", "id = 1");
+                        });
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Shop.ShopRejection", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<NpgsqlLogSequenceNumber>("Lsn")
+                        .HasColumnType("pg_lsn")
+                        .HasColumnName("lsn");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<DateTime>("RejectedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("rejected_at");
+
+                    b.Property<string>("ShopId")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("shop_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_shop_rejections");
+
+                    b.HasIndex("RejectedAt")
+                        .HasDatabaseName("ix_shop_rejections_rejected_at");
+
+                    b.HasIndex("Lsn", "ShopId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_shop_rejections_lsn_shop_id");
+
+                    b.ToTable("shop_rejections", (string)null);
                 });
 
             modelBuilder.Entity("Crm.Jobs.Sync.CustomerSyncRequest", b =>

@@ -1,0 +1,227 @@
+using Crm.Jobs.Data;
+using Crm.Jobs.Orders;
+using Crm.Jobs.Sync;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Crm.Jobs.Shop;
+
+// The changes of one shop transaction (or of the snapshot), applied to orders in one CRM
+// transaction: staged by binary COPY into a temporary table, then one MERGE. The customers
+// of every phone involved (before and after) get their sync requests in the same
+// transaction, so they become exact through the shared pending-writes job.
+public sealed class ShopBatch
+{
+    // The last change of each shop order wins: null = deleted.
+    private readonly Dictionary<string, ShopOrder?> _changes = new(StringComparer.Ordinal);
+    private readonly List<(string ShopId, string Reason)> _rejections = [];
+
+    public bool Truncated { get; private set; }
+    public int Count => _changes.Count + _rejections.Count + (Truncated ? 1 : 0);
+    public int Inserts { get; private set; }
+    public int Updates { get; private set; }
+    public int Deletes { get; private set; }
+
+    public void Upsert(ShopOrder order, bool isUpdate)
+    {
+        _changes[order.ShopId] = order;
+        if (isUpdate) Updates++; else Inserts++;
+    }
+
+    public void Delete(string shopId)
+    {
+        _changes[shopId] = null;
+        Deletes++;
+    }
+
+    public void Reject(string shopId, string reason) => _rejections.Add((ShopRows.ShopId(shopId), reason));
+
+    // TRUNCATE of the shop's table: every shop order goes, then what follows in the transaction applies.
+    public void Truncate()
+    {
+        _changes.Clear();
+        Truncated = true;
+        Deletes++;
+    }
+
+    public void Clear()
+    {
+        _changes.Clear();
+        _rejections.Clear();
+        Truncated = false;
+        Inserts = Updates = Deletes = 0;
+    }
+
+    public const string CreateStagingSql = """
+        CREATE TEMP TABLE IF NOT EXISTS shop_incoming (
+            op "char" NOT NULL,            -- u: insert or update, d: delete, r: rejected (kept as is)
+            source_id varchar(100) NOT NULL,
+            customer_name text, customer_phone text, normalized_phone text, customer_email text,
+            delivery_city text, delivery_address text, keep_address boolean,
+            total_amount numeric(12, 2), status text, created_at timestamptz
+        ) ON COMMIT DELETE ROWS
+        """;
+
+    public const string CopySql = """
+        COPY shop_incoming (op, source_id, customer_name, customer_phone, normalized_phone, customer_email,
+                            delivery_city, delivery_address, keep_address, total_amount, status, created_at)
+        FROM STDIN (FORMAT BINARY)
+        """;
+
+    private static readonly string Shop = EnumText.ToText(OrderSource.Shop);
+
+    // The phones whose customers change: the stored orders' (a phone may have changed or
+    // the order gone) and the incoming ones. Runs before the MERGE, which changes the former.
+    private static readonly string RecordSql = SyncScheduler.RecordSqlFor($"""
+        SELECT o.normalized_phone FROM shop_incoming i
+        JOIN orders o ON o.source = '{Shop}' AND o.source_id IS NOT NULL AND o.source_id = i.source_id
+        WHERE i.op IN ('u', 'd')
+        UNION ALL
+        SELECT normalized_phone FROM shop_incoming WHERE op = 'u'
+        """);
+
+    // A replayed change that alters nothing leaves the row (and its updated_at) alone.
+    private static readonly string MergeSql = $"""
+        MERGE INTO orders o
+        USING shop_incoming i ON o.source = '{Shop}' AND o.source_id IS NOT NULL AND o.source_id = i.source_id
+        WHEN MATCHED AND i.op = 'd' THEN DELETE
+        WHEN MATCHED AND i.op = 'u' AND (o.customer_name, o.customer_phone, o.normalized_phone, o.customer_email,
+                o.delivery_city, o.delivery_address, o.total_amount, o.status, o.created_at)
+            IS DISTINCT FROM (i.customer_name, i.customer_phone, i.normalized_phone, i.customer_email, i.delivery_city,
+                CASE WHEN i.keep_address THEN o.delivery_address ELSE i.delivery_address END,
+                i.total_amount, i.status, i.created_at) THEN
+            UPDATE SET customer_name = i.customer_name, customer_phone = i.customer_phone,
+                normalized_phone = i.normalized_phone, customer_email = i.customer_email, delivery_city = i.delivery_city,
+                delivery_address = CASE WHEN i.keep_address THEN o.delivery_address ELSE i.delivery_address END,
+                total_amount = i.total_amount, status = i.status, created_at = i.created_at, updated_at = now()
+        WHEN NOT MATCHED AND i.op = 'u' THEN
+            INSERT (customer_name, customer_phone, normalized_phone, customer_email, delivery_city, delivery_address,
+                    total_amount, status, created_at, updated_at, source, source_id)
+            VALUES (i.customer_name, i.customer_phone, i.normalized_phone, i.customer_email, i.delivery_city,
+                    coalesce(i.delivery_address, ''), i.total_amount, i.status, i.created_at, now(), '{Shop}', i.source_id)
+        """;
+
+    // Shop orders the snapshot no longer has (deleted while no slot recorded it): gone here too.
+    public static readonly string MissingFromSnapshotSql = $"""
+        INSERT INTO shop_incoming (op, source_id)
+        SELECT 'd', o.source_id FROM orders o
+        WHERE o.source = '{Shop}' AND o.source_id IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM shop_incoming i WHERE i.source_id = o.source_id)
+        """;
+
+    private static readonly string TruncateSql = SyncScheduler.RecordSqlFor(
+        $"SELECT normalized_phone FROM orders WHERE source = '{Shop}'") + $";\nDELETE FROM orders WHERE source = '{Shop}'";
+
+    // Stages this batch (the stream's path; the snapshot stages its rows as it reads them).
+    public async Task StageAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(CopySql, ct);
+        foreach (var (shopId, order) in _changes)
+        {
+            if (order is null)
+                await WriteDeleteAsync(copy, shopId, ct);
+            else
+                await WriteAsync(copy, order, ct);
+        }
+        foreach (var (shopId, _) in _rejections)
+            await WriteRejectedAsync(copy, shopId, ct);
+        await copy.CompleteAsync(ct);
+    }
+
+    public static async Task WriteAsync(NpgsqlBinaryImporter copy, ShopOrder row, CancellationToken ct)
+    {
+        var order = row.Order;
+        await copy.StartRowAsync(ct);
+        await copy.WriteAsync('u', NpgsqlDbType.InternalChar, ct);
+        await copy.WriteAsync(row.ShopId, NpgsqlDbType.Varchar, ct);
+        // The text columns of orders are NOT NULL DEFAULT '': a missing value is stored as ''.
+        await copy.WriteAsync(order.CustomerName ?? "", NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(order.CustomerPhone ?? "", NpgsqlDbType.Text, ct);
+        await WriteNullableAsync(copy, row.NormalizedPhone, ct);
+        await copy.WriteAsync(order.CustomerEmail ?? "", NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(order.DeliveryCity ?? "", NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(order.DeliveryAddress ?? "", NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(row.AddressUnchanged, NpgsqlDbType.Boolean, ct);
+        await copy.WriteAsync(order.TotalAmount!.Value, NpgsqlDbType.Numeric, ct);
+        await copy.WriteAsync(EnumText.ToText(order.Status!.Value), NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(order.CreatedAt!.Value.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
+    }
+
+    public static Task WriteDeleteAsync(NpgsqlBinaryImporter copy, string shopId, CancellationToken ct) =>
+        WriteKeyAsync(copy, 'd', shopId, ct);
+
+    public static Task WriteRejectedAsync(NpgsqlBinaryImporter copy, string shopId, CancellationToken ct) =>
+        WriteKeyAsync(copy, 'r', shopId, ct);
+
+    private static async Task WriteKeyAsync(NpgsqlBinaryImporter copy, char op, string shopId, CancellationToken ct)
+    {
+        await copy.StartRowAsync(ct);
+        await copy.WriteAsync(op, NpgsqlDbType.InternalChar, ct);
+        await copy.WriteAsync(shopId, NpgsqlDbType.Varchar, ct);
+        for (var i = 0; i < 10; i++)
+            await copy.WriteNullAsync(ct);
+    }
+
+    private static async Task WriteNullableAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    {
+        if (value is null)
+            await copy.WriteNullAsync(ct);
+        else
+            await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+    }
+
+    // Applies what is staged in shop_incoming (plus a truncate, rejections) inside the
+    // caller's transaction. Returns the first phone whose customer needs a sync, or null.
+    public static async Task<string?> ApplyStagedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, bool truncated, bool analyze, CancellationToken ct)
+    {
+        string? firstPhone = null;
+        if (truncated)
+            firstPhone = await FirstPhoneAsync(connection, transaction, TruncateSql, ct);
+        // A temporary table has no statistics: without them a big batch would be planned as a tiny one.
+        if (analyze)
+            await ExecuteAsync(connection, transaction, "ANALYZE shop_incoming", ct);
+        firstPhone = await FirstPhoneAsync(connection, transaction, RecordSql, ct) ?? firstPhone;
+        await ExecuteAsync(connection, transaction, MergeSql, ct);
+        return firstPhone;
+    }
+
+    // Rejections, once per (transaction, shop id) however often the transaction is replayed.
+    public async Task<long> RecordRejectionsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlLogSequenceNumber lsn, CancellationToken ct) =>
+        _rejections.Count == 0 ? 0 : await RecordRejectionsAsync(connection, transaction, _rejections, lsn, ct);
+
+    public static async Task<long> RecordRejectionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<(string ShopId, string Reason)> rejections, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO shop_rejections (shop_id, reason, lsn, rejected_at)
+            SELECT shop_id, reason, @lsn, now() FROM unnest(@ids, @reasons) AS r(shop_id, reason)
+            ON CONFLICT (lsn, shop_id) DO NOTHING
+            """, connection, transaction) { CommandTimeout = 0 };
+        command.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, lsn);
+        command.Parameters.AddWithValue("ids", rejections.Select(r => r.ShopId).ToArray());
+        command.Parameters.AddWithValue("reasons", rejections.Select(r => r.Reason).ToArray());
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<string?> FirstPhoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        string? first = null;
+        do
+        {
+            while (await reader.ReadAsync(ct))
+                first ??= reader.GetString(0);
+        }
+        while (await reader.NextResultAsync(ct));
+        return first;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}

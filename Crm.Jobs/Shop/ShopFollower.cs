@@ -1,0 +1,512 @@
+using System.Data;
+using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
+using Crm.Jobs.Orders;
+using Crm.Jobs.Phones;
+using Crm.Jobs.Sync;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Npgsql.Replication;
+using Npgsql.Replication.PgOutput;
+using Npgsql.Replication.PgOutput.Messages;
+using NpgsqlTypes;
+
+namespace Crm.Jobs.Shop;
+
+// Follows the shop's orders table by logical replication (Npgsql's LogicalReplicationConnection,
+// pgoutput): a publication on the table, a slot that keeps every change until we confirm it.
+// First start: the slot is created with an exported snapshot, the table is copied as of that
+// snapshot, and the stream starts exactly where the copy ends. Every shop transaction is then
+// applied to orders (with its customers' sync requests) in one CRM transaction, and the slot
+// is told only after that commit: a crash replays at most the unconfirmed transactions, which
+// applied_lsn and the keyed MERGE make harmless.
+//
+// One follower at a time: processes with job servers compete for a session advisory lock,
+// and the slot itself admits one consumer. When the holder dies, its session (and the lock)
+// go, and another process takes over within Crm:Shop:StatusInterval.
+public sealed class ShopFollower(
+    IOptions<ShopOptions> options, IConfiguration configuration, IServiceScopeFactory scopes,
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource jobsDataSource,
+    PhoneNormalizer phones, TimeProvider clock, CrmMetrics metrics, ILogger<ShopFollower> logger) : BackgroundService
+{
+    private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly string Holder = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    private ShopOptions Options => options.Value;
+
+    // Read by the status loop while the stream loop writes them.
+    private long _messagesSeen;
+    private volatile bool _inTransaction;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Options.Enabled)
+            return;
+        // Unpooled: closing the connection ends its session, so the lock never outlives it in a pool.
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
+            CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!)) { Pooling = false });
+        var delay = FirstReconnectDelay;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var started = TimeProvider.System.GetTimestamp();
+            try
+            {
+                await using var crm = await dataSource.OpenConnectionAsync(stoppingToken);
+                if (!await TryLockAsync(crm, stoppingToken))
+                {
+                    // Another process follows; ask again later (it may die).
+                    await WaitAsync(Options.StatusInterval, stoppingToken);
+                    continue;
+                }
+                try
+                {
+                    await FollowAsync(crm, stoppingToken);
+                }
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+                {
+                    var failed = e is ShopSetupException;
+                    if (failed)
+                        logger.LogError("Shop follower stopped: {Reason}", e.Message);
+                    else
+                        logger.LogWarning(e, "Shop follower lost a connection; reconnecting");
+                    await TrySetStateAsync(crm, failed ? ShopFollowerStatus.Failed : ShopFollowerStatus.Reconnecting, OneLine(e));
+                    if (failed)
+                        delay = Options.MaxReconnectDelay;
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning(e, "Shop follower could not reach the CRM database; retrying");
+            }
+            // A follower that ran for a while starts its backoff afresh.
+            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
+                delay = FirstReconnectDelay;
+            await WaitAsync(delay, stoppingToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
+        }
+    }
+
+    // Delays and the status timer run on real time whatever clock the validation uses.
+    private static async Task WaitAsync(TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task<bool> TryLockAsync(NpgsqlConnection crm, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", crm);
+        command.Parameters.AddWithValue("key", AdvisoryLockKeys.ShopFollower);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task FollowAsync(NpgsqlConnection crm, CancellationToken ct)
+    {
+        var o = Options;
+        await using var shop = new NpgsqlConnection(o.ConnectionString);
+        await shop.OpenAsync(ct);
+        await ShopDatabase.CheckAsync(shop, o, ct);
+        var applied = await LoadAppliedLsnAsync(crm, ct);
+        if (await ShopDatabase.EnsurePublicationAsync(shop, o, ct))
+            await ExecuteAsync(crm, "UPDATE shop_follower SET publication_created = true WHERE id = 1", ct);
+
+        await using var replication = new LogicalReplicationConnection(o.ConnectionString)
+        {
+            WalReceiverStatusInterval = o.StatusInterval,
+        };
+        await replication.Open(ct);
+
+        PgOutputReplicationSlot slot;
+        var slotExists = await ShopDatabase.SlotExistsAsync(shop, o.Slot, ct);
+        if (applied is null || !slotExists)
+        {
+            if (applied is not null)
+                logger.LogWarning("Shop slot {Slot} is gone; changes since it went are unknown, so the table is copied again", o.Slot);
+            // A slot without an applied snapshot is what an interrupted first start leaves.
+            if (slotExists)
+                await replication.DropReplicationSlot(o.Slot, cancellationToken: ct);
+            await SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);
+            // The exported snapshot stays valid while this connection stays idle: the copy
+            // runs on other connections, and streaming starts here right after.
+            var created = await replication.CreatePgOutputReplicationSlot(
+                o.Slot, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
+            applied = await SnapshotAsync(crm, created.SnapshotName!, created.ConsistentPoint, ct);
+            slot = created;
+        }
+        else
+        {
+            slot = new PgOutputReplicationSlot(o.Slot);
+        }
+
+        await SetStateAsync(crm, ShopFollowerStatus.Following, null, ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var stream = StreamAsync(crm, replication, slot, applied.Value, stop.Token);
+        var status = ReportStatusAsync(shop, replication, stop.Token);
+        var first = await Task.WhenAny(stream, status);
+        await stop.CancelAsync();
+        try
+        {
+            await (first == stream ? status : stream);
+        }
+        catch (Exception e) when (e is OperationCanceledException || first.IsFaulted)
+        {
+            // Stopped because the other loop ended; the other loop's outcome is the one to report.
+        }
+        await first;
+        ct.ThrowIfCancellationRequested();
+        throw new InvalidOperationException("The shop's server ended the replication stream.");
+    }
+
+    // ---- The snapshot ----
+
+    private async Task<NpgsqlLogSequenceNumber> SnapshotAsync(
+        NpgsqlConnection crm, string snapshotName, NpgsqlLogSequenceNumber consistentPoint, CancellationToken ct)
+    {
+        var o = Options;
+        var rows = NewRows();
+        var rejections = new List<(string ShopId, string Reason)>();
+        long read = 0, valid = 0;
+
+        await using var shop = new NpgsqlConnection(o.ConnectionString);
+        await shop.OpenAsync(ct);
+        await using var shopTransaction = await shop.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        await ExecuteAsync(shop, $"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''")}'", ct);
+
+        await using var transaction = await crm.BeginTransactionAsync(ct);
+        await ExecuteAsync(crm, ShopBatch.CreateStagingSql, ct);
+        var columns = string.Join(", ", o.Columns.InFieldOrder().Select(c => $"{ShopDatabase.Quote(c)}::text"));
+        await using (var export = await shop.BeginBinaryExportAsync(
+            $"COPY (SELECT {columns} FROM {ShopDatabase.QuotedTable(o)}) TO STDOUT (FORMAT BINARY)", ct))
+        await using (var copy = await crm.BeginBinaryImportAsync(ShopBatch.CopySql, ct))
+        {
+            var values = new string?[Enum.GetValues<ShopField>().Length];
+            while (await export.StartRowAsync(ct) != -1)
+            {
+                for (var i = 0; i < values.Length; i++)
+                    values[i] = export.IsNull ? await SkipNullAsync(export, ct) : await export.ReadAsync<string>(ct);
+                read++;
+                if (rows.TryRead(values, addressUnchanged: false, out var order, out var reason))
+                {
+                    await ShopBatch.WriteAsync(copy, order!, ct);
+                    valid++;
+                }
+                else
+                {
+                    rejections.Add((ShopRows.ShopId(values[(int)ShopField.Id]), reason!));
+                    // A rejected row keeps what this database had of it (it is not missing from the shop).
+                    if (values[(int)ShopField.Id] is { Length: > 0 and <= ShopRows.ShopIdMaxLength } id)
+                        await ShopBatch.WriteRejectedAsync(copy, id, ct);
+                }
+                if (read % 100_000 == 0)
+                    await ReportSnapshotProgressAsync(read, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        await shopTransaction.CommitAsync(ct);
+
+        await ExecuteAsync(crm, ShopBatch.MissingFromSnapshotSql, ct);
+        var firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, truncated: false, analyze: true, ct);
+        var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
+        await using (var state = new NpgsqlCommand("""
+            UPDATE shop_follower SET applied_lsn = @lsn, snapshot_rows = @read, snapshot_completed_at = now(),
+                orders_applied = orders_applied + @valid, rejected = rejected + @rejected,
+                last_applied_at = now(), updated_at = now()
+            WHERE id = 1
+            """, crm, transaction))
+        {
+            state.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, consistentPoint);
+            state.Parameters.AddWithValue("read", read);
+            state.Parameters.AddWithValue("valid", valid);
+            state.Parameters.AddWithValue("rejected", rejected);
+            await state.ExecuteNonQueryAsync(ct);
+        }
+        await transaction.CommitAsync(ct);
+
+        metrics.ShopApplied("snapshot", valid);
+        metrics.ShopRejected(rejected);
+        logger.LogInformation("Shop snapshot applied: {Rows} rows, {Rejected} rejected, streaming from {Lsn}", read, rejections.Count, consistentPoint);
+        await DispatchAsync(firstPhone, ct);
+        return consistentPoint;
+    }
+
+    private static async Task<string?> SkipNullAsync(NpgsqlBinaryExporter export, CancellationToken ct)
+    {
+        await export.SkipAsync(ct);
+        return null;
+    }
+
+    private async Task ReportSnapshotProgressAsync(long rows, CancellationToken ct)
+    {
+        await using var command = jobsDataSource.CreateCommand("UPDATE shop_follower SET snapshot_rows = @rows, updated_at = now() WHERE id = 1");
+        command.Parameters.AddWithValue("rows", rows);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    // ---- The stream ----
+
+    private async Task StreamAsync(NpgsqlConnection crm, LogicalReplicationConnection replication,
+        PgOutputReplicationSlot slot, NpgsqlLogSequenceNumber applied, CancellationToken ct)
+    {
+        var o = Options;
+        var rows = NewRows();
+        var batch = new ShopBatch();
+        var fields = new Dictionary<uint, int[]?>();
+        var replicationOptions = new PgOutputReplicationOptions(o.Publication, PgOutputProtocolVersion.V1);
+        await foreach (var message in replication.StartReplication(slot, replicationOptions, ct))
+        {
+            Interlocked.Increment(ref _messagesSeen);
+            switch (message)
+            {
+                case BeginMessage:
+                    _inTransaction = true;
+                    batch.Clear();
+                    break;
+                case RelationMessage relation:
+                    fields[relation.RelationId] = FieldPositions(relation);
+                    break;
+                case InsertMessage insert when Positions(fields, insert.Relation) is { } positions:
+                    await ReadRowAsync(rows, batch, insert.NewRow, positions, isUpdate: false, ct);
+                    break;
+                case IndexUpdateMessage update when Positions(fields, update.Relation) is { } positions:
+                    var oldKey = await ReadIdAsync(update.Key, positions, ct);
+                    var newId = await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
+                    if (oldKey is not null && oldKey != newId)
+                        batch.Delete(oldKey);
+                    break;
+                case FullUpdateMessage update when Positions(fields, update.Relation) is { } positions:
+                    var oldId = await ReadIdAsync(update.OldRow, positions, ct);
+                    var id = await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
+                    if (oldId is not null && oldId != id)
+                        batch.Delete(oldId);
+                    break;
+                case UpdateMessage update when Positions(fields, update.Relation) is { } positions:
+                    await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
+                    break;
+                case KeyDeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
+                    if (await ReadIdAsync(delete.Key, positions, ct) is { } deleted)
+                        batch.Delete(deleted);
+                    break;
+                case FullDeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
+                    if (await ReadIdAsync(delete.OldRow, positions, ct) is { } gone)
+                        batch.Delete(gone);
+                    break;
+                case TruncateMessage truncate when truncate.Relations.Any(r => Positions(fields, r) is not null):
+                    batch.Truncate();
+                    break;
+                case CommitMessage commit:
+                    // A transaction this database already has (a replay after a crash) is only confirmed.
+                    if (commit.TransactionEndLsn > applied && batch.Count > 0)
+                        await ApplyAsync(crm, batch, commit.TransactionEndLsn, ct);
+                    if (commit.TransactionEndLsn > applied)
+                        applied = commit.TransactionEndLsn;
+                    replication.SetReplicationStatus(applied);
+                    await replication.SendStatusUpdate(ct);
+                    _inTransaction = false;
+                    break;
+            }
+        }
+    }
+
+    // For each column of the shop's table, the ShopField it holds (-1: not ours); null for another table.
+    private int[]? FieldPositions(RelationMessage relation)
+    {
+        var (schema, name) = Options.QualifiedTable;
+        if (relation.Namespace != schema || relation.RelationName != name)
+            return null;
+        var mapped = Options.Columns.InFieldOrder();
+        var positions = relation.Columns.Select(c => Array.IndexOf(mapped, c.ColumnName)).ToArray();
+        var missing = Enum.GetValues<ShopField>().Where(f => !positions.Contains((int)f)).ToList();
+        // A new column is ignored; a mapped one that went makes every later row unreadable.
+        if (missing.Count > 0)
+            throw new ShopSetupException(ShopDatabase.MissingColumns(Options, missing));
+        return positions;
+    }
+
+    private static int[]? Positions(Dictionary<uint, int[]?> fields, RelationMessage relation) =>
+        fields.GetValueOrDefault(relation.RelationId);
+
+    // Reads a new row into the batch (or its rejection); returns its shop id.
+    private static async Task<string?> ReadRowAsync(
+        ShopRows rows, ShopBatch batch, ReplicationTuple tuple, int[] positions, bool isUpdate, CancellationToken ct)
+    {
+        var values = new string?[Enum.GetValues<ShopField>().Length];
+        var addressUnchanged = false;
+        string? tooLong = null;
+        var column = 0;
+        await foreach (var value in tuple)
+        {
+            var field = positions[column++];
+            if (field < 0 || value.IsDBNull)
+                continue;
+            if (value.IsUnchangedToastedValue)
+            {
+                // Unchanged and stored out of line (kilobytes): the stream does not carry it again.
+                if (field == (int)ShopField.DeliveryAddress)
+                    addressUnchanged = true;
+                else
+                    tooLong = ((ShopField)field).ToString();
+                continue;
+            }
+            values[field] = await value.Get<string>(ct);
+        }
+        var id = values[(int)ShopField.Id];
+        if (tooLong is not null)
+            batch.Reject(id ?? "", $"{JsonName(tooLong)}: longer than this service stores");
+        else if (rows.TryRead(values, addressUnchanged, out var order, out var reason))
+            batch.Upsert(order!, isUpdate);
+        else
+            batch.Reject(id ?? "", reason!);
+        return id;
+    }
+
+    private static string JsonName(string field) => char.ToLowerInvariant(field[0]) + field[1..];
+
+    private static async Task<string?> ReadIdAsync(ReplicationTuple tuple, int[] positions, CancellationToken ct)
+    {
+        string? id = null;
+        var column = 0;
+        await foreach (var value in tuple)
+        {
+            if (positions[column++] == (int)ShopField.Id && !value.IsDBNull && !value.IsUnchangedToastedValue)
+                id = await value.Get<string>(ct);
+        }
+        return id;
+    }
+
+    private async Task ApplyAsync(NpgsqlConnection crm, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
+    {
+        string? firstPhone;
+        long rejected;
+        await using (var transaction = await crm.BeginTransactionAsync(ct))
+        {
+            await ExecuteAsync(crm, ShopBatch.CreateStagingSql, ct);
+            await batch.StageAsync(crm, ct);
+            firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, batch.Truncated, analyze: batch.Count > 1_000, ct);
+            rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
+            await using (var state = new NpgsqlCommand("""
+                UPDATE shop_follower SET applied_lsn = @lsn, orders_applied = orders_applied + @applied,
+                    rejected = rejected + @rejected, last_applied_at = now(), updated_at = now(),
+                    state = 'following', error = NULL
+                WHERE id = 1
+                """, crm, transaction))
+            {
+                state.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, lsn);
+                state.Parameters.AddWithValue("applied", (long)(batch.Inserts + batch.Updates + batch.Deletes));
+                state.Parameters.AddWithValue("rejected", rejected);
+                await state.ExecuteNonQueryAsync(ct);
+            }
+            await transaction.CommitAsync(ct);
+        }
+        metrics.ShopApplied("insert", batch.Inserts);
+        metrics.ShopApplied("update", batch.Updates);
+        metrics.ShopApplied("delete", batch.Deletes);
+        metrics.ShopRejected(rejected);
+        await DispatchAsync(firstPhone, ct);
+    }
+
+    // After the commit, like an API write: the shared pending-writes job makes the customers exact.
+    private async Task DispatchAsync(string? firstPhone, CancellationToken ct)
+    {
+        if (firstPhone is null)
+            return;
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<SyncScheduler>().DispatchAsync(firstPhone, ct);
+    }
+
+    // ---- Status ----
+
+    // Every StatusInterval: the lag, the heartbeat, and — while no transaction is pending — the
+    // position the server last reported, so an idle slot does not hold WAL that other tables'
+    // writes produce (PostgreSQL's own subscriber does the same). Safe only when no message
+    // arrived for a whole interval: then everything up to that position has been applied.
+    private async Task ReportStatusAsync(NpgsqlConnection shop, LogicalReplicationConnection replication, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(Options.StatusInterval);
+        (long Seen, NpgsqlLogSequenceNumber Received)? previous = null;
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            var seen = Interlocked.Read(ref _messagesSeen);
+            if (previous is { } p && p.Seen == seen && !_inTransaction && p.Received > replication.LastFlushedLsn)
+                replication.SetReplicationStatus(p.Received);
+            previous = (seen, replication.LastReceivedLsn);
+
+            var lag = await ShopDatabase.LagBytesAsync(shop, Options.Slot, ct);
+            metrics.ShopLag(lag);
+            await using var command = jobsDataSource.CreateCommand(
+                "UPDATE shop_follower SET lag_bytes = @lag, holder = @holder, updated_at = now() WHERE id = 1");
+            command.Parameters.AddWithValue("lag", (object?)lag ?? DBNull.Value);
+            command.Parameters.AddWithValue("holder", Holder);
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    // ---- State ----
+
+    private async Task<NpgsqlLogSequenceNumber?> LoadAppliedLsnAsync(NpgsqlConnection crm, CancellationToken ct)
+    {
+        await using (var ensure = new NpgsqlCommand("""
+            INSERT INTO shop_follower (id, state, slot, publication, publication_created, snapshot_rows, orders_applied, rejected, updated_at)
+            VALUES (1, 'following', @slot, @publication, false, 0, 0, 0, now())
+            ON CONFLICT (id) DO NOTHING
+            """, crm))
+        {
+            ensure.Parameters.AddWithValue("slot", Options.Slot);
+            ensure.Parameters.AddWithValue("publication", Options.Publication);
+            await ensure.ExecuteNonQueryAsync(ct);
+        }
+        await using var command = new NpgsqlCommand("SELECT applied_lsn FROM shop_follower WHERE id = 1", crm);
+        return await command.ExecuteScalarAsync(ct) is NpgsqlLogSequenceNumber lsn ? lsn : null;
+    }
+
+    private async Task SetStateAsync(NpgsqlConnection crm, ShopFollowerStatus state, string? error, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE shop_follower SET state = @state, error = @error, holder = @holder, slot = @slot,
+                publication = @publication, updated_at = now()
+            WHERE id = 1
+            """, crm);
+        command.Parameters.AddWithValue("state", EnumText.ToText(state));
+        command.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
+        command.Parameters.AddWithValue("holder", Holder);
+        command.Parameters.AddWithValue("slot", Options.Slot);
+        command.Parameters.AddWithValue("publication", Options.Publication);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    // Best effort: the state row says why we stopped unless the CRM database is what failed.
+    private async Task TrySetStateAsync(NpgsqlConnection crm, ShopFollowerStatus state, string error)
+    {
+        try
+        {
+            if (crm.State == ConnectionState.Open)
+                await SetStateAsync(crm, state, error, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not record the shop follower's state {State}", state);
+        }
+    }
+
+    private ShopRows NewRows() => new(new OrderInputValidator(clock), phones, Options);
+
+    private static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
