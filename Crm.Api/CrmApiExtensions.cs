@@ -99,6 +99,7 @@ public static class CrmApiExtensions
 
         var api = app.MapGroup("").RequireRoleByMethod().WithWriteTimeout();
         api.MapCustomers();
+        api.MapOriginalRoutes();
         api.MapOrders();
         api.MapSync();
         api.MapJobs();
