@@ -101,6 +101,7 @@ public static class CrmApiExtensions
 
         var api = app.MapGroup("").RequireRoleByMethod().WithWriteTimeout();
         api.MapCustomers();
+        api.MapOriginalRoutes();
         api.MapOrders();
         api.MapSync();
         api.MapJobs();

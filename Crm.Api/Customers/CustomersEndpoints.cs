@@ -110,7 +110,7 @@ public static class CustomersEndpoints
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
         long id, [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
     {
-        var phone = await db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
+        var phone = await PhoneOfAsync(db, id, ct);
         if (phone is null)
             return TypedResults.NotFound();
         var orders = db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone);
@@ -120,9 +120,13 @@ public static class CustomersEndpoints
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
         long id, CrmDbContext db, SyncScheduler scheduler, CancellationToken ct)
     {
-        var phone = await db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
+        var phone = await PhoneOfAsync(db, id, ct);
         return phone is null ? TypedResults.NotFound() : JobAccepted.For(scheduler.EnqueueStatistics(phone));
     }
+
+    // A customer's identity, which its orders and its jobs go by; null if there is no such customer.
+    public static Task<string?> PhoneOfAsync(CrmDbContext db, long id, CancellationToken ct) =>
+        db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
         long id, CrmDbContext db, CancellationToken ct)

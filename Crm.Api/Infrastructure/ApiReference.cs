@@ -14,6 +14,8 @@ public static class ApiReference
         ["Sync"] = "Full syncs of the customers from the orders, the history of every sync run, and the customers the database refused to write.",
         ["Jobs"] = "The state and result of a background job, by the id that a write or a trigger answered.",
         ["Categories"] = "Customers per category (new, regular, vip, inactive) and the recalculation of the categories.",
+        ["Original routes"] = "Deprecated: the original Django CRM's routes and snake_case bodies, for clients written against it. " +
+                              "Their POSTs wait for the job and answer its outcome; new clients follow the job at /api/jobs/{id}.",
     };
 
     public static IServiceCollection AddCrmOpenApi(this IServiceCollection services) => services.AddOpenApi(options => options

@@ -12,6 +12,17 @@ namespace Crm.Api.JobStatus;
 public sealed record JobStatusResponse(
     string JobId, string State, DateTime? CreatedAt, int RetryCount, string? Reason, object? Result);
 
+// A job as Hangfire's storage holds it: its data, its current state and its retries so far.
+public sealed record StoredJob(JobData Job, StateData? State, int RetryCount)
+{
+    public string StateName => State?.Name ?? Job.State;
+
+    // A failure's reason names its exception; other states say why Hangfire moved the job.
+    public string? Reason => State?.Name == FailedState.StateName && State.Data.TryGetValue("ExceptionMessage", out var message)
+        ? $"{State.Reason}: {message}".TrimStart(':', ' ')
+        : State?.Reason;
+}
+
 public static class JobsEndpoints
 {
     public static RouteGroupBuilder MapJobs(this IEndpointRouteBuilder app)
@@ -29,35 +40,37 @@ public static class JobsEndpoints
         if (!long.TryParse(jobId, out _))
             return TypedResults.NotFound();
 
-        // Hangfire's storage API is synchronous: it runs on a pool thread, not the request's.
-        var stored = await Task.Run(() => ReadJob(storage, jobId), ct);
+        var stored = await ReadAsync(storage, jobId, ct);
         if (stored is null)
             return TypedResults.NotFound();
 
-        var (job, state, retryCount) = stored;
-        var reason = state?.Name == FailedState.StateName && state.Data.TryGetValue("ExceptionMessage", out var message)
-            ? $"{state.Reason}: {message}".TrimStart(':', ' ')
-            : state?.Reason;
-
         object? result = null;
-        if (state?.Name == SucceededState.StateName)
+        if (stored.StateName == SucceededState.StateName)
         {
             // A sync's counts come from its run row; other jobs report what they returned.
-            result = await db.SyncRuns.AsNoTracking()
-                .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded)
-                .OrderByDescending(r => r.Id)
-                .Select(r => new SyncCounts(r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount,
-                    r.ErrorCount, r.TotalCustomers, r.DurationMs))
-                .FirstOrDefaultAsync(ct);
-            if (result is null && state.Data.TryGetValue("Result", out var returned) && !string.IsNullOrEmpty(returned))
+            result = await SyncCountsAsync(db, jobId, ct);
+            if (result is null && stored.State?.Data.TryGetValue("Result", out var returned) == true && !string.IsNullOrEmpty(returned))
                 result = JsonNode.Parse(returned);
         }
 
+        var job = stored.Job;
         var createdAt = job.CreatedAt == default ? (DateTime?)null : DateTime.SpecifyKind(job.CreatedAt, DateTimeKind.Utc);
-        return TypedResults.Ok(new JobStatusResponse(jobId, state?.Name ?? job.State, createdAt, retryCount, reason, result));
+        return TypedResults.Ok(new JobStatusResponse(jobId, stored.StateName, createdAt, stored.RetryCount, stored.Reason, result));
     }
 
-    private sealed record StoredJob(JobData Job, StateData? State, int RetryCount);
+    // Hangfire's storage API is synchronous: it runs on a pool thread, not the request's.
+    // Its connection is opened and closed within the read.
+    public static Task<StoredJob?> ReadAsync(JobStorage storage, string jobId, CancellationToken ct) =>
+        Task.Run(() => ReadJob(storage, jobId), ct);
+
+    // The counts of a sync job that succeeded, from its run row; null for other jobs.
+    public static Task<SyncCounts?> SyncCountsAsync(CrmDbContext db, string jobId, CancellationToken ct) =>
+        db.SyncRuns.AsNoTracking()
+            .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded)
+            .OrderByDescending(r => r.Id)
+            .Select(r => new SyncCounts(r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount,
+                r.ErrorCount, r.TotalCustomers, r.DurationMs))
+            .FirstOrDefaultAsync(ct);
 
     private static StoredJob? ReadJob(JobStorage storage, string jobId)
     {

@@ -426,6 +426,21 @@ public static class BadInputCorpus
         Add("POST", "/api/sync", "text/plain", """{"mode":"default"}""", 415, "text/plain");
         Add("POST", "/api/sync", null, """{"mode":"default"}""", 415, "no content type");
 
+        // ---- The original Django CRM's routes (trailing slashes, a wait in seconds) ----
+        Add("POST", "/api/customers/sync_from_orders/?wait=-1", null, null, 400, "sync_from_orders with a negative wait");
+        Add("POST", "/api/customers/sync_from_orders/?wait=301", null, null, 400, "sync_from_orders with a wait over the bound");
+        Add("POST", "/api/customers/sync_from_orders/?wait=abc", null, null, 400, "sync_from_orders with a text wait");
+        Add("POST", "/api/customers/sync_from_orders/?wait=1e400", null, null, 400, "sync_from_orders with an exponent wait");
+        Add("POST", "/api/customers/sync_from_orders?wait=99999999999999999999", null, null, 400, "sync_from_orders with an overflowing wait");
+        Get("/api/customers/abc/orders_history/", 400, "orders_history of a non-numeric id");
+        Get("/api/customers/-1/orders_history/", 404, "orders_history of an unknown customer");
+        Get("/api/customers/99999999999999999999/orders_history/", 400, "orders_history of an overflowing id");
+        Add("POST", "/api/customers/abc/update_stats/", null, null, 400, "update_stats of a non-numeric id");
+        Add("POST", "/api/customers/-1/update_stats/", null, null, 404, "update_stats of an unknown customer enqueues nothing");
+        Add("POST", "/api/customers/{customer}/update_stats/?wait=-1", null, null, 400, "update_stats with a negative wait enqueues nothing");
+        Add("POST", "/api/customers/{customer}/update_stats/?wait=%00", null, null, 400, "update_stats with a NUL wait");
+        Get("/api/customers/sync_from_orders/", 400, "GET on sync_from_orders is the customer route with a bad id");
+
         // ---- Wrong methods and unknown routes (each route's neighbours) ----
         Add("GET", "/api/sync", null, null, 405, "GET on the sync trigger");
         Add("DELETE", "/api/sync/runs", null, null, 405, "deleting the sync history");
@@ -597,7 +612,8 @@ public abstract partial class BadInputCorpusTests<TFactory>(TFactory factory) wh
         Assert.True(endpoints.Count >= 20, $"only {endpoints.Count} endpoints");
         foreach (var (method, pattern) in endpoints)
         {
-            var regex = new Regex("^" + RouteParameter().Replace(Regex.Escape(pattern.TrimEnd('/')), "[^/]+") + "$");
+            // Routing serves a path with or without its trailing slash (the original Django routes have one).
+            var regex = new Regex("^" + RouteParameter().Replace(Regex.Escape(pattern.TrimEnd('/')), "[^/]+") + "/?$");
             var hits = cases.Count(c => c.Method == method
                 && regex.IsMatch(factory.Ids.Aggregate(c.Path.Split('?')[0], (p, id) => p.Replace(id.Key, id.Value))));
             Assert.True(hits >= 2, $"{method} {pattern}: only {hits} malformed requests in the corpus");
