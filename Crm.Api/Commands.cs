@@ -3,8 +3,11 @@ using System.Text.Json;
 using Crm.Jobs.Data;
 using Crm.Jobs.Demo;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Crm.Api;
 
@@ -12,9 +15,10 @@ namespace Crm.Api;
 //   migrate                                      apply the schema (EF Core migrations and Hangfire's tables)
 //   sync [--force-update] [--update-stats-only]  run a full sync now, in this process; print the counts as JSON
 //   seed-demo [--orders N]                       load N realistic Russian demo orders (default 2000) and sync them
+//   shop-unfollow                                drop the shop's replication slot (and the publication if ours)
 public static class Commands
 {
-    private static readonly string[] Names = ["migrate", "sync", "seed-demo"];
+    private static readonly string[] Names = ["migrate", "sync", "seed-demo", "shop-unfollow"];
 
     private static readonly JsonSerializerOptions Output = new(CrmJson.Options) { WriteIndented = true };
 
@@ -31,6 +35,7 @@ public static class Commands
             {
                 "migrate" => await MigrateAsync(services.GetRequiredService<CrmDbContext>(), logger),
                 "sync" => await SyncAsync(services.GetRequiredService<SyncEngine>(), args[1..]),
+                "shop-unfollow" => await ShopUnfollowAsync(services, app.Configuration),
                 _ => await SeedDemoAsync(services, args[1..]),
             };
         }
@@ -67,6 +72,44 @@ public static class Commands
         };
         var counts = await engine.RunAsync(mode, new SyncScope.All(), jobId: null, CancellationToken.None);
         Console.WriteLine(JsonSerializer.Serialize(new { status = "success", mode, counts }, Output));
+        return 0;
+    }
+
+    // Stops following for good: the slot goes (so the shop's database keeps no more WAL for
+    // us), the publication too if the follower created it, and the follower's row, so a
+    // later start copies the table afresh. Refused while a follower runs against this CRM.
+    private static async Task<int> ShopUnfollowAsync(IServiceProvider services, IConfiguration configuration)
+    {
+        var options = services.GetRequiredService<IOptions<ShopOptions>>().Value;
+        if (!options.Enabled)
+        {
+            await Console.Error.WriteLineAsync("shop-unfollow: Crm:Shop:ConnectionString is not set; it names the shop's database.");
+            return 2;
+        }
+        await using var crm = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Crm")) { Pooling = false }.ConnectionString);
+        await crm.OpenAsync();
+        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", crm))
+        {
+            take.Parameters.AddWithValue("key", AdvisoryLockKeys.ShopFollower);
+            if (!(bool)(await take.ExecuteScalarAsync())!)
+            {
+                await Console.Error.WriteLineAsync(
+                    "shop-unfollow: a follower is running; remove Crm:Shop:ConnectionString from every process with job servers first.");
+                return 1;
+            }
+        }
+        await using var read = new NpgsqlCommand("SELECT publication_created FROM shop_follower WHERE id = 1", crm);
+        var publicationCreated = await read.ExecuteScalarAsync() is true;
+
+        await using var shop = new NpgsqlConnection(options.ConnectionString);
+        await shop.OpenAsync();
+        var (slotDropped, publicationDropped) = await ShopDatabase.UnfollowAsync(shop, options, publicationCreated, CancellationToken.None);
+        await using (var forget = new NpgsqlCommand("DELETE FROM shop_follower", crm))
+            await forget.ExecuteNonQueryAsync();
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            status = "success", slot = options.Slot, slotDropped, publication = options.Publication, publicationDropped,
+        }, Output));
         return 0;
     }
 

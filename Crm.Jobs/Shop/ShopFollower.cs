@@ -116,10 +116,10 @@ public sealed class ShopFollower(
     private async Task FollowAsync(NpgsqlConnection crm, CancellationToken ct)
     {
         var o = Options;
+        var applied = await LoadAppliedLsnAsync(crm, ct);
         await using var shop = new NpgsqlConnection(o.ConnectionString);
         await shop.OpenAsync(ct);
         await ShopDatabase.CheckAsync(shop, o, ct);
-        var applied = await LoadAppliedLsnAsync(crm, ct);
         if (await ShopDatabase.EnsurePublicationAsync(shop, o, ct))
             await ExecuteAsync(crm, "UPDATE shop_follower SET publication_created = true WHERE id = 1", ct);
 

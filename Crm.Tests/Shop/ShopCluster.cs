@@ -34,8 +34,10 @@ public sealed class ShopCluster : IAsyncLifetime
     public async Task<string> CreateShopAsync(string ddl = DjangoOrdersTable)
     {
         var name = $"shop_{Guid.NewGuid():N}";
-        await ExecuteAsync(Server.AdminConnectionString, $"CREATE DATABASE {name}");
-        var connectionString = Server.ConnectionStringFor(name);
+        await ExecuteAsync(new NpgsqlConnectionStringBuilder(Server.AdminConnectionString) { Pooling = false }.ConnectionString,
+            $"CREATE DATABASE {name}");
+        // Unpooled: a test that restarts the shop's server must not leave dead pooled connections to the next.
+        var connectionString = new NpgsqlConnectionStringBuilder(Server.ConnectionStringFor(name)) { Pooling = false }.ConnectionString;
         await ExecuteAsync(connectionString, ddl);
         return connectionString;
     }
