@@ -14,6 +14,7 @@ public static class ApiReference
         ["Sync"] = "Full syncs of the customers from the orders, the history of every sync run, and the customers the database refused to write.",
         ["Jobs"] = "The state and result of a background job, by the id that a write or a trigger answered.",
         ["Categories"] = "Customers per category (new, regular, vip, inactive) and the recalculation of the categories.",
+        ["Shop"] = "The follower of the shop's own database (logical replication): its state, lag and the shop rows it skipped as invalid.",
         ["Original routes"] = "Deprecated: the original Django CRM's routes and snake_case bodies, for clients written against it. " +
                               "Their POSTs wait for the job and answer its outcome; new clients follow the job at /api/jobs/{id}.",
     };

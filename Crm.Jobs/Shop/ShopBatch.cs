@@ -72,7 +72,7 @@ public sealed class ShopBatch
 
     // The phones whose customers change: the stored orders' (a phone may have changed or
     // the order gone) and the incoming ones. Runs before the MERGE, which changes the former.
-    private static readonly string RecordSql = SyncScheduler.RecordSqlFor($"""
+    internal static readonly string RecordSql = SyncScheduler.RecordSqlFor($"""
         SELECT o.normalized_phone FROM shop_incoming i
         JOIN orders o ON o.source = '{Shop}' AND o.source_id IS NOT NULL AND o.source_id = i.source_id
         WHERE i.op IN ('u', 'd')
@@ -81,7 +81,7 @@ public sealed class ShopBatch
         """);
 
     // A replayed change that alters nothing leaves the row (and its updated_at) alone.
-    private static readonly string MergeSql = $"""
+    internal static readonly string MergeSql = $"""
         MERGE INTO orders o
         USING shop_incoming i ON o.source = '{Shop}' AND o.source_id IS NOT NULL AND o.source_id = i.source_id
         WHEN MATCHED AND i.op = 'd' THEN DELETE

@@ -106,11 +106,15 @@ public static class ShopDatabase
         return false;
     }
 
-    public static async Task<bool> SlotExistsAsync(NpgsqlConnection shop, string slot, CancellationToken ct)
+    public static async Task<bool> SlotExistsAsync(NpgsqlConnection shop, string slot, CancellationToken ct) =>
+        await SlotWalStatusAsync(shop, slot, ct) is not null;
+
+    // null: no such slot; "lost": max_slot_wal_keep_size removed WAL it needed (it can never stream again).
+    public static async Task<string?> SlotWalStatusAsync(NpgsqlConnection shop, string slot, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_replication_slots WHERE slot_name = @slot", shop);
+        await using var command = new NpgsqlCommand("SELECT coalesce(wal_status, '') FROM pg_replication_slots WHERE slot_name = @slot", shop);
         command.Parameters.AddWithValue("slot", slot);
-        return (long)(await command.ExecuteScalarAsync(ct))! > 0;
+        return await command.ExecuteScalarAsync(ct) as string;
     }
 
     // WAL the shop keeps for the slot: from what we confirmed to the shop's current position.

@@ -130,12 +130,14 @@ public sealed class ShopFollower(
         await replication.Open(ct);
 
         PgOutputReplicationSlot slot;
-        var slotExists = await ShopDatabase.SlotExistsAsync(shop, o.Slot, ct);
-        if (applied is null || !slotExists)
+        var walStatus = await ShopDatabase.SlotWalStatusAsync(shop, o.Slot, ct);
+        var slotExists = walStatus is not null;
+        if (applied is null || walStatus is null or "lost")
         {
             if (applied is not null)
-                logger.LogWarning("Shop slot {Slot} is gone; changes since it went are unknown, so the table is copied again", o.Slot);
-            // A slot without an applied snapshot is what an interrupted first start leaves.
+                logger.LogWarning("Shop slot {Slot} is {Status}; changes since are unknown, so the table is copied again",
+                    o.Slot, walStatus is null ? "gone" : "lost (max_slot_wal_keep_size)");
+            // A slot without an applied snapshot is what an interrupted first start leaves; a lost one cannot stream.
             if (slotExists)
                 await replication.DropReplicationSlot(o.Slot, cancellationToken: ct);
             await SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);

@@ -456,6 +456,16 @@ public static class BadInputCorpus
         Add("DELETE", "/api/categories", null, null, 405, "deleting categories");
         Add("GET", "/api/categories/recalculate", null, null, 405, "GET on the recalculation trigger");
         Add("POST", "/api/categories/recalculate/now", null, null, 404, "unknown route under the recalculation");
+        Get("/api/shop?state=%00", 200, "the shop's state ignores an unknown NUL parameter");
+        Get("/api/shop?page=-1&pageSize=1e400", 200, "the shop's state ignores paging it does not have");
+        Get($"/api/shop?{EmojiInUrl}={EmojiInUrl}", 200, "the shop's state ignores an emoji parameter");
+        Add("POST", "/api/shop", Json, "{}", 405, "posting the shop's state");
+        Add("DELETE", "/api/shop", null, null, 405, "deleting the shop's state");
+        Get("/api/shop/rejections?page=0", 400, "shop rejections page zero");
+        Get("/api/shop/rejections?pageSize=201", 400, "shop rejections page size over the bound");
+        Get("/api/shop/rejections?pageSize=abc", 400, "text shop rejections page size");
+        Get("/api/shop/rejections?count=maybe", 400, "shop rejections with an unknown count");
+        Add("DELETE", "/api/shop/rejections", null, null, 405, "deleting the shop's rejections");
         Add("PUT", "/api/orders/{order}", Json, ValidOrder, 405, "replacing an order");
         Add("DELETE", "/api/orders/{order}", null, null, 405, "deleting an order");
         Add("POST", "/api/orders/{order}/notes", Json, ValidNote, 404, "notes on an order");
