@@ -1,6 +1,10 @@
 using System.Net;
 using Hangfire.Dashboard;
+using Crm.Api.Shop;
+using Crm.Jobs.Data;
+using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
+using Microsoft.Extensions.Options;
 using Hangfire.Dashboard.Pages;
 using Npgsql;
 
@@ -24,6 +28,30 @@ public sealed class SyncsPage : RazorPage
         NavigationMenu.Items.Add(page => new MenuItem("Syncs", page.Url.To(Path)) { Active = page.RequestPath.StartsWith(Path) });
     }
 
+    // The follower of the shop's database (GET /api/shop in a panel). Hangfire renders its
+    // pages synchronously, hence the wait on the shared asynchronous reader.
+    private string ShopCard()
+    {
+        var services = Context.GetHttpContext().RequestServices;
+        var shop = ShopEndpoints.ReadAsync(services.GetRequiredService<CrmDbContext>(),
+            services.GetRequiredService<IOptions<ShopOptions>>().Value, services.GetRequiredService<TimeProvider>(),
+            CancellationToken.None).GetAwaiter().GetResult();
+        var state = EnumText.ToText(shop.State);
+        var style = shop.State switch
+        {
+            ShopFollowerStatus.Following => "panel-success",
+            ShopFollowerStatus.Snapshotting or ShopFollowerStatus.Disabled => "panel-default",
+            _ => "panel-danger",
+        };
+        var body = shop.State == ShopFollowerStatus.Disabled
+            ? "Not following the shop's database (Crm:Shop:ConnectionString is not set)."
+            : $"State <b>{state}</b> · snapshot {shop.SnapshotRows} rows · {shop.OrdersApplied} changes applied · " +
+              $"{shop.Rejected} rejected · lag {shop.LagBytes?.ToString() ?? "?"} bytes · last applied " +
+              $"{shop.LastAppliedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "never"} (UTC)" +
+              (shop.Error is null ? "" : $"<br>{WebUtility.HtmlEncode(shop.Error)}");
+        return $"""<div class="panel {style}" id="shop-follower"><div class="panel-heading">Shop</div><div class="panel-body">{body}</div></div>""";
+    }
+
     public override void Execute()
     {
         Layout = new LayoutPage("Syncs");
@@ -31,6 +59,7 @@ public sealed class SyncsPage : RazorPage
         WriteLiteral($"""
             <div class="row"><div class="col-md-12">
             <h1 class="page-header">Syncs</h1>
+            {ShopCard()}
             <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below).</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
             <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>

@@ -133,6 +133,7 @@ public class DashboardBrowserTests : IAsyncLifetime
         var run = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{jobId}" });
         await Assertions.Expect(run).ToContainTextAsync("default");
         await Assertions.Expect(run).ToContainTextAsync("succeeded");
+        await Assertions.Expect(page.Locator("#shop-follower")).ToContainTextAsync("Not following the shop's database");
 
         await run.Locator("a").ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Full sync (Default)");

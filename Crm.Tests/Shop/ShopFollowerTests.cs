@@ -82,6 +82,14 @@ public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         state = await ShopStateAsync(client, s => (long)s["ordersApplied"]! == 6, "six changes applied");
         Assert.Equal(0, (long)state["rejected"]!);
         Assert.NotNull(state["lastAppliedAt"]);
+
+        // The Syncs page of the dashboard shows the follower too.
+        var dashboard = app.CreateClient(key: null);
+        dashboard.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{TestKeys.Reader.Name}:{TestKeys.Reader.Key}")));
+        var page = await dashboard.GetStringAsync("/hangfire/syncs");
+        Assert.Contains("State <b>following</b>", page);
+        Assert.Contains("6 changes applied", page);
     }
 
     [Fact]
