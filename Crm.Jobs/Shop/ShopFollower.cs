@@ -282,28 +282,27 @@ public sealed class ShopFollower(
                 case InsertMessage insert when Positions(fields, insert.Relation) is { } positions:
                     await ReadRowAsync(rows, batch, insert.NewRow, positions, isUpdate: false, ct);
                     break;
-                case IndexUpdateMessage update when Positions(fields, update.Relation) is { } positions:
-                    var oldKey = await ReadIdAsync(update.Key, positions, ct);
+                case UpdateMessage update when Positions(fields, update.Relation) is { } positions:
+                    // The old key comes first in the stream when the key changed (or with REPLICA IDENTITY FULL).
+                    var oldId = update switch
+                    {
+                        IndexUpdateMessage keyed => await ReadIdAsync(keyed.Key, positions, ct),
+                        FullUpdateMessage full => await ReadIdAsync(full.OldRow, positions, ct),
+                        _ => null,
+                    };
                     var newId = await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
-                    if (oldKey is not null && oldKey != newId)
-                        batch.Delete(oldKey);
-                    break;
-                case FullUpdateMessage update when Positions(fields, update.Relation) is { } positions:
-                    var oldId = await ReadIdAsync(update.OldRow, positions, ct);
-                    var id = await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
-                    if (oldId is not null && oldId != id)
+                    if (oldId is not null && oldId != newId)
                         batch.Delete(oldId);
                     break;
-                case UpdateMessage update when Positions(fields, update.Relation) is { } positions:
-                    await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
-                    break;
-                case KeyDeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
-                    if (await ReadIdAsync(delete.Key, positions, ct) is { } deleted)
+                case DeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
+                    var deleted = delete switch
+                    {
+                        KeyDeleteMessage keyed => await ReadIdAsync(keyed.Key, positions, ct),
+                        FullDeleteMessage full => await ReadIdAsync(full.OldRow, positions, ct),
+                        _ => null,
+                    };
+                    if (deleted is not null)
                         batch.Delete(deleted);
-                    break;
-                case FullDeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
-                    if (await ReadIdAsync(delete.OldRow, positions, ct) is { } gone)
-                        batch.Delete(gone);
                     break;
                 case TruncateMessage truncate when truncate.Relations.Any(r => Positions(fields, r) is not null):
                     batch.Truncate();

@@ -111,7 +111,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
         }
     }
 
-    private static string RepoRoot()
+    public static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

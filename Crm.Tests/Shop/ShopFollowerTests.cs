@@ -111,6 +111,14 @@ public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         await WaitForCustomersExactAsync(app);
         Assert.Equal(300m, (decimal)(await client.CustomerByPhoneAsync(before))!["totalSpent"]!);
         Assert.Equal(1000m, (decimal)(await client.CustomerByPhoneAsync(after))!["totalSpent"]!);
+
+        // A changed key: the old shop id goes, the new one comes, nothing is counted twice.
+        await ShopCluster.ExecuteAsync(shop, "UPDATE orders_order SET id = id + 100000 WHERE id = @id", ("id", moving));
+        var orders = await Waiting.UntilAsync(() => ShopOrdersAsync(app),
+            o => o.ContainsKey((moving + 100000).ToString()) && !o.ContainsKey(moving.ToString()), "the order under its new id");
+        Assert.Equal(2, orders.Count);
+        await WaitForCustomersExactAsync(app);
+        Assert.Equal(1000m, (decimal)(await client.CustomerByPhoneAsync(after))!["totalSpent"]!);
     }
 
     [Fact]
