@@ -231,7 +231,7 @@ one_run() {
 
     stop_app
     local slot="crm_bench_shop_$run"
-    q postgres -c "DROP DATABASE IF EXISTS crm" -c "DROP DATABASE IF EXISTS shop" -c "CREATE DATABASE crm" -c "CREATE DATABASE shop" || return 1
+    PGOPTIONS="-c client_min_messages=warning" q postgres -c "DROP DATABASE IF EXISTS crm" -c "DROP DATABASE IF EXISTS shop" -c "CREATE DATABASE crm" -c "CREATE DATABASE shop" || return 1
     ConnectionStrings__Crm="$CRM_CS" dotnet "$WORK/app/Crm.Api.dll" migrate >"$WORK/logs/migrate-$run.log" 2>&1 ||
         { tail -n 20 "$WORK/logs/migrate-$run.log" >&2; return 1; }
     q crm -c "CREATE EXTENSION dblink" >/dev/null || return 1
