@@ -8,7 +8,9 @@
 #
 # Options: --orders N (default 1000000), --runs R (default 3 below 1 000 000 orders, else 1),
 # --writes W single-order writes timed (default 200), --max-wait S (seconds to wait for a
-# test run on the machine to end before each run, default 1200; 0: do not wait).
+# test run on the machine to end before each run, default 1200; 0: do not wait),
+# --log-statements MS (log the statements of MS ms or more; the server's and the app's logs are
+# kept next to the JSON: where the time goes).
 #
 # One throwaway PostgreSQL 15 (scripts/pg.sh; fsync on, wal_level = logical) holds two
 # databases: the CRM's (`crm`, migrated by the app's `migrate`) and the shop's (`shop`, the
@@ -40,6 +42,7 @@ ORDERS=1000000
 RUNS=""
 WRITES=200
 MAX_WAIT=1200
+LOG_MS=""
 STREAM=100000
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
         --runs) RUNS="$2"; shift 2 ;;
         --writes) WRITES="$2"; shift 2 ;;
         --max-wait) MAX_WAIT="$2"; shift 2 ;;
+        --log-statements) LOG_MS="$2"; shift 2 ;;
         -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "bench/shop.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -110,7 +114,8 @@ pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "max_wal_size = 4GB" \
     "wal_level = logical" \
     "max_replication_slots = 10" \
-    "max_wal_senders = 10" || exit 1
+    "max_wal_senders = 10" \
+    ${LOG_MS:+"log_min_duration_statement = $LOG_MS"} || exit 1
 PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 say "throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (fsync on, wal_level = logical)"
 
@@ -387,3 +392,7 @@ printf '%-62s %s\n' "single order commit -> customer exact p99, ms" "$(med write
 printf '%-62s %s\n' "single order commit -> customer exact max, ms" "$(med writeExactMaxMs)"
 printf 'load averages before/after each run: %s\n' "$(printf '%s\n' "${RESULTS[@]}" | grep -o '"load[A-Za-z]*": "[^"]*"' | cut -d'"' -f4 | paste -sd'|' - | sed 's/|/ \/ /g')"
 printf 'written to %s\n' "$OUT"
+if [ -n "$LOG_MS" ]; then
+    cp "$PGDATA_DIR/server.log" "${OUT%.json}-server.log" && cat "$WORK"/logs/app-*.log >"${OUT%.json}-app.log"
+    printf 'statements of %s ms or more: %s (the app: %s)\n' "$LOG_MS" "${OUT%.json}-server.log" "${OUT%.json}-app.log"
+fi
