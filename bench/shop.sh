@@ -14,7 +14,7 @@
 #
 # One throwaway PostgreSQL 15 (scripts/pg.sh; fsync on, wal_level = logical) holds two
 # databases: the CRM's (`crm`, migrated by the app's `migrate`) and the shop's (`shop`, the
-# Django-shaped orders_order of Crm.Tests/Shop/ShopCluster.cs). Per run, both are created
+# Django-shaped orders_order of scripts/shop-orders-order.sql). Per run, both are created
 # fresh, then:
 #   1. snapshot: N orders in the shop, ANALYZE, a bare psql COPY of them into an unindexed
 #      table of the CRM database (the reference), then the app (role all) started following
@@ -145,8 +145,7 @@ wait_quiet() {
     echo "$waited"
 }
 
-SHOP_DDL="$(sed -n '/CREATE TABLE orders_order (/,/^        )/p' Crm.Tests/Shop/ShopCluster.cs)"
-[ -n "$SHOP_DDL" ] || { echo "bench/shop.sh: orders_order DDL not found in Crm.Tests/Shop/ShopCluster.cs" >&2; exit 1; }
+SHOP_DDL="$(cat scripts/shop-orders-order.sql)" || { echo "bench/shop.sh: scripts/shop-orders-order.sql is missing" >&2; exit 1; }
 
 # The shop's rows: phone i % P in the shop's "+7 9xx xxx-xx-xx" spelling, one person per phone,
 # 75% completed, 10% cancelled, 7% processing, 8% new, dates over 400 days, 70% with an email.
