@@ -112,7 +112,8 @@ public sealed class ShopBatch
     private static readonly string TruncateSql = SyncScheduler.RecordSqlFor(
         $"SELECT normalized_phone FROM orders WHERE source = '{Shop}'") + $";\nDELETE FROM orders WHERE source = '{Shop}'";
 
-    // Stages this batch (the stream's path; the snapshot stages its rows as it reads them).
+    // Stages this batch (the stream's path; the snapshot stages its rows as it reads them,
+    // rejected ones as 'r' so that they do not count as missing from the copy).
     public async Task StageAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         await using var copy = await connection.BeginBinaryImportAsync(CopySql, ct);
@@ -123,8 +124,7 @@ public sealed class ShopBatch
             else
                 await WriteAsync(copy, order, ct);
         }
-        foreach (var (shopId, _) in _rejections)
-            await WriteRejectedAsync(copy, shopId, ct);
+        // Rejections are not staged here: a rejected change leaves the stored order as it is.
         await copy.CompleteAsync(ct);
     }
 
