@@ -74,8 +74,9 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
             await Task.WhenAll(Task.Run(() => first.CreateClient()), Task.Run(() => second.CreateClient()));
             await Waiting.UntilAsync(() => StateAsync(crm.ConnectionString), s => s == "following", "following");
             await WaitForSameOrdersAsync(shop, crm.ConnectionString);
-            Assert.Equal(1L, await ScalarAsync<long>(shop,
-                $"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active"));
+            // 'following' is recorded just before streaming starts: the slot turns active a moment later.
+            await Waiting.UntilAsync(() => ScalarAsync<long>(shop,
+                $"SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}' AND active"), n => n == 1, "one consumer on the slot");
             Assert.Equal(1L, await ScalarAsync<long>(crm.ConnectionString, "SELECT snapshot_rows FROM shop_follower"));
             Assert.Equal(1L, await ScalarAsync<long>(crm.ConnectionString, "SELECT count(*) FROM orders WHERE source = 'shop'"));
 
