@@ -86,17 +86,13 @@ public static class Commands
             await Console.Error.WriteLineAsync("shop-unfollow: Crm:Shop:ConnectionString is not set; it names the shop's database.");
             return 2;
         }
-        await using var crm = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(configuration.GetConnectionString("Crm")) { Pooling = false }.ConnectionString);
-        await crm.OpenAsync();
-        await using (var take = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", crm))
+        await using var lockSource = SessionLocks.CreateDataSource(configuration.GetConnectionString("Crm")!);
+        await using var crm = await SessionLocks.TryOpenHolderAsync(lockSource, AdvisoryLockKeys.ShopFollower, CancellationToken.None);
+        if (crm is null)
         {
-            take.Parameters.AddWithValue("key", AdvisoryLockKeys.ShopFollower);
-            if (!(bool)(await take.ExecuteScalarAsync())!)
-            {
-                await Console.Error.WriteLineAsync(
-                    "shop-unfollow: a follower is running; remove Crm:Shop:ConnectionString from every process with job servers first.");
-                return 1;
-            }
+            await Console.Error.WriteLineAsync(
+                "shop-unfollow: a follower is running; remove Crm:Shop:ConnectionString from every process with job servers first.");
+            return 1;
         }
         await using var read = new NpgsqlCommand("SELECT publication_created FROM shop_follower WHERE id = 1", crm);
         var publicationCreated = await read.ExecuteScalarAsync() is true;

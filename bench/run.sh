@@ -16,6 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 # shellcheck source=../scripts/pg.sh
 . "$ROOT/scripts/pg.sh"
+# shellcheck source=lib.sh
+. "$ROOT/bench/lib.sh"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -54,19 +56,8 @@ echo "==> Building Crm.Api and bench/Crm.Bench (Release)"
 dotnet build Crm.Api/Crm.Api.csproj -c Release -v quiet -nologo || exit 1
 dotnet build bench/Crm.Bench/Crm.Bench.csproj -c Release -v quiet -nologo || exit 1
 
-# The temp dir is owned by the server user (postgres when root): it holds the data dir,
-# the socket, the app's logs and the app's build.
-WORK="$(mktemp -d /tmp/crm-bench.XXXXXX)" || exit 1
-pg_prepare_dir "$WORK" || exit 1
-chmod 711 "$WORK"
-mkdir -p "$WORK/logs" "$WORK/app"
-
-# The app runs from a copy of its build: a concurrent `dotnet build`/`dotnet test` in this
-# checkout rewrites Crm.Api/bin/Release while the bench's app is running from it.
-cp -a Crm.Api/bin/Release/net10.0/. "$WORK/app/" || exit 1
-REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-DIRTY="$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)"
-if [ "$DIRTY" -gt 0 ]; then REVISION="$REVISION + $DIRTY uncommitted file(s)"; fi
+bench_prepare_work crm-bench || exit 1
+REVISION="$(bench_revision)"
 
 # fsync and synchronous_commit stay on (every commit pays a real WAL flush). Memory is sized
 # for the data, as on a production server: the buffer cache holds 1 000 000 orders with

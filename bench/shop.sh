@@ -35,6 +35,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 1
 # shellcheck source=../scripts/pg.sh
 . "$ROOT/scripts/pg.sh"
+# shellcheck source=lib.sh
+. "$ROOT/bench/lib.sh"
 
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
@@ -97,15 +99,8 @@ fi
 say "Building Crm.Api (Release)"
 dotnet build Crm.Api/Crm.Api.csproj -c Release -v quiet -nologo -clp:ErrorsOnly || exit 1
 
-WORK="$(mktemp -d /tmp/crm-bench-shop.XXXXXX)" || exit 1
-pg_prepare_dir "$WORK" || exit 1
-chmod 711 "$WORK"
-mkdir -p "$WORK/logs" "$WORK/app"
-# The app runs from a copy of its build (a concurrent build in the checkout rewrites bin/Release).
-cp -a Crm.Api/bin/Release/net10.0/. "$WORK/app/" || exit 1
-REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-DIRTY="$(git status --porcelain --untracked-files=no 2>/dev/null | wc -l)"
-if [ "$DIRTY" -gt 0 ]; then REVISION="$REVISION + $DIRTY uncommitted file(s)"; fi
+bench_prepare_work crm-bench-shop || exit 1
+REVISION="$(bench_revision)"
 
 # fsync and synchronous_commit on; memory as bench/run.sh's; logical decoding for the follower.
 PGDATA_DIR="$WORK/pg"

@@ -22,9 +22,7 @@ public sealed class CustomerCountPublisher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Unpooled: closing the connection ends its session, so the lock can never outlive it in a pool.
-        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
-            CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!)) { Pooling = false });
+        await using var dataSource = SessionLocks.CreateDataSource(CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!));
         var interval = options.Value.CustomerCountInterval;
         using var timer = new PeriodicTimer(interval);
         NpgsqlConnection? publisher = null;
@@ -34,7 +32,7 @@ public sealed class CustomerCountPublisher(
             {
                 try
                 {
-                    publisher ??= await TryBecomePublisherAsync(dataSource, stoppingToken);
+                    publisher ??= await SessionLocks.TryOpenHolderAsync(dataSource, PublisherLockKey, stoppingToken);
                     metrics.CustomersCounted(publisher is null ? null : await CountAsync(publisher, stoppingToken));
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -52,25 +50,6 @@ public sealed class CustomerCountPublisher(
         {
             metrics.CustomersCounted(null);
             await CloseAsync(publisher);
-        }
-    }
-
-    // A connection whose session holds the publisher's lock, or null while another process holds it.
-    private static async Task<NpgsqlConnection?> TryBecomePublisherAsync(NpgsqlDataSource dataSource, CancellationToken ct)
-    {
-        var connection = await dataSource.OpenConnectionAsync(ct);
-        var locked = false;
-        try
-        {
-            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
-            command.Parameters.AddWithValue("key", PublisherLockKey);
-            locked = (bool)(await command.ExecuteScalarAsync(ct))!;
-            return locked ? connection : null;
-        }
-        finally
-        {
-            if (!locked)
-                await connection.DisposeAsync();
         }
     }
 

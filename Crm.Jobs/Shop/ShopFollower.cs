@@ -46,17 +46,15 @@ public sealed class ShopFollower(
     {
         if (!Options.Enabled)
             return;
-        // Unpooled: closing the connection ends its session, so the lock never outlives it in a pool.
-        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
-            CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!)) { Pooling = false });
+        await using var dataSource = SessionLocks.CreateDataSource(CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!));
         var delay = FirstReconnectDelay;
         while (!stoppingToken.IsCancellationRequested)
         {
             var started = TimeProvider.System.GetTimestamp();
             try
             {
-                await using var crm = await dataSource.OpenConnectionAsync(stoppingToken);
-                if (!await TryLockAsync(crm, stoppingToken))
+                await using var crm = await SessionLocks.TryOpenHolderAsync(dataSource, AdvisoryLockKeys.ShopFollower, stoppingToken);
+                if (crm is null)
                 {
                     // Another process follows; ask again later (it may die).
                     await WaitAsync(Options.StatusInterval, stoppingToken);
@@ -106,13 +104,6 @@ public sealed class ShopFollower(
         }
     }
 
-    private static async Task<bool> TryLockAsync(NpgsqlConnection crm, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", crm);
-        command.Parameters.AddWithValue("key", AdvisoryLockKeys.ShopFollower);
-        return (bool)(await command.ExecuteScalarAsync(ct))!;
-    }
-
     private async Task FollowAsync(NpgsqlConnection crm, CancellationToken ct)
     {
         var o = Options;
@@ -131,14 +122,13 @@ public sealed class ShopFollower(
 
         PgOutputReplicationSlot slot;
         var walStatus = await ShopDatabase.SlotWalStatusAsync(shop, o.Slot, ct);
-        var slotExists = walStatus is not null;
         if (applied is null || walStatus is null or "lost")
         {
             if (applied is not null)
                 logger.LogWarning("Shop slot {Slot} is {Status}; changes since are unknown, so the table is copied again",
                     o.Slot, walStatus is null ? "gone" : "lost (max_slot_wal_keep_size)");
             // A slot without an applied snapshot is what an interrupted first start leaves; a lost one cannot stream.
-            if (slotExists)
+            if (walStatus is not null)
                 await replication.DropReplicationSlot(o.Slot, cancellationToken: ct);
             await SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);
             // The exported snapshot stays valid while this connection stays idle: the copy
