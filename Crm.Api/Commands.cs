@@ -13,7 +13,9 @@ namespace Crm.Api;
 
 // Commands of the same executable:
 //   migrate                                      apply the schema (EF Core migrations and Hangfire's tables)
-//   sync [--force-update] [--update-stats-only]  run a full sync now, in this process; print the counts as JSON
+//   sync [--force-update] [--update-stats-only] [--dry-run]
+//                                                run a full sync now, in this process; print the counts as JSON
+//                                                (--dry-run: run it and roll it back; print its changes too)
 //   seed-demo [--orders N]                       load N realistic Russian demo orders (default 2000) and sync them
 //   shop-unfollow                                drop the shop's replication slot (and the publication if ours)
 public static class Commands
@@ -58,18 +60,26 @@ public static class Commands
     // The seed's `manage.py sync_crm`, with its flags.
     private static async Task<int> SyncAsync(SyncEngine engine, string[] flags)
     {
-        var unknown = flags.Except(["--force-update", "--update-stats-only"]).ToList();
-        if (unknown.Count > 0 || flags.Distinct().Count() > 1)
+        var dryRun = flags.Contains("--dry-run");
+        var modeFlags = flags.Where(f => f != "--dry-run").ToList();
+        var unknown = modeFlags.Except(["--force-update", "--update-stats-only"]).ToList();
+        if (unknown.Count > 0 || modeFlags.Count > 1 || flags.Count(f => f == "--dry-run") > 1)
         {
-            await Console.Error.WriteLineAsync("usage: sync [--force-update | --update-stats-only]");
+            await Console.Error.WriteLineAsync("usage: sync [--force-update | --update-stats-only] [--dry-run]");
             return 2;
         }
-        var mode = flags.FirstOrDefault() switch
+        var mode = modeFlags.FirstOrDefault() switch
         {
             "--force-update" => SyncMode.Force,
             "--update-stats-only" => SyncMode.StatsOnly,
             _ => SyncMode.Default,
         };
+        if (dryRun)
+        {
+            var result = await engine.DryRunAsync(mode, jobId: null, CancellationToken.None);
+            Console.WriteLine(JsonSerializer.Serialize(new { status = "success", mode, dryRun = true, result }, Output));
+            return 0;
+        }
         var counts = await engine.RunAsync(mode, new SyncScope.All(), jobId: null, CancellationToken.None);
         Console.WriteLine(JsonSerializer.Serialize(new { status = "success", mode, counts }, Output));
         return 0;

@@ -1,6 +1,7 @@
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Shop;
@@ -55,6 +56,10 @@ public static class CrmJobsExtensions
                 "Crm:Sync:WriteBatchWindow must be between zero and Crm:Sync:PendingClaimTimeout")
             .Validate(o => o.RunRetentionDays > 0, "Crm:Sync:RunRetentionDays must be positive")
             .ValidateOnStart();
+        services.AddOptions<LedgerOptions>()
+            .BindConfiguration(LedgerOptions.Section)
+            .Validate(o => o.RetentionDays > 0, "Crm:Ledger:RetentionDays must be positive")
+            .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")
@@ -76,6 +81,7 @@ public static class CrmJobsExtensions
         services.AddScoped<SyncScheduler>();
         services.AddScoped<SyncRuns>();
         services.AddScoped<RecalculateCategoriesJob>();
+        services.AddScoped<LedgerJobs>();
         services.AddScoped<OrderImporter>();
 
         AddHangfire(services, connectionString);

@@ -2,6 +2,7 @@ using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -81,7 +82,7 @@ public static class CustomersEndpoints
         // the customer's own transaction.
         try
         {
-            await scheduler.SaveAndSyncAsync(db, [customer.Phone], ct);
+            await scheduler.SaveAndSyncAsync(db, [customer.Phone], ct, ChangeSource(http));
         }
         catch (DbUpdateException e) when (IsPhoneTaken(e))
         {
@@ -101,11 +102,17 @@ public static class CustomersEndpoints
         TimeProvider clock, CancellationToken ct) =>
         UpdateAsync(id, request, replaceAll: false, http, db, phones, scheduler, clock, ct);
 
-    private static async Task<Results<NoContent, NotFound>> DeleteCustomer(long id, CrmDbContext db, CancellationToken ct)
+    private static async Task<Results<NoContent, NotFound>> DeleteCustomer(long id, HttpContext http, CrmDbContext db, CancellationToken ct)
     {
+        await using var transaction = await db.Database.BeginTransactionAsync(ct);
+        await ChangeLedger.BeginAsync(db, ChangeSource(http), ct);
         var deleted = await db.Customers.Where(c => c.Id == id).ExecuteDeleteAsync(ct);
+        await transaction.CommitAsync(ct);
         return deleted == 0 ? TypedResults.NotFound() : TypedResults.NoContent();
     }
+
+    // The ledger's source of an API write: the caller's key.
+    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(http.User.Identity?.Name);
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
         long id, [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
@@ -186,7 +193,8 @@ public static class CustomersEndpoints
         var moved = phone != previousPhone;
         try
         {
-            await using var transaction = moved ? await db.Database.BeginTransactionAsync(ct) : null;
+            await using var transaction = await db.Database.BeginTransactionAsync(ct);
+            await ChangeLedger.BeginAsync(db, ChangeSource(http), ct);
             if (ifMatch.Length > 0)
             {
                 await db.SaveChangesAsync(ct);
@@ -209,11 +217,9 @@ public static class CustomersEndpoints
                 if (customer is null)
                     return TypedResults.NotFound();
             }
-            if (transaction is not null)
-            {
+            if (moved)
                 await SyncScheduler.RecordAsync(db, [previousPhone, phone], ct);
-                await transaction.CommitAsync(ct);
-            }
+            await transaction.CommitAsync(ct);
         }
         catch (DbUpdateConcurrencyException)
         {

@@ -1,26 +1,95 @@
+using System.Globalization;
+using System.Text.Json;
+using Crm.Jobs.Customers;
+using Crm.Jobs.Data;
 using Npgsql;
 
 namespace Crm.Jobs.Categories;
 
-// SPEC §3: the first rule that holds decides. One SQL expression, used by the sync engine
-// and by the recalculation job, so the rule lives in one place.
+// Which rule decided a customer's category.
+public enum CategoryRule
+{
+    NoCompletedOrders,
+    Inactive,
+    VipByOrders,
+    VipBySpent,
+    Regular,
+    New,
+}
+
+// The thresholds a category was computed with, as the ledger keeps them with a category change.
+public sealed record CategoryThresholds(
+    int RegularMinOrders, int VipMinOrders, decimal VipMinSpent, int InactiveAfterDays, DateTime InactiveBefore)
+{
+    public static CategoryThresholds From(CategoryOptions options, DateTime now) => new(
+        options.RegularMinOrders, options.VipMinOrders, options.VipMinSpent, options.InactiveAfterDays,
+        now.AddDays(-options.InactiveAfterDays));
+}
+
+// SPEC §3: the first rule that holds decides. The one list below produces the category
+// SQL the sync engine and the recalculation write, the rule SQL written beside it
+// (customers.category_rule), and the explanation of each rule: one source of truth.
 public static class CategoryRules
 {
-    public static string Sql(string totalOrders, string totalSpent, string lastOrderDate) => $"""
-        CASE
-            WHEN {totalOrders} = 0 THEN 'new'
-            WHEN {lastOrderDate} < @inactive_before THEN 'inactive'
-            WHEN {totalOrders} >= @vip_min_orders OR {totalSpent} >= @vip_min_spent THEN 'vip'
-            WHEN {totalOrders} >= @regular_min_orders THEN 'regular'
-            ELSE 'new'
-        END
-        """;
+    private sealed record Rule(
+        CategoryRule Name, CustomerCategory Category, Func<string, string, string, string, string> Condition,
+        Func<Statistics, CategoryThresholds, string> Explain);
 
-    public static void AddParameters(NpgsqlCommand command, CategoryOptions options, DateTime now)
+    public sealed record Statistics(int TotalOrders, decimal TotalSpent, DateTime? LastOrderDate);
+
+    // Condition(totalOrders, totalSpent, lastOrderDate, parameter prefix).
+    private static readonly Rule[] Rules =
+    [
+        new(CategoryRule.NoCompletedOrders, CustomerCategory.New,
+            (o, _, _, _) => $"{o} = 0",
+            (_, _) => "new: no completed orders"),
+        new(CategoryRule.Inactive, CustomerCategory.Inactive,
+            (_, _, d, p) => $"{d} < @{p}inactive_before",
+            (s, t) => $"inactive: last order {Date(s.LastOrderDate)}, more than {t.InactiveAfterDays} days ago"),
+        new(CategoryRule.VipByOrders, CustomerCategory.Vip,
+            (o, _, _, p) => $"{o} >= @{p}vip_min_orders",
+            (s, t) => $"vip: {s.TotalOrders} completed orders ≥ {t.VipMinOrders}"),
+        new(CategoryRule.VipBySpent, CustomerCategory.Vip,
+            (_, s, _, p) => $"{s} >= @{p}vip_min_spent",
+            (s, t) => $"vip: {Money(s.TotalSpent)} spent ≥ {Money(t.VipMinSpent)}"),
+        new(CategoryRule.Regular, CustomerCategory.Regular,
+            (o, _, _, p) => $"{o} >= @{p}regular_min_orders",
+            (s, t) => $"regular: {s.TotalOrders} completed orders ≥ {t.RegularMinOrders}"),
+        new(CategoryRule.New, CustomerCategory.New,
+            (_, _, _, _) => "TRUE",
+            (s, t) => $"new: {s.TotalOrders} completed order{(s.TotalOrders == 1 ? "" : "s")} < {t.RegularMinOrders}"),
+    ];
+
+    // The category, as text. `prefix` names another set of parameters (the preview's).
+    public static string Sql(string totalOrders, string totalSpent, string lastOrderDate, string prefix = "") =>
+        Case(totalOrders, totalSpent, lastOrderDate, prefix, r => EnumText.ToText(r.Category));
+
+    // The rule that decided, as text.
+    public static string RuleSql(string totalOrders, string totalSpent, string lastOrderDate, string prefix = "") =>
+        Case(totalOrders, totalSpent, lastOrderDate, prefix, r => EnumText.ToText(r.Name));
+
+    private static string Case(string o, string s, string d, string prefix, Func<Rule, string> result) =>
+        "CASE " + string.Join(" ", Rules.Select(r => $"WHEN {r.Condition(o, s, d, prefix)} THEN '{result(r)}'")) + " END";
+
+    public static CustomerCategory CategoryOf(CategoryRule rule) => Rules.Single(r => r.Name == rule).Category;
+
+    public static string Explain(CategoryRule rule, Statistics statistics, CategoryThresholds thresholds) =>
+        Rules.Single(r => r.Name == rule).Explain(statistics, thresholds);
+
+    public static void AddParameters(NpgsqlCommand command, CategoryOptions options, DateTime now, string prefix = "")
     {
-        command.Parameters.AddWithValue("inactive_before", now.AddDays(-options.InactiveAfterDays));
-        command.Parameters.AddWithValue("vip_min_orders", options.VipMinOrders);
-        command.Parameters.AddWithValue("vip_min_spent", options.VipMinSpent);
-        command.Parameters.AddWithValue("regular_min_orders", options.RegularMinOrders);
+        var thresholds = CategoryThresholds.From(options, now);
+        command.Parameters.AddWithValue($"{prefix}inactive_before", thresholds.InactiveBefore);
+        command.Parameters.AddWithValue($"{prefix}vip_min_orders", thresholds.VipMinOrders);
+        command.Parameters.AddWithValue($"{prefix}vip_min_spent", thresholds.VipMinSpent);
+        command.Parameters.AddWithValue($"{prefix}regular_min_orders", thresholds.RegularMinOrders);
     }
+
+    // The thresholds as the ledger's trigger stores them with a category change (ChangeLedger).
+    public static string ThresholdsJson(CategoryOptions options, DateTime now) =>
+        JsonSerializer.Serialize(CategoryThresholds.From(options, now), CrmJson.Options);
+
+    private static string Date(DateTime? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "none";
+
+    private static string Money(decimal amount) => amount.ToString("0.##", CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,16 +35,20 @@ public sealed class RecalculateCategoriesJob(
             await lockCommand.ExecuteNonQueryAsync(ct);
         }
 
+        var now = clock.GetUtcNow().UtcDateTime;
+        await ChangeLedger.BeginAsync(connection, transaction, ChangeLedger.Recalculate, null,
+            CategoryRules.ThresholdsJson(options.Value, now), ct);
+
         var category = CategoryRules.Sql("total_orders", "total_spent", "last_order_date");
+        var rule = CategoryRules.RuleSql("total_orders", "total_spent", "last_order_date");
         await using var command = new NpgsqlCommand($"""
             WITH changed AS (
-                UPDATE customers SET category = {category}, updated_at = @now
-                WHERE category IS DISTINCT FROM {category}
+                UPDATE customers SET category = {category}, category_rule = {rule}, updated_at = @now
+                WHERE (category, category_rule) IS DISTINCT FROM ({category}, {rule})
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM changed)::int, (SELECT count(*) FROM customers)::int
             """, connection, transaction) { CommandTimeout = 0 };
-        var now = clock.GetUtcNow().UtcDateTime;
         command.Parameters.AddWithValue("now", now);
         CategoryRules.AddParameters(command, options.Value, now);
 

@@ -1,3 +1,5 @@
+using Crm.Jobs.Categories;
+
 namespace Crm.Jobs.Customers;
 
 public enum CustomerCategory
@@ -32,6 +34,8 @@ public class Customer
 
     // Computed by the sync engine, never written by a client.
     public CustomerCategory Category { get; set; } = CustomerCategory.New;
+    // The rule that decided the category, written with it (CategoryRules).
+    public CategoryRule CategoryRule { get; set; } = CategoryRule.NoCompletedOrders;
     public int TotalOrders { get; set; }
     public decimal TotalSpent { get; set; }
     public decimal AverageOrder { get; set; }

@@ -1,3 +1,4 @@
+using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -17,6 +18,9 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         customer.Property(c => c.Category).HasMaxLength(20)
             .HasConversion(EnumText.Converter<CustomerCategory>())
             .HasDefaultValue(CustomerCategory.New).HasSentinel((CustomerCategory)(-1));
+        customer.Property(c => c.CategoryRule).HasMaxLength(20)
+            .HasConversion(EnumText.Converter<CategoryRule>())
+            .HasDefaultValue(CategoryRule.NoCompletedOrders).HasSentinel((CategoryRule)(-1));
         customer.Property(c => c.TotalOrders).HasDefaultValue(0).HasSentinel(-1);
         // The sum of many orders of the largest amount an order may have (numeric(12,2)) must fit.
         customer.Property(c => c.TotalSpent).HasPrecision(Customer.TotalSpentPrecision, 2).HasDefaultValue(0m).HasSentinel(-1m);
@@ -46,6 +50,7 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         customer.ToTable(t =>
         {
             t.HasCheckConstraint("ck_customers_category", $"category IN ({EnumText.SqlList<CustomerCategory>()})");
+            t.HasCheckConstraint("ck_customers_category_rule", $"category_rule IN ({EnumText.SqlList<CategoryRule>()})");
             t.HasCheckConstraint("ck_customers_total_orders", "total_orders >= 0");
             t.HasCheckConstraint("ck_customers_total_spent", "total_spent >= 0");
             t.HasCheckConstraint("ck_customers_average_order", "average_order >= 0");

@@ -1,4 +1,5 @@
 using Crm.Jobs.Customers;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
@@ -18,6 +19,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<SyncError> SyncErrors => Set<SyncError>();
     public DbSet<ShopFollowerState> ShopFollower => Set<ShopFollowerState>();
     public DbSet<ShopRejection> ShopRejections => Set<ShopRejection>();
+    public DbSet<CustomerChange> CustomerChanges => Set<CustomerChange>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -1,4 +1,5 @@
 using Crm.Jobs.Categories;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +12,7 @@ namespace Crm.Jobs.Hosting;
 // background and retried, so a process that starts while the database is down still comes
 // up (not ready) and registers them once the database is back.
 public sealed class RecurringJobs(
-    IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync,
+    IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync, IOptions<LedgerOptions> ledger,
     ILogger<RecurringJobs> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -66,6 +67,13 @@ public sealed class RecurringJobs(
         else
             AddChecked("Crm:Sync:RunPruneCron", pruneCron, () => manager.AddOrUpdate<SyncJobs>(
                 SyncJobs.PruneRunsRecurringJobId, job => job.PruneRunsAsync(CancellationToken.None), pruneCron));
+
+        var ledgerCron = ledger.Value.PruneCron;
+        if (string.IsNullOrWhiteSpace(ledgerCron))
+            manager.RemoveIfExists(LedgerJobs.PruneRecurringJobId);
+        else
+            AddChecked("Crm:Ledger:PruneCron", ledgerCron, () => manager.AddOrUpdate<LedgerJobs>(
+                LedgerJobs.PruneRecurringJobId, job => job.PruneAsync(CancellationToken.None), ledgerCron));
     }
 
     // Hangfire parses the cron expression; say which setting holds the bad one.

@@ -3,6 +3,7 @@ using System.Data;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
+using Crm.Jobs.Ledger;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,12 @@ public abstract record SyncScope
 public sealed record SyncCounts(
     int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
     int TotalCustomers, long DurationMs);
+
+// A dry run's result: the counts the real run would report, its changes per ledger field,
+// and its first changes.
+public sealed record SyncDryRunResult(
+    long RunId, bool DryRun, int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
+    int TotalCustomers, long DurationMs, IReadOnlyDictionary<string, int> Changes, IReadOnlyList<ChangeSample> Sample);
 
 // The seed's sync rules (SPEC §3) as a handful of set-based statements, whatever the number
 // of customers.
@@ -71,14 +78,38 @@ public sealed class SyncEngine(
     // customers (a broken constraint, a full disk): the batch fails and Hangfire retries it.
     public const int MaxIsolatedErrors = 1_000;
 
-    public async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
+    // A dry run's sample holds this many changes.
+    public const int DryRunSampleSize = 100;
+
+    public Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct) =>
+        RunAsync(mode, scope, jobId, dryRun: null, ct);
+
+    // A full sync that runs exactly the real run's statements, transaction by transaction, and
+    // rolls each back instead of committing: nothing of it is written but its sync_runs row.
+    public async Task<SyncDryRunResult> DryRunAsync(SyncMode mode, string? jobId, CancellationToken ct)
+    {
+        var dryRun = new DryRun();
+        var counts = await RunAsync(mode, new SyncScope.All(), jobId, dryRun, ct);
+        return new SyncDryRunResult(dryRun.RunId, true, counts.CreatedCount, counts.UpdatedCount, counts.UnchangedCount,
+            counts.SkippedCount, counts.ErrorCount, counts.TotalCustomers, counts.DurationMs, dryRun.Changes, dryRun.Sample);
+    }
+
+    // What a dry run's transactions saw in the ledger before they rolled back.
+    private sealed class DryRun
+    {
+        public long RunId { get; set; }
+        public Dictionary<string, int> Changes { get; } = [];
+        public List<ChangeSample> Sample { get; } = [];
+    }
+
+    private async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, DryRun? dryRun, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         if (scope is SyncScope.Phones)
-            return await RunInOneTransactionAsync(connection, mode, scope, jobId, ct);
+            return await RunInOneTransactionAsync(connection, mode, scope, jobId, dryRun, ct);
         if (scope is SyncScope.Pending)
             return await DeferringIndexesAsync(connection, mode,
-                () => RunInOneTransactionAsync(connection, mode, scope, jobId, ct), ct);
+                () => RunInOneTransactionAsync(connection, mode, scope, jobId, dryRun, ct), ct);
 
         await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", connection) { CommandTimeout = 0 })
         {
@@ -88,9 +119,11 @@ public sealed class SyncEngine(
         try
         {
             // The first sync into an empty customers table has nobody to keep fresh: one transaction.
-            return await DeferringIndexesAsync(connection, mode, async () => await CustomersEmptyAsync(connection, ct)
-                ? await RunInOneTransactionAsync(connection, mode, scope, jobId, ct)
-                : await FullSyncInChunksAsync(connection, mode, jobId, ct), ct);
+            // A dry run leaves the indexes alone (dropping them is a write of its own).
+            async Task<SyncCounts> Run() => await CustomersEmptyAsync(connection, ct)
+                ? await RunInOneTransactionAsync(connection, mode, scope, jobId, dryRun, ct)
+                : await FullSyncInChunksAsync(connection, mode, jobId, dryRun, ct);
+            return dryRun is null ? await DeferringIndexesAsync(connection, mode, Run, ct) : await Run();
         }
         finally
         {
@@ -112,7 +145,7 @@ public sealed class SyncEngine(
 
     // Scoped runs, and a full sync into an empty customers table.
     private async Task<SyncCounts> RunInOneTransactionAsync(
-        NpgsqlConnection connection, SyncMode mode, SyncScope scope, string? jobId, CancellationToken ct)
+        NpgsqlConnection connection, SyncMode mode, SyncScope scope, string? jobId, DryRun? dryRun, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await LockAsync(connection, transaction, scope, ct);
@@ -121,40 +154,69 @@ public sealed class SyncEngine(
             await SyncScheduler.ReleaseDispatchClaimAsync(dataSource, ct);
 
         // The run starts once it holds its lock, so runs of one kind never overlap in sync_runs.
-        return await RecordRunAsync(connection, mode, jobId, async (runId, stopwatch) =>
+        return await RecordRunAsync(connection, mode, jobId, dryRun, async (runId, stopwatch) =>
         {
-            var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
+            var batch = await NewBatchAsync(connection, transaction, mode, runId, ct);
             var counts = await SyncAsync(batch, scope, stopwatch, ct);
+            var changes = await EndTransactionAsync(batch, transaction, dryRun, ct);
+            if (dryRun is not null)
+            {
+                await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch.Refused), changes, ct);
+                return counts;
+            }
             // Recorded inside the transaction: the run row says succeeded exactly when the sync committed,
             // and it finished before the lock passes to the next run.
-            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch.Refused), ct, transaction);
+            await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(batch.Refused), changes, ct, transaction);
             await transaction.CommitAsync(ct);
             return counts;
         }, ct);
     }
 
+    // The end of one of a run's transactions, past its last write: the run's changes per
+    // field as the ledger has them so far. A dry run adds them (and its sample) up and rolls
+    // back; a real run leaves the commit to the caller.
+    private static async Task<Dictionary<string, int>> EndTransactionAsync(
+        Batch batch, NpgsqlTransaction transaction, DryRun? dryRun, CancellationToken ct)
+    {
+        var connection = transaction.Connection!;
+        var changes = await ChangeLedger.CountRunChangesAsync(connection, transaction, batch.RunId, ct);
+        if (dryRun is null)
+            return changes;
+        dryRun.Sample.AddRange(await ChangeLedger.SampleRunChangesAsync(
+            connection, transaction, batch.RunId, DryRunSampleSize - dryRun.Sample.Count, ct));
+        await transaction.RollbackAsync(ct);
+        foreach (var (field, count) in changes)
+            dryRun.Changes[field] = dryRun.Changes.GetValueOrDefault(field) + count;
+        return dryRun.Changes;
+    }
+
     // The run row, the metrics and the log around a run. The body records the run's success
     // itself, inside its last transaction where it has one. The connection holds the run's lock.
     private async Task<SyncCounts> RecordRunAsync(
-        NpgsqlConnection connection, SyncMode mode, string? jobId, Func<long, Stopwatch, Task<SyncCounts>> body, CancellationToken ct)
+        NpgsqlConnection connection, SyncMode mode, string? jobId, DryRun? dryRun, Func<long, Stopwatch, Task<SyncCounts>> body, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
-        var runId = await StartRunAsync(mode, jobId, connection.ProcessID, ct);
+        var runId = await StartRunAsync(mode, jobId, connection.ProcessID, dryRun is not null, ct);
+        dryRun?.RunId = runId;
         using var logScope = logger.BeginScope(new Dictionary<string, object> { ["SyncRunId"] = runId });
         try
         {
             var counts = await body(runId, stopwatch);
-            metrics.SyncFinished(mode, counts, succeeded: true);
-            logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}): {@Counts}", mode, runId, jobId, counts);
+            // A dry run changed nothing: the sync metrics count real runs only.
+            if (dryRun is null)
+                metrics.SyncFinished(mode, counts, succeeded: true);
+            logger.LogInformation("Sync {Mode} run {RunId} (job {JobId}{DryRun}): {@Counts}",
+                mode, runId, jobId, dryRun is null ? "" : ", dry run", counts);
             return counts;
         }
         catch (Exception e)
         {
             var failed = new SyncCounts(0, 0, 0, 0, 1, 0, stopwatch.ElapsedMilliseconds);
-            metrics.SyncFinished(mode, failed, succeeded: false);
+            if (dryRun is null)
+                metrics.SyncFinished(mode, failed, succeeded: false);
             try
             {
-                await FinishRunAsync(runId, SyncRunStatus.Failed, failed, e.Message, CancellationToken.None);
+                await FinishRunAsync(runId, SyncRunStatus.Failed, failed, e.Message, null, CancellationToken.None);
             }
             catch (Exception recordError)
             {
@@ -368,9 +430,10 @@ public sealed class SyncEngine(
     // moved): a per-customer run that committed meanwhile is never overwritten with older
     // data. A crash between chunks leaves the committed chunks exact; the retried job
     // redoes the run, and the chunks already written compare equal and write nothing.
-    private async Task<SyncCounts> FullSyncInChunksAsync(NpgsqlConnection connection, SyncMode mode, string? jobId, CancellationToken ct)
+    private async Task<SyncCounts> FullSyncInChunksAsync(
+        NpgsqlConnection connection, SyncMode mode, string? jobId, DryRun? dryRun, CancellationToken ct)
     {
-        return await RecordRunAsync(connection, mode, jobId, async (runId, stopwatch) =>
+        return await RecordRunAsync(connection, mode, jobId, dryRun, async (runId, stopwatch) =>
         {
             var now = clock.GetUtcNow().UtcDateTime;
             var chunkSize = Math.Max(1, syncOptions.Value.FullSyncChunkSize);
@@ -381,6 +444,7 @@ public sealed class SyncEngine(
                 await using (var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
                 {
                     var phase1 = NewBatch(connection, snapshot, mode, runId, now);
+                    // Phase 1 writes no customer (only session temp tables).
                     await phase1.ExecuteAsync(BulkSettings, ct);
                     await phase1.ExecuteAsync($"""
                         DROP TABLE IF EXISTS full_source, full_versions;
@@ -414,7 +478,7 @@ public sealed class SyncEngine(
                 {
                     var lo = i == 0 ? null : bounds[i - 1];
                     var hi = i == bounds.Count ? null : bounds[i];
-                    var chunk = await SyncChunkAsync(connection, mode, runId, lo, hi, ct);
+                    var chunk = await SyncChunkAsync(connection, mode, runId, lo, hi, dryRun, ct);
                     created += chunk.Counts.CreatedCount;
                     updated += chunk.Counts.UpdatedCount;
                     unchanged += chunk.Counts.UnchangedCount;
@@ -424,7 +488,8 @@ public sealed class SyncEngine(
                 }
 
                 var counts = new SyncCounts(created, updated, unchanged, skipped, errors, total, stopwatch.ElapsedMilliseconds);
-                await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(refusedPhones), ct);
+                var changes = dryRun?.Changes ?? await ChangeLedger.CountRunChangesAsync(connection, null, runId, ct);
+                await FinishRunAsync(runId, SyncRunStatus.Succeeded, counts, ErrorSummary(refusedPhones), changes, ct);
                 return counts;
             }
             finally
@@ -440,11 +505,11 @@ public sealed class SyncEngine(
 
     // One chunk of a full sync: the phones in [lo, hi) (null: unbounded), in its own transaction.
     private async Task<(SyncCounts Counts, IReadOnlyList<(string Phone, string Error)> Refused)> SyncChunkAsync(
-        NpgsqlConnection connection, SyncMode mode, long runId, string? lo, string? hi, CancellationToken ct)
+        NpgsqlConnection connection, SyncMode mode, long runId, string? lo, string? hi, DryRun? dryRun, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await LockAsync(connection, transaction, new SyncScope.All(), ct);
-        var batch = NewBatch(connection, transaction, mode, runId, clock.GetUtcNow().UtcDateTime);
+        var batch = await NewBatchAsync(connection, transaction, mode, runId, ct);
         (batch.RangeLow, batch.RangeHigh) = (lo, hi);
         // Explicit ranges on every table, so that each statement is an index range scan of
         // the chunk, never a scan of a whole table per chunk.
@@ -466,7 +531,10 @@ public sealed class SyncEngine(
 
         var (created, updated) = await ApplyIsolatingAsync(batch, InRange, ct);
         var (total, _, refusedCustomers) = await CountAsync(batch, InRange, "0", ct);
-        await transaction.CommitAsync(ct);
+        if (dryRun is not null)
+            await EndTransactionAsync(batch, transaction, dryRun, ct);
+        else
+            await transaction.CommitAsync(ct);
         var counts = new SyncCounts(created, updated, total - created - updated - refusedCustomers, 0, batch.Refused.Count, total, 0);
         return (counts, batch.Refused);
     }
@@ -602,11 +670,12 @@ public sealed class SyncEngine(
         {
             created = await batch.ExecuteAsync($"""
                 INSERT INTO customers (name, phone, email, city, address,
-                                       total_orders, total_spent, average_order, last_order_date, category,
+                                       total_orders, total_spent, average_order, last_order_date, category, category_rule,
                                        created_at, updated_at)
                 SELECT coalesce(nullif(s.name, ''), @placeholder), s.phone, s.email, s.city, s.address,
                        s.total_orders, s.total_spent, s.average_order, s.last_order_date,
                        {CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date")},
+                       {CategoryRules.RuleSql("s.total_orders", "s.total_spent", "s.last_order_date")},
                        @now, @now
                 FROM {batch.Source} s
                 WHERE {phoneFilter("s.phone")}
@@ -632,11 +701,12 @@ public sealed class SyncEngine(
         // 5. Customers without any order in scope: no statistics, category new.
         updated += await batch.ExecuteAsync($"""
             UPDATE customers c
-            SET (total_orders, total_spent, average_order, last_order_date, category, updated_at) = (0, 0, 0, NULL, 'new', @now)
+            SET (total_orders, total_spent, average_order, last_order_date, category, category_rule, updated_at)
+                = (0, 0, 0, NULL, 'new', 'noCompletedOrders', @now)
             WHERE {phoneFilter("c.phone")}
               AND NOT EXISTS (SELECT 1 FROM {batch.Source} s WHERE s.phone = c.phone)
-              AND (c.total_orders, c.total_spent, c.average_order, c.last_order_date, c.category)
-                  IS DISTINCT FROM (0, 0, 0, NULL, 'new')
+              AND (c.total_orders, c.total_spent, c.average_order, c.last_order_date, c.category, c.category_rule)
+                  IS DISTINCT FROM (0, 0, 0, NULL, 'new', 'noCompletedOrders')
             """, ct);
         return (created, updated);
     }
@@ -782,6 +852,7 @@ public sealed class SyncEngine(
         values["average_order"] = "s.average_order";
         values["last_order_date"] = "s.last_order_date";
         values["category"] = CategoryRules.Sql("s.total_orders", "s.total_spent", "s.last_order_date");
+        values["category_rule"] = CategoryRules.RuleSql("s.total_orders", "s.total_spent", "s.last_order_date");
         return values;
     }
 
@@ -790,14 +861,15 @@ public sealed class SyncEngine(
         : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first: {refused[0].Phone}: {refused[0].Error}";
 
     // The holder is the session that holds the run's lock: once it is gone, so is the run (SyncRuns).
-    private async Task<long> StartRunAsync(SyncMode mode, string? jobId, int holderPid, CancellationToken ct)
+    private async Task<long> StartRunAsync(SyncMode mode, string? jobId, int holderPid, bool dryRun, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
             INSERT INTO sync_runs (job_id, mode, status, started_at, created_count, updated_count, unchanged_count,
-                                   skipped_count, error_count, total_customers, duration_ms, holder_pid)
-            VALUES (@job_id, @mode, 'running', @now, 0, 0, 0, 0, 0, 0, 0, @holder_pid)
+                                   skipped_count, error_count, total_customers, duration_ms, holder_pid, dry_run)
+            VALUES (@job_id, @mode, 'running', @now, 0, 0, 0, 0, 0, 0, 0, @holder_pid, @dry_run)
             RETURNING id
             """);
+        command.Parameters.AddWithValue("dry_run", dryRun);
         command.Parameters.AddWithValue("holder_pid", holderPid);
         command.Parameters.AddWithValue("job_id", (object?)jobId ?? DBNull.Value);
         command.Parameters.AddWithValue("mode", EnumText.ToText(mode));
@@ -806,16 +878,19 @@ public sealed class SyncEngine(
     }
 
     private async Task FinishRunAsync(
-        long runId, SyncRunStatus status, SyncCounts counts, string? error, CancellationToken ct, NpgsqlTransaction? transaction = null)
+        long runId, SyncRunStatus status, SyncCounts counts, string? error, Dictionary<string, int>? changes,
+        CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
         await using var command = transaction is null ? dataSource.CreateCommand() : new NpgsqlCommand("", transaction.Connection, transaction);
         command.CommandText = """
             UPDATE sync_runs
             SET status = @status, finished_at = @now, created_count = @created, updated_count = @updated,
                 unchanged_count = @unchanged, skipped_count = @skipped, error_count = @errors,
-                total_customers = @total, duration_ms = @duration, error = @error
+                total_customers = @total, duration_ms = @duration, error = @error, changes = @changes
             WHERE id = @id
             """;
+        command.Parameters.AddWithValue("changes", NpgsqlTypes.NpgsqlDbType.Jsonb,
+            changes is null ? DBNull.Value : System.Text.Json.JsonSerializer.Serialize(changes));
         command.Parameters.AddWithValue("id", runId);
         command.Parameters.AddWithValue("status", EnumText.ToText(status));
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
@@ -832,6 +907,15 @@ public sealed class SyncEngine(
 
     private Batch NewBatch(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, long runId, DateTime now) =>
         new(connection, transaction, mode, runId, now, syncOptions.Value.PlaceholderName, categoryOptions.Value);
+
+    // A transaction that writes customers: it names itself to the ledger first.
+    private async Task<Batch> NewBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncMode mode, long runId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await ChangeLedger.BeginAsync(connection, transaction, ChangeLedger.SyncSource(mode), runId,
+            CategoryRules.ThresholdsJson(categoryOptions.Value, now), ct);
+        return NewBatch(connection, transaction, mode, runId, now);
+    }
 
     // One transaction's statements, with the parameters every sync statement may use.
     private sealed class Batch(

@@ -28,6 +28,16 @@ public sealed class SyncJobs(
         return await engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
     }
 
+    // A full sync run and rolled back: what it would change (SyncEngine.DryRunAsync).
+    [Queue(JobQueues.Bulk)]
+    [DisplayName("Dry run of a full sync ({0})")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
+    public async Task<SyncDryRunResult> DryRunAsync(SyncMode mode, PerformContext? context, CancellationToken ct)
+    {
+        await runs.AbandonRunsWithoutHolderAsync(ct);
+        return await engine.DryRunAsync(mode, context?.BackgroundJob.Id, ct);
+    }
+
     // The recurring `sync-default` (and the dashboard's Trigger now) asks like POST /api/sync
     // does: a full sync of the mode already queued or running is joined, not doubled.
     // Returns the full sync's job id. On the default queue, so it never waits behind that sync.

@@ -11,6 +11,8 @@ internal sealed class SyncRunConfiguration : IEntityTypeConfiguration<SyncRun>
         run.Property(r => r.JobId).HasMaxLength(100);
         run.Property(r => r.Mode).HasMaxLength(20).HasConversion(EnumText.Converter<SyncMode>());
         run.Property(r => r.Status).HasMaxLength(20).HasConversion(EnumText.Converter<SyncRunStatus>());
+        run.Property(r => r.Changes).HasColumnType("jsonb");
+        run.Property(r => r.RevertJobId).HasMaxLength(100);
         run.HasIndex(r => r.StartedAt);
         run.HasIndex(r => r.JobId);
         // The runs still marked running: what the abandoned-run check reads.

@@ -44,13 +44,15 @@ public sealed class SyncRuns([FromKeyedServices(CrmDataSources.Jobs)] NpgsqlData
     }
 
     // Runs that finished more than Crm:Sync:RunRetentionDays ago, except those whose job
-    // Hangfire still shows (a failed job stays until someone deletes it).
+    // Hangfire still shows (a failed job stays until someone deletes it) and those whose
+    // changes the ledger still holds (a run stays revertable as long as its changes do).
     public async Task<int> PruneAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("""
             DELETE FROM sync_runs r
             WHERE r.finished_at < @cutoff
               AND NOT EXISTS (SELECT 1 FROM hangfire.job j WHERE j.id::text = r.job_id)
+              AND NOT EXISTS (SELECT 1 FROM customer_changes ch WHERE ch.run_id = r.id)
             """);
         command.Parameters.AddWithValue("cutoff", clock.GetUtcNow().UtcDateTime.AddDays(-options.Value.RunRetentionDays));
         var pruned = await command.ExecuteNonQueryAsync(ct);

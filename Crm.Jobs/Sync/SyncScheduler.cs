@@ -1,5 +1,6 @@
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
+using Crm.Jobs.Ledger;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
@@ -33,11 +34,14 @@ public sealed class SyncScheduler(
 
     // An EF Core write and the sync requests of its customers' phones commit together; the
     // job is dispatched after the commit, so it always sees the write. Returns the job's id,
-    // null without phones (nothing to sync).
-    public async Task<string?> SaveAndSyncAsync(CrmDbContext db, IReadOnlyList<string> phones, CancellationToken ct)
+    // null without phones (nothing to sync). A write that changes customers names its
+    // ledger source.
+    public async Task<string?> SaveAndSyncAsync(CrmDbContext db, IReadOnlyList<string> phones, CancellationToken ct, string? changeSource = null)
     {
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
+            if (changeSource is not null)
+                await ChangeLedger.BeginAsync(db, changeSource, ct);
             await db.SaveChangesAsync(ct);
             if (phones.Count > 0)
                 await RecordAsync(db, phones, ct);
@@ -120,15 +124,19 @@ public sealed class SyncScheduler(
     public string EnqueueStatistics(string phone) =>
         jobs.Enqueue<SyncJobs>(j => j.CustomerStatisticsAsync(phone, null, CancellationToken.None));
 
+    public string EnqueueRevert(long runId) =>
+        jobs.Enqueue<LedgerJobs>(j => j.RevertRunAsync(runId, CancellationToken.None));
+
     public string EnqueueRecalculation() =>
         jobs.Enqueue<RecalculateCategoriesJob>(j => j.RunAsync(CancellationToken.None));
 
     // One full sync per mode at a time: while one is queued, retrying or running, asking
     // again returns its id instead of queueing another. Callers of one mode queue up on a
     // PostgreSQL advisory lock (woken at once, unlike a polled distributed lock).
-    public async Task<string> EnqueueFullSyncAsync(SyncMode mode, CancellationToken ct)
+    // A dry run joins only a dry run of its mode.
+    public async Task<string> EnqueueFullSyncAsync(SyncMode mode, CancellationToken ct, bool dryRun = false)
     {
-        var key = EnumText.ToText(mode);
+        var key = EnumText.ToText(mode) + (dryRun ? ":dryRun" : "");
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@key))", connection, transaction))
@@ -143,7 +151,9 @@ public sealed class SyncScheduler(
         if (existing is not null && UnfinishedStates.Contains(hangfire.GetStateData(existing)?.Name ?? ""))
             return existing;
 
-        var jobId = jobs.Enqueue<SyncJobs>(j => j.FullSyncAsync(mode, null, CancellationToken.None));
+        var jobId = dryRun
+            ? jobs.Enqueue<SyncJobs>(j => j.DryRunAsync(mode, null, CancellationToken.None))
+            : jobs.Enqueue<SyncJobs>(j => j.FullSyncAsync(mode, null, CancellationToken.None));
         hangfire.SetRangeInHash("crm:full-sync", [new KeyValuePair<string, string>(key, jobId)]);
         await transaction.CommitAsync(CancellationToken.None);
         return jobId;

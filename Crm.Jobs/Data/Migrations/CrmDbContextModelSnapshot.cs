@@ -56,6 +56,14 @@ namespace Crm.Jobs.Data.Migrations
                         .HasDefaultValue("new")
                         .HasColumnName("category");
 
+                    b.Property<string>("CategoryRule")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasDefaultValue("noCompletedOrders")
+                        .HasColumnName("category_rule");
+
                     b.Property<string>("City")
                         .IsRequired()
                         .ValueGeneratedOnAdd()
@@ -173,6 +181,8 @@ namespace Crm.Jobs.Data.Migrations
 
                             t.HasCheckConstraint("ck_customers_category", "category IN ('new', 'regular', 'vip', 'inactive')");
 
+                            t.HasCheckConstraint("ck_customers_category_rule", "category_rule IN ('noCompletedOrders', 'inactive', 'vipByOrders', 'vipBySpent', 'regular', 'new')");
+
                             t.HasCheckConstraint("ck_customers_name", "length(btrim(name)) > 0");
 
                             t.HasCheckConstraint("ck_customers_phone_e164", "phone ~ '^\\+[1-9][0-9]{1,14}$'");
@@ -220,6 +230,69 @@ namespace Crm.Jobs.Data.Migrations
                         .HasDatabaseName("ix_customer_notes_customer_id_created_at");
 
                     b.ToTable("customer_notes", (string)null);
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Ledger.CustomerChange", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("ChangedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("changed_at");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("customer_id");
+
+                    b.Property<string>("Field")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("field");
+
+                    b.Property<string>("NewValue")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("new_value");
+
+                    b.Property<string>("OldValue")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("old_value");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("reason");
+
+                    b.Property<long?>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)")
+                        .HasColumnName("source");
+
+                    b.HasKey("Id")
+                        .HasName("pk_customer_changes");
+
+                    b.HasIndex("ChangedAt")
+                        .HasDatabaseName("ix_customer_changes_changed_at_brin");
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("ChangedAt"), "brin");
+
+                    b.HasIndex("RunId", "Id")
+                        .HasDatabaseName("ix_customer_changes_run_id_id")
+                        .HasFilter("run_id IS NOT NULL");
+
+                    b.HasIndex("CustomerId", "ChangedAt", "Id")
+                        .HasDatabaseName("ix_customer_changes_customer_id_changed_at_id");
+
+                    b.ToTable("customer_changes", (string)null);
                 });
 
             modelBuilder.Entity("Crm.Jobs.Orders.Order", b =>
@@ -585,9 +658,17 @@ namespace Crm.Jobs.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("Changes")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("changes");
+
                     b.Property<int>("CreatedCount")
                         .HasColumnType("integer")
                         .HasColumnName("created_count");
+
+                    b.Property<bool>("DryRun")
+                        .HasColumnType("boolean")
+                        .HasColumnName("dry_run");
 
                     b.Property<long>("DurationMs")
                         .HasColumnType("bigint")
@@ -619,6 +700,15 @@ namespace Crm.Jobs.Data.Migrations
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)")
                         .HasColumnName("mode");
+
+                    b.Property<string>("RevertJobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("revert_job_id");
+
+                    b.Property<DateTime?>("RevertedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reverted_at");
 
                     b.Property<int>("SkippedCount")
                         .HasColumnType("integer")

@@ -1,0 +1,53 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Crm.Jobs.Ledger;
+
+// One change to one customer (table customer_changes), written by the trigger on customers
+// (migration ChangeLedger) in the transaction of the change itself, whoever makes it.
+public class CustomerChange
+{
+    // Field names besides the customer's contact fields (name, phone, email, city, address, notes).
+    public const string Created = "created";
+    public const string Deleted = "deleted";
+    public const string Category = "category";
+    // Total orders, total spent, average order and last order date, as one change.
+    public const string Statistics = "statistics";
+
+    // The fields a sync may change that a revert puts back (statistics and category are
+    // recomputed from orders, never reverted).
+    public static readonly string[] ContactFields = ["name", "email", "city", "address"];
+
+    public long Id { get; set; }
+    // No foreign key: the ledger outlives a deleted customer.
+    public long CustomerId { get; set; }
+    public required string Field { get; set; }
+    // JSON: a string for a text field, the category's text, an object for statistics,
+    // {phone, name, category} for created and deleted rows.
+    public string? OldValue { get; set; }
+    public string? NewValue { get; set; }
+    // For a category change: the rule that decided, the statistics and the thresholds.
+    public string? Reason { get; set; }
+    public DateTime ChangedAt { get; set; }
+    // sync:<mode>, recalculate, api:<key name>, revert, sql (a write outside the service).
+    public required string Source { get; set; }
+    public long? RunId { get; set; }
+}
+
+internal sealed class CustomerChangeConfiguration : IEntityTypeConfiguration<CustomerChange>
+{
+    public void Configure(EntityTypeBuilder<CustomerChange> change)
+    {
+        change.Property(c => c.Field).HasMaxLength(20);
+        change.Property(c => c.Source).HasMaxLength(220);
+        change.Property(c => c.OldValue).HasColumnType("jsonb");
+        change.Property(c => c.NewValue).HasColumnType("jsonb");
+        change.Property(c => c.Reason).HasColumnType("jsonb");
+        // A customer's timeline, newest first.
+        change.HasIndex(c => new { c.CustomerId, c.ChangedAt, c.Id });
+        // A run's changes (dry-run summaries, GET /api/sync/runs/{id}/changes, revert).
+        change.HasIndex(c => new { c.RunId, c.Id }).HasFilter("run_id IS NOT NULL");
+        // Pruning by age: a BRIN index costs next to nothing to maintain on an append-only table.
+        change.HasIndex(c => c.ChangedAt).HasMethod("brin").HasDatabaseName("ix_customer_changes_changed_at_brin");
+    }
+}
