@@ -5,6 +5,7 @@ namespace Crm.Api.Auth;
 public static class Authorization
 {
     // reader: every GET; operator: every other write (notes, imports, job triggers); admin: DELETE.
+    // An endpoint may ask for more with an AuthorizeAttribute of its own (reverting a sync run: admin).
     public static TBuilder RequireRoleByMethod<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
     {
         builder.Add(endpoint =>
