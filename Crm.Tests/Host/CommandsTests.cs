@@ -94,6 +94,19 @@ public class SyncCommandTests
             Assert.Equal(("Старое Имя", "old@example.com", "Тверь"), (customer.Name, customer.Email, customer.City));
         }
 
+        // A dry run first: the counts and changes of the force sync below, and nothing written.
+        var dryRun = await CommandDatabase.RunJsonAsync(database.ConnectionString, "sync", "--force-update", "--dry-run");
+
+        Assert.True((bool)dryRun["dryRun"]!);
+        Assert.Equal((1, 1), ((int)dryRun["result"]!["createdCount"]!, (int)dryRun["result"]!["updatedCount"]!));
+        Assert.Equal(1, (int)dryRun["result"]!["changes"]!["created"]!);
+        Assert.Equal(1, (int)dryRun["result"]!["changes"]!["email"]!);
+        await using (var db = database.CreateDbContext())
+        {
+            Assert.Equal("old@example.com", (await db.Customers.AsNoTracking().SingleAsync()).Email);
+            Assert.True((await db.SyncRuns.AsNoTracking().OrderBy(r => r.Id).LastAsync()).DryRun);
+        }
+
         var force = await CommandDatabase.RunJsonAsync(database.ConnectionString, "sync", "--force-update");
 
         Assert.Equal("force", (string)force["mode"]!);
@@ -116,6 +129,7 @@ public class SyncCommandFailureTests
     [Theory]
     [InlineData("--bogus")]
     [InlineData("--force-update", "--update-stats-only")]
+    [InlineData("--dry-run", "--dry-run")]
     public async Task SyncWithUnknownOrConflictingFlagsExitsTwoWithAUsageLineAndWritesNothing(params string[] flags)
     {
         await using var database = await CommandDatabase.CreateAsync();
