@@ -160,8 +160,31 @@ public static class CrmJobsExtensions
                 settings.ContractResolver = new Newtonsoft.Json.Serialization.CamelCasePropertyNamesContractResolver();
                 settings.DefaultValueHandling = Newtonsoft.Json.DefaultValueHandling.Include;
                 settings.TypeNameHandling = Newtonsoft.Json.TypeNameHandling.None;
+                // A dry run's sample holds ledger values as System.Text.Json elements.
+                settings.Converters.Add(new JsonElementConverter());
             })
             .UseLogProvider(new HangfireLogProvider(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>())));
+    }
+
+    // Writes a System.Text.Json element (also a nullable one) as the JSON it is; Newtonsoft
+    // would write its properties. Results are only written: Hangfire never reads them back.
+    private sealed class JsonElementConverter : Newtonsoft.Json.JsonConverter
+    {
+        public override bool CanConvert(Type objectType) =>
+            objectType == typeof(System.Text.Json.JsonElement) || objectType == typeof(System.Text.Json.JsonElement?);
+
+        public override bool CanRead => false;
+
+        public override void WriteJson(Newtonsoft.Json.JsonWriter writer, object? value, Newtonsoft.Json.JsonSerializer serializer)
+        {
+            if (value is System.Text.Json.JsonElement element)
+                writer.WriteRawValue(element.GetRawText());
+            else
+                writer.WriteNull();
+        }
+
+        public override object ReadJson(Newtonsoft.Json.JsonReader reader, Type objectType, object? existingValue, Newtonsoft.Json.JsonSerializer serializer) =>
+            throw new NotSupportedException();
     }
 
     private static void AddJobServers(IServiceCollection services)

@@ -63,10 +63,11 @@ public static class JobsEndpoints
     public static Task<StoredJob?> ReadAsync(JobStorage storage, string jobId, CancellationToken ct) =>
         Task.Run(() => ReadJob(storage, jobId), ct);
 
-    // The counts of a sync job that succeeded, from its run row; null for other jobs.
+    // The counts of a sync job that succeeded, from its run row; null for other jobs. A dry
+    // run's job reports what it returned (its changes and sample are in no row).
     public static Task<SyncCounts?> SyncCountsAsync(CrmDbContext db, string jobId, CancellationToken ct) =>
         db.SyncRuns.AsNoTracking()
-            .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded)
+            .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded && !r.DryRun)
             .OrderByDescending(r => r.Id)
             .Select(r => new SyncCounts(r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount,
                 r.ErrorCount, r.TotalCustomers, r.DurationMs))
