@@ -13,10 +13,15 @@ public static class CategoriesEndpoints
 {
     public static RouteGroupBuilder MapCategories(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/categories").WithTags("Categories");
+        var group = app.MapGroup("/api/categories")
+            .WithTags("Categories")
+            .AddEndpointFilterFactory(ValidationFilter.Create);
         group.MapGet("/", CountCustomers).WithName("CountCustomersPerCategory").WithSummary("Customers per category");
         group.MapPost("/recalculate", Recalculate).WithName("RecalculateCategories")
             .WithSummary("Enqueue the recalculation of every customer's category");
+        group.MapPost("/preview", CategoryPreview.Preview).WithName("PreviewCategories")
+            .WithSummary("Customers per category with other thresholds, and who would move where (nothing is written)")
+            .ProducesValidationProblem();
         return group;
     }
 

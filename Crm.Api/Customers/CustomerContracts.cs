@@ -1,5 +1,7 @@
 using System.Linq.Expressions;
+using System.Text.Json.Serialization;
 using Crm.Api.Infrastructure;
+using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 
 namespace Crm.Api.Customers;
@@ -27,6 +29,20 @@ public sealed record CustomerResponse(
     private static readonly Func<Customer, CustomerResponse> FromEntity = Projection.Compile();
 
     public static CustomerResponse From(Customer customer) => FromEntity(customer);
+
+    // Only GET /api/customers/{id} explains the category: the explanation depends on the
+    // configured thresholds and today's date, so lists and writes stay plain projections.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CategoryReason? CategoryReason { get; init; }
+}
+
+// Why a customer is in its category: the rule that decided and its explanation, both from
+// CategoryRules (the same list that computed the category).
+public sealed record CategoryReason(CategoryRule Rule, string Text)
+{
+    public static CategoryReason Of(
+        CategoryRule rule, int totalOrders, decimal totalSpent, DateTime? lastOrderDate, CategoryThresholds thresholds) =>
+        new(rule, CategoryRules.Explain(rule, new CategoryRules.Statistics(totalOrders, totalSpent, lastOrderDate), thresholds));
 }
 
 // POST and PUT: the editable fields only; statistics, category, id and timestamps are

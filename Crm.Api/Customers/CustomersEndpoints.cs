@@ -1,5 +1,6 @@
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
+using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Ledger;
@@ -7,6 +8,7 @@ using Crm.Jobs.Phones;
 using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Crm.Api.Customers;
@@ -31,6 +33,8 @@ public static class CustomersEndpoints
         group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes")
             .WithDescription("A customer is kept from its orders: while orders with its phone exist, the next sync of that phone " +
                              "(a new order, the nightly sync-default) creates it again, with a new id and without the notes.");
+        group.MapGet("/{id}/timeline", CustomerTimeline.GetTimeline).WithName("GetCustomerTimeline")
+            .WithSummary("A customer's orders, notes and changes (the ledger) in one list, newest first");
         group.MapGet("/{id}/orders", ListOrders).WithName("ListCustomerOrders").WithSummary("A customer's order history, newest first");
         group.MapPost("/{id}/update-stats", UpdateStatistics).WithName("UpdateCustomerStatistics")
             .WithSummary("Enqueue the recalculation of a customer's statistics and category");
@@ -53,19 +57,26 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
-        long id, HttpContext http, CrmDbContext db, CancellationToken ct)
+        long id, HttpContext http, CrmDbContext db, IOptions<CategoryOptions> categories, TimeProvider clock, CancellationToken ct)
     {
         // Only the response's columns and the row version: not the search text, not a tracked entity.
         var found = await db.Customers.AsNoTracking()
             .Where(c => c.Id == id)
-            .Select(c => new { c.Version, Customer = new CustomerResponse(
+            .Select(c => new { c.Version, c.CategoryRule, Customer = new CustomerResponse(
                 c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
                 c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt) })
             .FirstOrDefaultAsync(ct);
         if (found is null)
             return TypedResults.NotFound();
         http.Response.Headers.ETag = ETag(found.Version);
-        return TypedResults.Ok(found.Customer);
+        // The stored rule and statistics, explained with the thresholds configured now (those the
+        // next recalculation applies).
+        var customer = found.Customer;
+        var thresholds = CategoryThresholds.From(categories.Value, clock.GetUtcNow().UtcDateTime);
+        return TypedResults.Ok(customer with
+        {
+            CategoryReason = CategoryReason.Of(found.CategoryRule, customer.TotalOrders, customer.TotalSpent, customer.LastOrderDate, thresholds),
+        });
     }
 
     private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(

@@ -9,11 +9,13 @@ public static class ApiReference
 {
     private static readonly Dictionary<string, string> TagDescriptions = new()
     {
-        ["Customers"] = "Customers kept true to their orders: search, edit, notes, order history. The phone (E.164) is a customer's identity.",
+        ["Customers"] = "Customers kept true to their orders: search, edit, notes, order history, a timeline of orders, notes " +
+                        "and changes, and why a customer is in its category. The phone (E.164) is a customer's identity.",
         ["Orders"] = "The shop's orders, one at a time or imported in bulk (NDJSON or CSV); each write brings its customer up to date through a job.",
         ["Sync"] = "Full syncs of the customers from the orders, the history of every sync run, and the customers the database refused to write.",
         ["Jobs"] = "The state and result of a background job, by the id that a write or a trigger answered.",
-        ["Categories"] = "Customers per category (new, regular, vip, inactive) and the recalculation of the categories.",
+        ["Categories"] = "Customers per category (new, regular, vip, inactive), the recalculation of the categories, " +
+                         "and a preview of the counts other thresholds would give.",
         ["Shop"] = "The follower of the shop's own database (logical replication): its state, lag and the shop rows it skipped as invalid.",
         ["Original routes"] = "Deprecated: the original Django CRM's routes and snake_case bodies, for clients written against it. " +
                               "Their POSTs wait for the job and answer its outcome; new clients follow the job at /api/jobs/{id}.",

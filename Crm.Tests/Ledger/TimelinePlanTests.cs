@@ -1,0 +1,101 @@
+using Crm.Api.Customers;
+using Crm.Tests.Infrastructure;
+using Npgsql;
+
+namespace Crm.Tests.Ledger;
+
+// A customer's timeline costs what its page costs, not what the tables hold: over 100 000
+// orders and 100 000 ledger rows, every branch of the statement is an index range of that
+// customer, read from PostgreSQL's own plan (EXPLAIN ANALYZE), not from timings.
+public class TimelinePlanTests : IAsyncLifetime
+{
+    private const string Phone = "+79980000001";
+    private string _database = "";
+
+    public async Task InitializeAsync()
+    {
+        _database = await TestDatabase.CreateAsync();
+        // 20 000 customers with five ledger rows each (created and four city changes), 100 000
+        // orders spread over their phones in time, 2 000 of them the first customer's, and notes.
+        await ExecuteAsync("""
+            INSERT INTO customers (name, phone, created_at, updated_at)
+            SELECT 'Клиент ' || i, '+7998' || lpad(i::text, 7, '0'), now() - interval '400 days', now() - interval '400 days'
+            FROM generate_series(1, 20000) AS i;
+            UPDATE customers SET city = 'Москва', updated_at = now() - interval '4 days';
+            UPDATE customers SET city = 'Казань', updated_at = now() - interval '3 days';
+            UPDATE customers SET city = 'Самара', updated_at = now() - interval '2 days';
+            UPDATE customers SET city = 'Пермь', updated_at = now() - interval '1 day';
+            INSERT INTO orders (customer_name, customer_phone, normalized_phone, total_amount, status, created_at, updated_at)
+            SELECT 'Клиент', p, p, 100, 'completed', now() - i * interval '1 minute', now()
+            FROM generate_series(1, 100000) AS i,
+                 LATERAL (SELECT CASE WHEN i % 50 = 0 THEN '+79980000001' ELSE '+7998' || lpad((i % 20000 + 1)::text, 7, '0') END AS p) AS phone;
+            INSERT INTO customer_notes (customer_id, note, created_by, created_at)
+            SELECT c.id, 'Заметка ' || i, 'test', now() - i * interval '1 hour'
+            FROM customers c, generate_series(1, 3) AS i;
+            ANALYZE customers; ANALYZE orders; ANALYZE customer_changes; ANALYZE customer_notes;
+            """);
+    }
+
+    public Task DisposeAsync() => TestDatabase.DropAsync(_database);
+
+    [Fact]
+    public async Task APageDeepInALongHistoryReadsOnlyThatCustomersIndexRanges()
+    {
+        var id = await ScalarAsync<long>($"SELECT id FROM customers WHERE phone = '{Phone}'");
+        var (page, pageSize) = (5, 50);
+
+        var plan = await ExplainAsync(CustomerTimeline.PageSql, new()
+        {
+            ["id"] = id, ["phone"] = Phone, ["window"] = (long)page * pageSize, ["page_size"] = pageSize, ["offset"] = (page - 1) * pageSize,
+        });
+
+        Assert.DoesNotContain("Seq Scan on orders", plan);
+        Assert.DoesNotContain("Seq Scan on customer_changes", plan);
+        Assert.True(plan.Contains("ix_orders_normalized_phone_created_at_id") && plan.Contains("ix_customer_changes_customer_id_changed_at_id"),
+            $"the timeline does not read the customer's index ranges:\n{plan}");
+        // No branch reads more than the page's depth of rows.
+        Assert.Contains($"Limit (actual rows={page * pageSize} loops=1)", plan.Replace("  ", " "));
+    }
+
+    [Fact]
+    public async Task TheCountStopsAtTheCapInsideTheCustomersIndexRanges()
+    {
+        var id = await ScalarAsync<long>($"SELECT id FROM customers WHERE phone = '{Phone}'");
+
+        var plan = await ExplainAsync(CustomerTimeline.CountSql, new() { ["id"] = id, ["cap"] = 1001L });
+
+        Assert.DoesNotContain("Seq Scan on orders", plan);
+        Assert.DoesNotContain("Seq Scan on customer_changes", plan);
+        Assert.Contains("ix_orders_normalized_phone_created_at_id", plan);
+    }
+
+    private async Task<string> ExplainAsync(string sql, Dictionary<string, object> parameters)
+    {
+        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_database));
+        await connection.OpenAsync();
+        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, connection);
+        foreach (var (name, value) in parameters)
+            explain.Parameters.AddWithValue(name, value);
+        var lines = new List<string>();
+        await using var reader = await explain.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            lines.Add(reader.GetString(0));
+        return string.Join("\n", lines);
+    }
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_database));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
+        await command.ExecuteNonQueryAsync();
+    }
+}
