@@ -14,7 +14,7 @@ using Xunit.Abstractions;
 namespace Crm.Tests.Reliability;
 
 // One malformed request of the corpus: what is sent and what must come back. Paths may hold
-// {customer}, {otherCustomer} and {order}, replaced by the ids of the fixture's rows.
+// {customer}, {otherCustomer}, {order}, {run}, {dryRun} and {revertedRun}, replaced by the ids of the fixture's rows.
 public sealed class MalformedRequest : IXunitSerializable
 {
     public string What { get; private set; } = "";
@@ -418,13 +418,47 @@ public static class BadInputCorpus
         Add("POST", "/api/sync", Json, """{"mode":["default"]}""", 400, "array as the mode");
         Add("POST", "/api/sync", Json, """{"mode":""}""", 400, "empty mode");
         Add("POST", "/api/sync", Json, """{"mode":"default\u0000"}""", 400, "NUL after the mode");
-        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":true}""", 400, "unknown flag");
+        Add("POST", "/api/sync", Json, """{"mode":"force","force":true}""", 400, "unknown flag");
+        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":"yes"}""", 400, "dryRun as text");
+        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":1}""", 400, "dryRun as a number");
+        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":null}""", 400, "dryRun null");
+        Add("POST", "/api/sync", Json, """{"dryRun":true}""", 400, "dryRun without a mode");
         Add("POST", "/api/sync", Json, "[]", 400, "array body");
         Add("POST", "/api/sync", Json, "null", 400, "JSON null body");
         Add("POST", "/api/sync", Json, """{"mode":"default""", 400, "truncated JSON");
         Add("POST", "/api/sync", Json, "", 400, "empty body");
         Add("POST", "/api/sync", "text/plain", """{"mode":"default"}""", 415, "text/plain");
         Add("POST", "/api/sync", null, """{"mode":"default"}""", 415, "no content type");
+
+        // ---- A run's changes, and reverting a run ----
+        Get("/api/sync/runs/abc/changes", 400, "changes of a non-numeric run");
+        Get("/api/sync/runs/-1/changes", 404, "changes of an unknown run");
+        Get("/api/sync/runs/{run}/changes?field=bogus", 400, "changes filtered by an unknown field");
+        Get("/api/sync/runs/{run}/changes?field=%00", 400, "changes filtered by NUL");
+        Get("/api/sync/runs/{run}/changes?pageSize=0", 400, "changes with page size zero");
+        Add("POST", "/api/sync/runs/abc/revert", null, null, 400, "revert of a non-numeric run");
+        Add("POST", "/api/sync/runs/99999999999999999999/revert", null, null, 400, "revert of an overflowing run id");
+        Add("POST", "/api/sync/runs/-1/revert", null, null, 404, "revert of an unknown run");
+        Add("POST", "/api/sync/runs/{dryRun}/revert", null, null, 409, "revert of a dry run");
+        Add("POST", "/api/sync/runs/{revertedRun}/revert", null, null, 409, "revert of a run already reverted");
+        Add("GET", "/api/sync/runs/{run}/revert", null, null, 405, "GET on the revert trigger");
+
+        // ---- The customer's timeline ----
+        Get("/api/customers/abc/timeline", 400, "timeline of a non-numeric id");
+        Get("/api/customers/-1/timeline", 404, "timeline of an unknown customer");
+        Get("/api/customers/{customer}/timeline?page=0", 400, "timeline page zero");
+        Get("/api/customers/{customer}/timeline?pageSize=201", 400, "timeline page size over the bound");
+        Get("/api/customers/{customer}/timeline?count=all", 400, "timeline with an unknown count");
+
+        // ---- The category what-if ----
+        Add("POST", "/api/categories/preview", Json, """{"vipMinOrders":-1}""", 400, "preview with a negative threshold");
+        Add("POST", "/api/categories/preview", Json, """{"regularMinOrders":0}""", 400, "preview with a zero threshold");
+        Add("POST", "/api/categories/preview", Json, """{"vipMinSpent":"ten"}""", 400, "preview with a text threshold");
+        Add("POST", "/api/categories/preview", Json, """{"vipMinSpent":1e400}""", 400, "preview with an overflowing threshold");
+        Add("POST", "/api/categories/preview", Json, """{"inactiveAfterDays":36501}""", 400, "preview with a century of inactivity");
+        Add("POST", "/api/categories/preview", Json, """{"vipMinOrder":5}""", 400, "preview with an unknown field");
+        Add("POST", "/api/categories/preview", Json, "[]", 400, "preview with an array body");
+        Add("POST", "/api/categories/preview", "text/plain", "{}", 415, "preview as text/plain");
 
         // ---- The original Django CRM's routes (trailing slashes, a wait in seconds) ----
         Add("POST", "/api/customers/sync_from_orders/?wait=-1", null, null, 400, "sync_from_orders with a negative wait");
@@ -525,6 +559,7 @@ public class BadInputCorpusFactory : CrmApiFactory
         builder.UseSetting("Crm:Sync:Cron", "");
         builder.UseSetting("Crm:Sync:PendingCron", "");
         builder.UseSetting("Crm:Sync:RunPruneCron", "");
+        builder.UseSetting("Crm:Ledger:PruneCron", "");
         builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
     }
 
@@ -555,17 +590,26 @@ public class BadInputCorpusFactory : CrmApiFactory
                 INSERT INTO customer_sync_requests (phone, version, synced_version, requested_at)
                 VALUES ('+79990000001', 3, 3, '2026-10-01')
             ), s AS (
+                -- A run, a dry run and a run already reverted.
                 INSERT INTO sync_runs (job_id, mode, status, started_at, finished_at, created_count, updated_count, unchanged_count,
-                                       skipped_count, error_count, total_customers, duration_ms)
-                VALUES (NULL, 'default', 'succeeded', '2026-10-01', '2026-10-01', 2, 0, 0, 0, 0, 2, 5)
+                                       skipped_count, error_count, total_customers, duration_ms, dry_run, revert_job_id, reverted_at)
+                VALUES (NULL, 'default', 'succeeded', '2026-10-01', '2026-10-01', 2, 0, 0, 0, 0, 2, 5, false, NULL, NULL),
+                       (NULL, 'force', 'succeeded', '2026-10-02', '2026-10-02', 0, 1, 1, 0, 0, 2, 5, true, NULL, NULL),
+                       (NULL, 'force', 'succeeded', '2026-10-03', '2026-10-03', 0, 1, 1, 0, 0, 2, 5, false, '1', '2026-10-04')
+                RETURNING id, dry_run, revert_job_id
             )
-            SELECT (SELECT id FROM c WHERE phone = '+79990000001'), (SELECT id FROM c WHERE phone = '+79990000002'), (SELECT min(id) FROM o)
+            SELECT (SELECT id FROM c WHERE phone = '+79990000001'), (SELECT id FROM c WHERE phone = '+79990000002'), (SELECT min(id) FROM o),
+                   (SELECT id FROM s WHERE NOT dry_run AND revert_job_id IS NULL), (SELECT id FROM s WHERE dry_run),
+                   (SELECT id FROM s WHERE revert_job_id IS NOT NULL)
             """, connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         Ids["{customer}"] = reader.GetInt64(0).ToString();
         Ids["{otherCustomer}"] = reader.GetInt64(1).ToString();
         Ids["{order}"] = reader.GetInt64(2).ToString();
+        Ids["{run}"] = reader.GetInt64(3).ToString();
+        Ids["{dryRun}"] = reader.GetInt64(4).ToString();
+        Ids["{revertedRun}"] = reader.GetInt64(5).ToString();
     }
 
     // Everything a request could write: the CRM tables row for row, and the jobs that are not
@@ -580,6 +624,7 @@ public class BadInputCorpusFactory : CrmApiFactory
                 'orders ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM orders t),
                 'customer_notes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_notes t),
                 'sync_runs ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM sync_runs t),
+                'customer_changes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_changes t),
                 'customer_sync_requests ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.phone)), '') FROM customer_sync_requests t),
                 'hangfire.job ' || (SELECT count(*) FROM hangfire.job j
                                     WHERE NOT EXISTS (SELECT 1 FROM hangfire.jobparameter p WHERE p.jobid = j.id AND p.name = 'RecurringJobId')),
