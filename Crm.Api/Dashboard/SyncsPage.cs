@@ -11,7 +11,8 @@ using Npgsql;
 namespace Crm.Api.Dashboard;
 
 // The business side of the jobs: a "Syncs" page in the Hangfire dashboard listing sync
-// runs with their mode, counts and duration, each linked to its job.
+// runs with their mode, counts and duration, each linked to its job and to its changes
+// (SyncRunChangesPage); dry runs and reverted runs are marked.
 public sealed class SyncsPage : RazorPage
 {
     public const string Path = "/syncs";
@@ -25,6 +26,7 @@ public sealed class SyncsPage : RazorPage
         if (Interlocked.Exchange(ref _registered, 1) == 1)
             return;
         DashboardRoutes.Routes.AddRazorPage(Path, _ => new SyncsPage());
+        DashboardRoutes.Routes.AddRazorPage(SyncRunChangesPage.PathPattern, match => new SyncRunChangesPage(long.Parse(match.Groups["id"].Value)));
         NavigationMenu.Items.Add(page => new MenuItem("Syncs", page.Url.To(Path)) { Active = page.RequestPath.StartsWith(Path) });
     }
 
@@ -60,16 +62,17 @@ public sealed class SyncsPage : RazorPage
             <div class="row"><div class="col-md-12">
             <h1 class="page-header">Syncs</h1>
             {ShopCard()}
-            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below).</p>
+            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below). Changes counts the changed fields per field; a run's number opens its changes. A dry run wrote nothing: its changes are what the real run would make.</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
             <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>
-            <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Duration</th></tr></thead>
+            <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Duration</th><th>Changes</th></tr></thead>
             <tbody>
             """);
         var runs = new List<RunRow>();
         using (var command = dataSource.CreateCommand($"""
             SELECT id, job_id, mode, status, started_at, created_count, updated_count, unchanged_count,
-                   skipped_count, error_count, total_customers, duration_ms, error
+                   skipped_count, error_count, total_customers, duration_ms, error, dry_run, reverted_at IS NOT NULL,
+                   (SELECT string_agg(key || ' ' || value, ' · ' ORDER BY key) FROM jsonb_each_text(changes))
             FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT {Shown}
             """))
         using (var reader = command.ExecuteReader())
@@ -79,7 +82,8 @@ public sealed class SyncsPage : RazorPage
                 runs.Add(new RunRow(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
                     reader.GetString(3), reader.GetDateTime(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7),
                     reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
-                    reader.IsDBNull(12) ? null : reader.GetString(12)));
+                    reader.IsDBNull(12) ? null : reader.GetString(12), reader.GetBoolean(13), reader.GetBoolean(14),
+                    reader.IsDBNull(15) ? "" : reader.GetString(15)));
             }
         }
         // Hangfire drops a succeeded job a day after it finished: link only the jobs it still has.
@@ -99,12 +103,14 @@ public sealed class SyncsPage : RazorPage
                 var id => $"<span title=\"Hangfire no longer stores this job\">#{WebUtility.HtmlEncode(id)} (expired)</span>",
             };
             var error = run.Error is null ? "" : $" title=\"{WebUtility.HtmlEncode(run.Error)}\"";
+            var marks = (run.DryRun ? " <span class=\"label label-info\">dry run</span>" : "")
+                        + (run.Reverted ? " <span class=\"label label-warning\">reverted</span>" : "");
             WriteLiteral($"""
-                <tr><td>{run.Id}</td><td>{job}</td><td>{WebUtility.HtmlEncode(run.Mode)}</td>
+                <tr><td><a href="{Url.To(SyncRunChangesPage.PathOf(run.Id))}" title="This run's changes">{run.Id}</a></td><td>{job}</td><td>{WebUtility.HtmlEncode(run.Mode)}{marks}</td>
                 <td{error}>{WebUtility.HtmlEncode(run.Status)}</td><td>{run.StartedAt:yyyy-MM-dd HH:mm:ss}</td>
                 <td>{run.Created}</td><td>{run.Updated}</td><td>{run.Unchanged}</td>
                 <td>{run.Skipped}</td><td>{run.Errors}</td><td>{run.Customers}</td>
-                <td>{run.DurationMs} ms</td></tr>
+                <td>{run.DurationMs} ms</td><td>{WebUtility.HtmlEncode(run.Changes)}</td></tr>
                 """);
         }
         WriteLiteral("</tbody></table></div>");
@@ -146,5 +152,5 @@ public sealed class SyncsPage : RazorPage
 
     private sealed record RunRow(
         long Id, string? JobId, string Mode, string Status, DateTime StartedAt, int Created, int Updated, int Unchanged,
-        int Skipped, int Errors, int Customers, long DurationMs, string? Error);
+        int Skipped, int Errors, int Customers, long DurationMs, string? Error, bool DryRun, bool Reverted, string Changes);
 }

@@ -135,8 +135,39 @@ public class DashboardBrowserTests : IAsyncLifetime
         await Assertions.Expect(run).ToContainTextAsync("succeeded");
         await Assertions.Expect(page.Locator("#shop-follower")).ToContainTextAsync("Not following the shop's database");
 
-        await run.Locator("a").ClickAsync();
+        await run.Locator("a", new LocatorLocatorOptions { HasText = $"#{jobId}" }).ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Full sync (Default)");
+    }
+
+    // Each run links to its changes; a dry run is marked and says it wrote nothing.
+    [Fact]
+    public async Task TheSyncsPageLinksEachRunToItsChangesAndMarksDryRuns()
+    {
+        var client = _factory.CreateClient();
+        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var order = await (await client.PostAsJsonAsync("/api/orders",
+            new { customerName = "Страница Изменений", customerPhone = phone, totalAmount = 100, status = "completed" })).ReadJsonAsync();
+        await client.JobAsync((string)order["syncJobId"]!);
+        var dry = await (await client.PostAsJsonAsync("/api/sync", new { mode = "force", dryRun = true })).ReadJsonAsync();
+        var dryRunId = (long)(await client.JobAsync((string)dry["jobId"]!))["result"]!["runId"]!;
+        var runs = await (await client.GetAsync("/api/sync/runs?pageSize=200")).ReadJsonAsync();
+        var created = runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == (string)order["syncJobId"]!)!;
+
+        var page = await SignedInPageAsync(TestKeys.Reader);
+        await page.GotoAsync("/hangfire/syncs");
+        var dryRow = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{dry["jobId"]}" });
+        await Assertions.Expect(dryRow).ToContainTextAsync("dry run");
+        var row = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{created["jobId"]}" });
+        await Assertions.Expect(row).ToContainTextAsync("created 1");
+
+        await row.GetByRole(AriaRole.Link, new() { Name = $"{created["id"]}", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync($"Sync run {created["id"]}");
+        await Assertions.Expect(page.Locator("#sync-run-changes")).ToContainTextAsync("created");
+        await Assertions.Expect(page.Locator("#sync-run-changes")).ToContainTextAsync("sync:auto");
+
+        await page.GotoAsync($"/hangfire/syncs/runs/{dryRunId}");
+        await Assertions.Expect(page.Locator("#sync-run")).ToContainTextAsync("dry run");
+        await Assertions.Expect(page.Locator("body")).ToContainTextAsync("A dry run wrote nothing");
     }
 
     [Fact]
