@@ -74,6 +74,16 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         return new CrmDbContext(options.Options);
     }
 
+    // A statement straight against the database (rows written around the API, checks).
+    public async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(ConnectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        await command.ExecuteNonQueryAsync();
+    }
+
     protected virtual Task DropDatabaseAsync() => TestDatabase.DropAsync(DatabaseName);
 
     async Task IAsyncLifetime.DisposeAsync()

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
 namespace Crm.Tests.Infrastructure;
@@ -16,9 +17,29 @@ public static class Waiting
             if (done(value))
                 return value;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Gave up waiting for {what}; last seen: {value}");
+                throw new TimeoutException($"Gave up waiting for {what}; last seen: {Shown(value)}");
             await Task.Delay(50);
         }
+    }
+
+    // A list shows its first items, not its type.
+    private static string Shown<T>(T value) => value is IEnumerable<string> items
+        ? $"[{string.Join("; ", items.Take(10))}{(items.Skip(10).Any() ? "; …" : "")}]"
+        : $"{value}";
+
+    // POST /api/sync of a mode, waited for; returns the id of the run its job recorded.
+    public static async Task<long> FullSyncRunAsync(this HttpClient client, string mode)
+    {
+        var jobId = (string)(await (await client.PostAsJsonAsync("/api/sync", new { mode })).ReadJsonAsync())["jobId"]!;
+        await client.JobAsync(jobId);
+        return await client.RunOfJobAsync(jobId);
+    }
+
+    // The sync run a job recorded (among the newest 200).
+    public static async Task<long> RunOfJobAsync(this HttpClient client, string jobId)
+    {
+        var runs = await (await client.GetAsync("/api/sync/runs?pageSize=200")).ReadJsonAsync();
+        return (long)runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!["id"]!;
     }
 
     // The job's status as the API reports it, once it reaches the state (or fails on the way).

@@ -37,34 +37,12 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         return changes;
     }
 
-    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
-        await using var command = dataSource.CreateCommand(sql);
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        await command.ExecuteNonQueryAsync();
-    }
-
     // An order written around the API: only a full or per-customer sync sees it.
     private Task AddOrderDirectlyAsync(string phone, decimal amount, string email = "", string status = "completed") =>
-        ExecuteAsync("""
+        factory.ExecuteAsync("""
             INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, total_amount, status, created_at, updated_at)
             VALUES ('Прямой Заказ', @phone, @phone, @email, @amount, @status, @now, @now)
             """, ("phone", phone), ("email", email), ("amount", amount), ("status", status), ("now", factory.Clock.GetUtcNow().UtcDateTime));
-
-    private async Task<long> RunIdOfJobAsync(string jobId)
-    {
-        var runs = await (await _client.GetAsync("/api/sync/runs?pageSize=200")).ReadJsonAsync();
-        return (long)runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!["id"]!;
-    }
-
-    private async Task<long> FullSyncAsync(string mode)
-    {
-        var jobId = (string)(await (await _client.PostAsJsonAsync("/api/sync", new { mode })).ReadJsonAsync())["jobId"]!;
-        await _client.JobAsync(jobId);
-        return await RunIdOfJobAsync(jobId);
-    }
 
     [Fact]
     public async Task EveryWritePathLeavesLedgerRowsNamedByItsSource()
@@ -103,7 +81,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         await AddOrderDirectlyAsync(phone, 700);
         var statsJob = (string)(await (await _client.PostAsync($"/api/customers/{id}/update-stats", null)).ReadJsonAsync())["jobId"]!;
         await _client.JobAsync(statsJob);
-        var statsRun = await RunIdOfJobAsync(statsJob);
+        var statsRun = await _client.RunOfJobAsync(statsJob);
         var statistics = (await ChangesAsync(id)).Last(c => c.Field == "statistics");
         Assert.Equal(("sync:statsOnly", statsRun), (statistics.Source, statistics.RunId));
         Assert.Equal(1200m, (decimal)JsonNode.Parse(statistics.To!)!["totalSpent"]!);
@@ -112,17 +90,17 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         // 6. Full syncs of every mode.
         var fresh = NewPhone();
         await AddOrderDirectlyAsync(fresh, 10);
-        var defaultRun = await FullSyncAsync("default");
+        var defaultRun = await _client.FullSyncRunAsync("default");
         var freshId = (long)(await _client.CustomerByPhoneAsync(fresh))!["id"]!;
         Assert.Contains(await ChangesAsync(freshId), c => c is { Field: "created", Source: "sync:default" } && c.RunId == defaultRun);
 
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
         await AddOrderDirectlyAsync(fresh, 20, email: "fresh@example.com", status: "cancelled");
-        var forceRun = await FullSyncAsync("force");
+        var forceRun = await _client.FullSyncRunAsync("force");
         Assert.Contains(await ChangesAsync(freshId), c => c is { Field: "email", To: "\"fresh@example.com\"", Source: "sync:force" } && c.RunId == forceRun);
 
         await AddOrderDirectlyAsync(fresh, 30);
-        var statsOnlyRun = await FullSyncAsync("statsOnly");
+        var statsOnlyRun = await _client.FullSyncRunAsync("statsOnly");
         Assert.Contains(await ChangesAsync(freshId), c => c is { Field: "statistics", Source: "sync:statsOnly" } && c.RunId == statsOnlyRun);
 
         // 7. The category recalculation: a year without orders makes everyone inactive.
@@ -155,7 +133,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         Assert.Contains(await ChangesAsync(importedId), c => c is { Field: "deleted", Source: api });
 
         // 11. A write outside the service (psql, a migration) is recorded too, as source sql.
-        await ExecuteAsync("UPDATE customers SET notes = 'edited by hand' WHERE id = @id", ("id", id));
+        await factory.ExecuteAsync("UPDATE customers SET notes = 'edited by hand' WHERE id = @id", ("id", id));
         Assert.Contains(await ChangesAsync(id), c => c is { Field: "notes", To: "\"edited by hand\"", Source: "sql" });
 
         // Nothing this service wrote went unnamed.
@@ -168,13 +146,13 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
     public async Task AnUnchangedResyncWritesNoLedgerRows()
     {
         await AddOrderDirectlyAsync(NewPhone(), 10);
-        await FullSyncAsync("force");
+        await _client.FullSyncRunAsync("force");
         await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM customer_changes");
         var before = (long)(await count.ExecuteScalarAsync())!;
 
         foreach (var mode in new[] { "default", "force", "statsOnly" })
-            await FullSyncAsync(mode);
+            await _client.FullSyncRunAsync(mode);
 
         Assert.Equal(before, (long)(await count.ExecuteScalarAsync())!);
     }

@@ -14,29 +14,12 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 
     private static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
 
-    private async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
-        await using var command = dataSource.CreateCommand(sql);
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        await command.ExecuteNonQueryAsync();
-    }
-
     private Task AddOrderDirectlyAsync(string phone, string name, string email, string city, DateTime at) =>
-        ExecuteAsync("""
+        factory.ExecuteAsync("""
             INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
                                 total_amount, status, created_at, updated_at)
             VALUES (@name, @phone, @phone, @email, @city, 100, 'completed', @at, @at)
             """, ("phone", phone), ("name", name), ("email", email), ("city", city), ("at", at));
-
-    private async Task<long> FullSyncAsync(string mode)
-    {
-        var jobId = (string)(await (await _client.PostAsJsonAsync("/api/sync", new { mode })).ReadJsonAsync())["jobId"]!;
-        await _client.JobAsync(jobId);
-        var runs = await (await _client.GetAsync("/api/sync/runs?pageSize=200")).ReadJsonAsync();
-        return (long)runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!["id"]!;
-    }
 
     [Fact]
     public async Task ARevertPutsBackWhatTheRunChangedAndKeepsALaterEdit()
@@ -45,12 +28,12 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var (edited, untouched) = (NewPhone(), NewPhone());
         foreach (var phone in new[] { edited, untouched })
             await AddOrderDirectlyAsync(phone, "Старое Имя", "old@example.com", "Москва", now.AddDays(-2));
-        await FullSyncAsync("default");
+        await _client.FullSyncRunAsync("default");
 
         // The shop's newer orders carry other contact data; a force sync takes it over.
         foreach (var phone in new[] { edited, untouched })
             await AddOrderDirectlyAsync(phone, "Новое Имя", "new@example.com", "Казань", now.AddDays(-1));
-        var run = await FullSyncAsync("force");
+        var run = await _client.FullSyncRunAsync("force");
         var editedId = (long)(await _client.CustomerByPhoneAsync(edited))!["id"]!;
         Assert.Equal("new@example.com", (string)(await _client.CustomerByPhoneAsync(edited))!["email"]!);
 
@@ -83,7 +66,7 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     public async Task PruningDropsChangesOlderThanTheRetention()
     {
         var now = factory.Clock.GetUtcNow().UtcDateTime;
-        await ExecuteAsync("""
+        await factory.ExecuteAsync("""
             INSERT INTO customer_changes (customer_id, field, old_value, new_value, changed_at, source)
             VALUES (-1, 'email', '"a"', '"b"', @old, 'sql'), (-1, 'email', '"b"', '"c"', @recent, 'sql')
             """, ("old", now.AddDays(-401)), ("recent", now.AddDays(-399)));

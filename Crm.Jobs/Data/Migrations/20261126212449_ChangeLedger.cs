@@ -58,14 +58,6 @@ namespace Crm.Jobs.Data.Migrations
                     WHEN total_orders = 0 THEN 'noCompletedOrders'
                     ELSE 'new'
                 END
-                WHERE category_rule <> CASE
-                    WHEN category = 'inactive' THEN 'inactive'
-                    WHEN category = 'regular' THEN 'regular'
-                    WHEN category = 'vip' AND total_orders >= 10 THEN 'vipByOrders'
-                    WHEN category = 'vip' THEN 'vipBySpent'
-                    WHEN total_orders = 0 THEN 'noCompletedOrders'
-                    ELSE 'new'
-                END
                 """);
 
             migrationBuilder.CreateTable(
