@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Hangfire.Dashboard;
 using Crm.Api.Shop;
 using Crm.Jobs.Data;
@@ -12,7 +13,7 @@ namespace Crm.Api.Dashboard;
 
 // The business side of the jobs: a "Syncs" page in the Hangfire dashboard listing sync
 // runs with their mode, counts and duration, each linked to its job and to its changes
-// (SyncRunChangesPage); dry runs and reverted runs are marked.
+// (SyncChangesPage).
 public sealed class SyncsPage : RazorPage
 {
     public const string Path = "/syncs";
@@ -26,7 +27,7 @@ public sealed class SyncsPage : RazorPage
         if (Interlocked.Exchange(ref _registered, 1) == 1)
             return;
         DashboardRoutes.Routes.AddRazorPage(Path, _ => new SyncsPage());
-        DashboardRoutes.Routes.AddRazorPage(SyncRunChangesPage.PathPattern, match => new SyncRunChangesPage(long.Parse(match.Groups["id"].Value)));
+        DashboardRoutes.Routes.AddRazorPage(SyncChangesPage.Route, match => new SyncChangesPage(long.Parse(match.Groups["run"].Value)));
         NavigationMenu.Items.Add(page => new MenuItem("Syncs", page.Url.To(Path)) { Active = page.RequestPath.StartsWith(Path) });
     }
 
@@ -62,17 +63,17 @@ public sealed class SyncsPage : RazorPage
             <div class="row"><div class="col-md-12">
             <h1 class="page-header">Syncs</h1>
             {ShopCard()}
-            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below). Changes counts the changed fields per field; a run's number opens its changes. A dry run wrote nothing: its changes are what the real run would make.</p>
+            <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below). Changes counts the run's changes per field, linked to the changes themselves; a dry run's are what it would have changed (it wrote nothing).</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
             <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>
-            <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Duration</th><th>Changes</th></tr></thead>
+            <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Changes</th><th>Duration</th></tr></thead>
             <tbody>
             """);
         var runs = new List<RunRow>();
         using (var command = dataSource.CreateCommand($"""
             SELECT id, job_id, mode, status, started_at, created_count, updated_count, unchanged_count,
-                   skipped_count, error_count, total_customers, duration_ms, error, dry_run, reverted_at IS NOT NULL,
-                   (SELECT string_agg(key || ' ' || value, ' · ' ORDER BY key) FROM jsonb_each_text(changes))
+                   skipped_count, error_count, total_customers, duration_ms, error,
+                   dry_run, changes::text, revert_job_id, reverted_at
             FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT {Shown}
             """))
         using (var reader = command.ExecuteReader())
@@ -82,13 +83,14 @@ public sealed class SyncsPage : RazorPage
                 runs.Add(new RunRow(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
                     reader.GetString(3), reader.GetDateTime(4), reader.GetInt32(5), reader.GetInt32(6), reader.GetInt32(7),
                     reader.GetInt32(8), reader.GetInt32(9), reader.GetInt32(10), reader.GetInt64(11),
-                    reader.IsDBNull(12) ? null : reader.GetString(12), reader.GetBoolean(13), reader.GetBoolean(14),
-                    reader.IsDBNull(15) ? "" : reader.GetString(15)));
+                    reader.IsDBNull(12) ? null : reader.GetString(12), reader.GetBoolean(13),
+                    reader.IsDBNull(14) ? null : JsonSerializer.Deserialize<Dictionary<string, int>>(reader.GetString(14)),
+                    reader.IsDBNull(15) ? null : reader.GetString(15), reader.IsDBNull(16) ? null : reader.GetDateTime(16)));
             }
         }
         // Hangfire drops a succeeded job a day after it finished: link only the jobs it still has.
         var stored = new HashSet<string>();
-        using (var command = SyncRuns.StoredJobIdsCommand(dataSource, runs.Select(r => r.JobId)))
+        using (var command = SyncRuns.StoredJobIdsCommand(dataSource, runs.Select(r => r.JobId).Concat(runs.Select(r => r.RevertJobId))))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -103,19 +105,45 @@ public sealed class SyncsPage : RazorPage
                 var id => $"<span title=\"Hangfire no longer stores this job\">#{WebUtility.HtmlEncode(id)} (expired)</span>",
             };
             var error = run.Error is null ? "" : $" title=\"{WebUtility.HtmlEncode(run.Error)}\"";
-            var marks = (run.DryRun ? " <span class=\"label label-info\">dry run</span>" : "")
-                        + (run.Reverted ? " <span class=\"label label-warning\">reverted</span>" : "");
+            var dryRun = run.DryRun ? """ <span class="label label-info dry-run" title="Rolled back: it wrote nothing">dry run</span>""" : "";
             WriteLiteral($"""
-                <tr><td><a href="{Url.To(SyncRunChangesPage.PathOf(run.Id))}" title="This run's changes">{run.Id}</a></td><td>{job}</td><td>{WebUtility.HtmlEncode(run.Mode)}{marks}</td>
-                <td{error}>{WebUtility.HtmlEncode(run.Status)}</td><td>{run.StartedAt:yyyy-MM-dd HH:mm:ss}</td>
+                <tr><td>{run.Id}</td><td>{job}</td><td>{WebUtility.HtmlEncode(run.Mode)}{dryRun}</td>
+                <td{error}>{WebUtility.HtmlEncode(run.Status)}{Reverted(run, stored)}</td><td>{run.StartedAt:yyyy-MM-dd HH:mm:ss}</td>
                 <td>{run.Created}</td><td>{run.Updated}</td><td>{run.Unchanged}</td>
                 <td>{run.Skipped}</td><td>{run.Errors}</td><td>{run.Customers}</td>
-                <td>{run.DurationMs} ms</td><td>{WebUtility.HtmlEncode(run.Changes)}</td></tr>
+                <td>{Changes(run)}</td><td>{run.DurationMs} ms</td></tr>
                 """);
         }
         WriteLiteral("</tbody></table></div>");
         WriteErrors(dataSource);
         WriteLiteral("</div></div>");
+    }
+
+    // A revert is recorded when it is enqueued (revert_job_id) and when it has finished (reverted_at).
+    private string Reverted(RunRow run, HashSet<string> stored)
+    {
+        if (run.RevertJobId is not { } jobId)
+            return "";
+        var (text, style, title) = run.RevertedAt is { } at
+            ? ("reverted", "label-warning", $"Reverted at {at:yyyy-MM-dd HH:mm:ss} (UTC) by job #{jobId}")
+            : ("reverting", "label-default", $"Revert job #{jobId} has not finished");
+        var label = $"""<span class="label {style} reverted" title="{WebUtility.HtmlEncode(title)}">{text}</span>""";
+        return stored.Contains(jobId) ? $""" <a href="{Url.JobDetails(jobId)}">{label}</a>""" : " " + label;
+    }
+
+    // "created 3 · statistics 5", linked to the run's changes. A dry run's changes were rolled
+    // back with it: there is nothing to link to.
+    private string Changes(RunRow run)
+    {
+        var counts = run.Changes switch
+        {
+            null => "",
+            { Count: 0 } => "none",
+            var changes => string.Join(" · ", changes.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{WebUtility.HtmlEncode(c.Key)} {c.Value}")),
+        };
+        if (run.DryRun)
+            return $"""<span class="sync-changes" title="What the dry run would have changed">{counts}</span>""";
+        return $"""<a class="sync-changes" href="{Url.To(SyncChangesPage.PathOf(run.Id))}">{(counts == "" ? "changes" : counts)}</a>""";
     }
 
     // Customers the database refused: the rest of their batch committed without them, and
@@ -152,5 +180,6 @@ public sealed class SyncsPage : RazorPage
 
     private sealed record RunRow(
         long Id, string? JobId, string Mode, string Status, DateTime StartedAt, int Created, int Updated, int Unchanged,
-        int Skipped, int Errors, int Customers, long DurationMs, string? Error, bool DryRun, bool Reverted, string Changes);
+        int Skipped, int Errors, int Customers, long DurationMs, string? Error, bool DryRun,
+        Dictionary<string, int>? Changes, string? RevertJobId, DateTime? RevertedAt);
 }

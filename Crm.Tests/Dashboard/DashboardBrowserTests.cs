@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
+using Crm.Jobs.Orders;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
@@ -135,39 +136,69 @@ public class DashboardBrowserTests : IAsyncLifetime
         await Assertions.Expect(run).ToContainTextAsync("succeeded");
         await Assertions.Expect(page.Locator("#shop-follower")).ToContainTextAsync("Not following the shop's database");
 
-        await run.Locator("a", new LocatorLocatorOptions { HasText = $"#{jobId}" }).ClickAsync();
+        await run.GetByRole(AriaRole.Link, new() { Name = $"#{jobId}", Exact = true }).ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Full sync (Default)");
     }
 
-    // Each run links to its changes; a dry run is marked and says it wrote nothing.
+    // A full sync of the orders so far; returns its job and run ids.
+    private async Task<(string JobId, long RunId)> SyncAsync(HttpClient client, object request)
+    {
+        var jobId = (string)(await (await client.PostAsJsonAsync("/api/sync", request)).ReadJsonAsync())["jobId"]!;
+        await client.JobAsync(jobId);
+        var runs = await (await client.GetAsync("/api/sync/runs")).ReadJsonAsync();
+        return (jobId, (long)runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!["id"]!);
+    }
+
+    // An order written around the API, so that only a full sync creates its customer.
+    private async Task<string> AddOrderDirectlyAsync()
+    {
+        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        await using var db = _factory.CreateDbContext();
+        var now = _factory.Clock.GetUtcNow().UtcDateTime;
+        db.Orders.Add(new Order
+        {
+            CustomerName = "Прямой Заказ", CustomerPhone = phone, NormalizedPhone = phone, TotalAmount = 100m,
+            Status = OrderStatus.Completed, CreatedAt = now, UpdatedAt = now,
+        });
+        await db.SaveChangesAsync();
+        return phone;
+    }
+
+    private ILocator RunRow(IPage page, string jobId) =>
+        page.Locator("#sync-runs tbody tr").Filter(new() { Has = page.GetByRole(AriaRole.Link, new() { Name = $"#{jobId}", Exact = true }) });
+
     [Fact]
-    public async Task TheSyncsPageLinksEachRunToItsChangesAndMarksDryRuns()
+    public async Task TheSyncsPageMarksDryRunsAndRevertsAndLinksEachRunToItsChanges()
     {
         var client = _factory.CreateClient();
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-        var order = await (await client.PostAsJsonAsync("/api/orders",
-            new { customerName = "Страница Изменений", customerPhone = phone, totalAmount = 100, status = "completed" })).ReadJsonAsync();
-        await client.JobAsync((string)order["syncJobId"]!);
-        var dry = await (await client.PostAsJsonAsync("/api/sync", new { mode = "force", dryRun = true })).ReadJsonAsync();
-        var dryRunId = (long)(await client.JobAsync((string)dry["jobId"]!))["result"]!["runId"]!;
-        var runs = await (await client.GetAsync("/api/sync/runs?pageSize=200")).ReadJsonAsync();
-        var created = runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == (string)order["syncJobId"]!)!;
+        var phone = await AddOrderDirectlyAsync();
+        var real = await SyncAsync(client, new { mode = "default" });
+        var revert = (string)(await (await client.PostAsync($"/api/sync/runs/{real.RunId}/revert", null)).ReadJsonAsync())["jobId"]!;
+        await client.JobAsync(revert);
+        await AddOrderDirectlyAsync();
+        var dry = await SyncAsync(client, new { mode = "default", dryRun = true });
 
         var page = await SignedInPageAsync(TestKeys.Reader);
         await page.GotoAsync("/hangfire/syncs");
-        var dryRow = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{dry["jobId"]}" });
-        await Assertions.Expect(dryRow).ToContainTextAsync("dry run");
-        var row = page.Locator("#sync-runs tr", new PageLocatorOptions { HasText = $"#{created["jobId"]}" });
-        await Assertions.Expect(row).ToContainTextAsync("created 1");
+        var dryRow = RunRow(page, dry.JobId);
+        await Assertions.Expect(dryRow.Locator(".dry-run")).ToHaveTextAsync("dry run");
+        await Assertions.Expect(dryRow.Locator(".sync-changes")).ToContainTextAsync("created 1");
+        // Its changes were rolled back with it: nothing to link to.
+        await Assertions.Expect(dryRow.Locator("a.sync-changes")).ToHaveCountAsync(0);
 
-        await row.GetByRole(AriaRole.Link, new() { Name = $"{created["id"]}", Exact = true }).ClickAsync();
-        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync($"Sync run {created["id"]}");
-        await Assertions.Expect(page.Locator("#sync-run-changes")).ToContainTextAsync("created");
-        await Assertions.Expect(page.Locator("#sync-run-changes")).ToContainTextAsync("sync:auto");
+        var realRow = RunRow(page, real.JobId);
+        await Assertions.Expect(realRow.Locator(".dry-run")).ToHaveCountAsync(0);
+        await Assertions.Expect(realRow.Locator(".reverted")).ToHaveTextAsync("reverted");
+        var changes = realRow.Locator("a.sync-changes");
+        await Assertions.Expect(changes).ToContainTextAsync("created 1");
+        await Assertions.Expect(changes).ToHaveAttributeAsync("href", $"/hangfire/syncs/{real.RunId}/changes");
 
-        await page.GotoAsync($"/hangfire/syncs/runs/{dryRunId}");
-        await Assertions.Expect(page.Locator("#sync-run")).ToContainTextAsync("dry run");
-        await Assertions.Expect(page.Locator("body")).ToContainTextAsync("A dry run wrote nothing");
+        await changes.ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync($"Sync run {real.RunId}: changes");
+        await Assertions.Expect(page.Locator("#sync-change-fields")).ToContainTextAsync("created");
+        var created = page.Locator("#sync-changes tr", new PageLocatorOptions { HasText = phone });
+        await Assertions.Expect(created).ToContainTextAsync("created");
+        await Assertions.Expect(created).ToContainTextAsync("sync:default");
     }
 
     [Fact]

@@ -213,6 +213,19 @@ public static class BadInputCorpus
         Get("/api/sync/errors?page=0", 400, "sync errors page zero");
         Get("/api/sync/errors?pageSize=201", 400, "sync errors page size over the bound");
         Get("/api/sync/errors?pageSize=abc", 400, "text sync errors page size");
+        Get("/api/sync/runs/{run}/changes?page=0", 400, "run changes page zero");
+        Get("/api/sync/runs/{run}/changes?pageSize=201", 400, "run changes page size over the bound");
+        Get("/api/sync/runs/{run}/changes?page=abc", 400, "text run changes page");
+        Get("/api/sync/runs/{run}/changes?pageSize=1e400", 400, "exponent run changes page size");
+        Get("/api/sync/runs/{run}/changes?count=maybe", 400, "run changes with an unknown count");
+        Get("/api/sync/runs/{run}/changes?field=password", 400, "run changes of an unknown field");
+        Get("/api/sync/runs/{run}/changes?field=Email", 400, "run changes field in capitals");
+        Get("/api/sync/runs/{run}/changes?field=%00", 400, "NUL run changes field");
+        Get("/api/sync/runs/{run}/changes?field=email%3BDROP%20TABLE%20customer_changes", 400, "SQL in the run changes field");
+        Get("/api/sync/runs/abc/changes", 400, "changes of a non-numeric run id");
+        Get("/api/sync/runs/1e400/changes", 400, "changes of an exponent run id");
+        Get("/api/sync/runs/99999999999999999999/changes", 400, "changes of an overflowing run id");
+        Get("/api/sync/runs/-1/changes", 404, "changes of an unknown run");
 
         // ---- Customers: create ----
         Add("POST", "/api/customers", Json, "null", 400, "JSON null body");
@@ -418,11 +431,14 @@ public static class BadInputCorpus
         Add("POST", "/api/sync", Json, """{"mode":["default"]}""", 400, "array as the mode");
         Add("POST", "/api/sync", Json, """{"mode":""}""", 400, "empty mode");
         Add("POST", "/api/sync", Json, """{"mode":"default\u0000"}""", 400, "NUL after the mode");
-        Add("POST", "/api/sync", Json, """{"mode":"force","force":true}""", 400, "unknown flag");
-        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":"yes"}""", 400, "dryRun as text");
-        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":1}""", 400, "dryRun as a number");
-        Add("POST", "/api/sync", Json, """{"mode":"force","dryRun":null}""", 400, "dryRun null");
-        Add("POST", "/api/sync", Json, """{"dryRun":true}""", 400, "dryRun without a mode");
+        Add("POST", "/api/sync", Json, """{"mode":"force","dry":true}""", 400, "unknown flag");
+        Add("POST", "/api/sync", Json, """{"mode":"default","dryRun":"yes"}""", 400, "text as the dry-run flag");
+        Add("POST", "/api/sync", Json, """{"mode":"default","dryRun":"true"}""", 400, "dry-run flag as text");
+        Add("POST", "/api/sync", Json, """{"mode":"default","dryRun":1}""", 400, "number as the dry-run flag");
+        Add("POST", "/api/sync", Json, """{"mode":"default","dryRun":null}""", 400, "null dry-run flag");
+        Add("POST", "/api/sync", Json, """{"mode":"default","dryRun":[true]}""", 400, "array as the dry-run flag");
+        Add("POST", "/api/sync", Json, """{"dryRun":true}""", 400, "dry run without a mode");
+        Add("POST", "/api/sync", Json, """{"mode":"auto","dryRun":true}""", 400, "dry run of the auto mode");
         Add("POST", "/api/sync", Json, "[]", 400, "array body");
         Add("POST", "/api/sync", Json, "null", 400, "JSON null body");
         Add("POST", "/api/sync", Json, """{"mode":"default""", 400, "truncated JSON");
@@ -430,35 +446,15 @@ public static class BadInputCorpus
         Add("POST", "/api/sync", "text/plain", """{"mode":"default"}""", 415, "text/plain");
         Add("POST", "/api/sync", null, """{"mode":"default"}""", 415, "no content type");
 
-        // ---- A run's changes, and reverting a run ----
-        Get("/api/sync/runs/abc/changes", 400, "changes of a non-numeric run");
-        Get("/api/sync/runs/-1/changes", 404, "changes of an unknown run");
-        Get("/api/sync/runs/{run}/changes?field=bogus", 400, "changes filtered by an unknown field");
-        Get("/api/sync/runs/{run}/changes?field=%00", 400, "changes filtered by NUL");
-        Get("/api/sync/runs/{run}/changes?pageSize=0", 400, "changes with page size zero");
-        Add("POST", "/api/sync/runs/abc/revert", null, null, 400, "revert of a non-numeric run");
+        // ---- Sync: revert a run (admin) ----
+        Add("POST", "/api/sync/runs/abc/revert", null, null, 400, "revert of a non-numeric run id");
+        Add("POST", "/api/sync/runs/1e400/revert", null, null, 400, "revert of an exponent run id");
         Add("POST", "/api/sync/runs/99999999999999999999/revert", null, null, 400, "revert of an overflowing run id");
-        Add("POST", "/api/sync/runs/-1/revert", null, null, 404, "revert of an unknown run");
-        Add("POST", "/api/sync/runs/{dryRun}/revert", null, null, 409, "revert of a dry run");
-        Add("POST", "/api/sync/runs/{revertedRun}/revert", null, null, 409, "revert of a run already reverted");
-        Add("GET", "/api/sync/runs/{run}/revert", null, null, 405, "GET on the revert trigger");
-
-        // ---- The customer's timeline ----
-        Get("/api/customers/abc/timeline", 400, "timeline of a non-numeric id");
-        Get("/api/customers/-1/timeline", 404, "timeline of an unknown customer");
-        Get("/api/customers/{customer}/timeline?page=0", 400, "timeline page zero");
-        Get("/api/customers/{customer}/timeline?pageSize=201", 400, "timeline page size over the bound");
-        Get("/api/customers/{customer}/timeline?count=all", 400, "timeline with an unknown count");
-
-        // ---- The category what-if ----
-        Add("POST", "/api/categories/preview", Json, """{"vipMinOrders":-1}""", 400, "preview with a negative threshold");
-        Add("POST", "/api/categories/preview", Json, """{"regularMinOrders":0}""", 400, "preview with a zero threshold");
-        Add("POST", "/api/categories/preview", Json, """{"vipMinSpent":"ten"}""", 400, "preview with a text threshold");
-        Add("POST", "/api/categories/preview", Json, """{"vipMinSpent":1e400}""", 400, "preview with an overflowing threshold");
-        Add("POST", "/api/categories/preview", Json, """{"inactiveAfterDays":36501}""", 400, "preview with a century of inactivity");
-        Add("POST", "/api/categories/preview", Json, """{"vipMinOrder":5}""", 400, "preview with an unknown field");
-        Add("POST", "/api/categories/preview", Json, "[]", 400, "preview with an array body");
-        Add("POST", "/api/categories/preview", "text/plain", "{}", 415, "preview as text/plain");
+        Add("POST", $"/api/sync/runs/{EmojiInUrl}/revert", null, null, 400, "revert of an emoji run id");
+        Add("POST", "/api/sync/runs/-1/revert", null, null, 404, "revert of an unknown run enqueues nothing");
+        Add("POST", "/api/sync/runs/9223372036854775807/revert", null, null, 404, "revert of the largest run id enqueues nothing");
+        Add("POST", "/api/sync/runs/{dryRun}/revert", null, null, 409, "revert of a dry run enqueues nothing");
+        Add("POST", "/api/sync/runs/{revertedRun}/revert", null, null, 409, "revert of a run already reverted enqueues nothing");
 
         // ---- The original Django CRM's routes (trailing slashes, a wait in seconds) ----
         Add("POST", "/api/customers/sync_from_orders/?wait=-1", null, null, 400, "sync_from_orders with a negative wait");
@@ -478,6 +474,8 @@ public static class BadInputCorpus
         // ---- Wrong methods and unknown routes (each route's neighbours) ----
         Add("GET", "/api/sync", null, null, 405, "GET on the sync trigger");
         Add("DELETE", "/api/sync/runs", null, null, 405, "deleting the sync history");
+        Add("DELETE", "/api/sync/runs/{run}/changes", null, null, 405, "deleting a run's changes");
+        Add("GET", "/api/sync/runs/{run}/revert", null, null, 405, "GET on the revert");
         Add("PATCH", "/api/jobs/1", Json, "{}", 405, "patching a job");
         Add("DELETE", "/api/jobs/1", null, null, 405, "deleting a job");
         Get("/api/categories?category=%00", 200, "categories ignore an unknown NUL parameter");
@@ -508,6 +506,48 @@ public static class BadInputCorpus
         Add("DELETE", "/api/customers/{customer}/notes", null, null, 405, "deleting all notes");
         Add("GET", "/api/customers/{customer}/unknown", null, null, 404, "unknown customer sub-route");
         Add("GET", "/api/orders/import", null, null, 400, "GET on the import is the order route with a bad id");
+        cases.AddRange(TimelineAndPreview());
+        return cases;
+    }
+
+    // The customer timeline and the category what-if.
+    private static IEnumerable<MalformedRequest> TimelineAndPreview()
+    {
+        var cases = new List<MalformedRequest>();
+        void Get(string path, int status, string what) => cases.Add(new MalformedRequest("GET", path, null, null, status, what));
+        void Preview(string? contentType, string body, int status, string what) =>
+            cases.Add(new MalformedRequest("POST", "/api/categories/preview", contentType, body, status, what));
+
+        Get("/api/customers/{customer}/timeline?page=0", 400, "timeline page zero");
+        Get("/api/customers/{customer}/timeline?page=-1", 400, "negative timeline page");
+        Get("/api/customers/{customer}/timeline?page=1000001", 400, "timeline page past the bound");
+        Get("/api/customers/{customer}/timeline?page=abc", 400, "text timeline page");
+        Get("/api/customers/{customer}/timeline?page=99999999999999999999", 400, "overflowing timeline page");
+        Get("/api/customers/{customer}/timeline?pageSize=0", 400, "timeline page size zero");
+        Get("/api/customers/{customer}/timeline?pageSize=201", 400, "timeline page size over the bound");
+        Get("/api/customers/{customer}/timeline?pageSize=1e400", 400, "exponent timeline page size");
+        Get("/api/customers/{customer}/timeline?count=maybe", 400, "timeline with an unknown count");
+        Get("/api/customers/abc/timeline", 400, "timeline of a non-numeric id");
+        Get("/api/customers/99999999999999999999/timeline", 400, "timeline of an overflowing id");
+        Get("/api/customers/-1/timeline", 404, "timeline of an unknown customer");
+
+        Preview(Json, """{"regularMinOrders":-1}""", 400, "negative regular orders threshold");
+        Preview(Json, """{"vipMinSpent":-100}""", 400, "negative VIP spending threshold");
+        Preview(Json, """{"vipMinSpent":"-100"}""", 400, "negative VIP spending threshold as text");
+        Preview(Json, """{"vipMinOrders":0}""", 400, "VIP orders threshold zero");
+        Preview(Json, """{"inactiveAfterDays":0}""", 400, "inactivity days zero");
+        Preview(Json, """{"inactiveAfterDays":-30}""", 400, "negative inactivity days");
+        Preview(Json, """{"vipMinSpent":"a lot"}""", 400, "text as the VIP spending threshold");
+        Preview(Json, """{"vipMinOrders":true}""", 400, "boolean as the VIP orders threshold");
+        Preview(Json, """{"regularMinOrders":[2]}""", 400, "array as the regular orders threshold");
+        Preview(Json, """{"inactiveAfterDays":{"days":30}}""", 400, "object as the inactivity days");
+        Preview(Json, """{"vipMinSpent":1e400}""", 400, "overflowing VIP spending threshold");
+        Preview(Json, """{"vipThreshold":10}""", 400, "unknown threshold");
+        Preview(Json, """{"regularMinOrders":2,"category":"vip"}""", 400, "unknown field beside a threshold");
+        Preview(Json, """{"regularMinOrders":2""", 400, "truncated JSON");
+        Preview(Json, "[]", 400, "array body");
+        Preview(Json, "null", 400, "JSON null body");
+        Preview("text/plain", """{"regularMinOrders":2}""", 415, "text/plain");
         return cases;
     }
 
@@ -590,12 +630,11 @@ public class BadInputCorpusFactory : CrmApiFactory
                 INSERT INTO customer_sync_requests (phone, version, synced_version, requested_at)
                 VALUES ('+79990000001', 3, 3, '2026-10-01')
             ), s AS (
-                -- A run, a dry run and a run already reverted.
                 INSERT INTO sync_runs (job_id, mode, status, started_at, finished_at, created_count, updated_count, unchanged_count,
-                                       skipped_count, error_count, total_customers, duration_ms, dry_run, revert_job_id, reverted_at)
-                VALUES (NULL, 'default', 'succeeded', '2026-10-01', '2026-10-01', 2, 0, 0, 0, 0, 2, 5, false, NULL, NULL),
-                       (NULL, 'force', 'succeeded', '2026-10-02', '2026-10-02', 0, 1, 1, 0, 0, 2, 5, true, NULL, NULL),
-                       (NULL, 'force', 'succeeded', '2026-10-03', '2026-10-03', 0, 1, 1, 0, 0, 2, 5, false, '1', '2026-10-04')
+                                       skipped_count, error_count, total_customers, duration_ms, dry_run, changes, revert_job_id, reverted_at)
+                VALUES (NULL, 'default', 'succeeded', '2026-10-01', '2026-10-01', 2, 0, 0, 0, 0, 2, 5, false, '{"created": 2}', NULL, NULL),
+                       (NULL, 'default', 'succeeded', '2026-10-02', '2026-10-02', 0, 0, 2, 0, 0, 2, 5, true, '{}', NULL, NULL),
+                       (NULL, 'force', 'succeeded', '2026-10-03', '2026-10-03', 0, 1, 1, 0, 0, 2, 5, false, '{"email": 1}', '1', '2026-10-04')
                 RETURNING id, dry_run, revert_job_id
             )
             SELECT (SELECT id FROM c WHERE phone = '+79990000001'), (SELECT id FROM c WHERE phone = '+79990000002'), (SELECT min(id) FROM o),
