@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
+using Crm.Api.JobStatus;
+using Hangfire;
+using Hangfire.States;
 using Crm.Jobs.Ledger;
 using Microsoft.AspNetCore.Authorization;
 using Crm.Jobs.Data;
@@ -18,7 +21,7 @@ public sealed record SyncRunResponse(
     long Id, string? JobId, SyncMode Mode, SyncRunStatus Status, DateTime StartedAt, DateTime? FinishedAt,
     int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
     int TotalCustomers, long DurationMs, string? Error, string? StatusUrl,
-    bool DryRun, JsonElement? Changes, string ChangesUrl, string? RevertJobId, DateTime? RevertedAt);
+    bool DryRun, JsonElement? Changes, string? ChangesUrl, string? RevertJobId, DateTime? RevertedAt);
 
 public sealed record RunChangeResponse(
     long Id, long CustomerId, string Field, JsonElement? From, JsonElement? To, JsonElement? Reason,
@@ -97,7 +100,7 @@ public static class SyncEndpoints
 
     // The run row is locked while the job is enqueued, so two requests cannot both revert it.
     private static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> RevertRun(
-        long id, CrmDbContext db, SyncScheduler scheduler, CancellationToken ct)
+        long id, CrmDbContext db, SyncScheduler scheduler, JobStorage storage, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var run = await db.SyncRuns.FromSql($"SELECT * FROM sync_runs WHERE id = {id} FOR UPDATE").FirstOrDefaultAsync(ct);
@@ -107,7 +110,9 @@ public static class SyncEndpoints
         string? conflict = run switch
         {
             { DryRun: true } => "It is a dry run: it changed nothing.",
-            { RevertJobId: { } job } => $"It was already reverted by job {job}.",
+            { RevertedAt: not null } => $"It was already reverted by job {run.RevertJobId}.",
+            // A revert job that failed for good (or was deleted) may be asked for again.
+            { RevertJobId: { } job } when await RevertUnfinishedAsync(storage, job, ct) => $"It is being reverted by job {job}.",
             { Status: SyncRunStatus.Running } => "It is still running; revert it once it has finished.",
             _ => null,
         };
@@ -120,6 +125,13 @@ public static class SyncEndpoints
         await db.SaveChangesAsync(ct);
         await transaction.CommitAsync(ct);
         return JobAccepted.For(jobId);
+    }
+
+    private static async Task<bool> RevertUnfinishedAsync(JobStorage storage, string jobId, CancellationToken ct)
+    {
+        var job = await JobsEndpoints.ReadAsync(storage, jobId, ct);
+        var state = job?.StateName;
+        return state is not null && state != FailedState.StateName && state != DeletedState.StateName;
     }
 
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
@@ -138,7 +150,9 @@ public static class SyncEndpoints
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
                 r.TotalCustomers, r.DurationMs, r.Error,
                 stored.Contains(r.JobId ?? "") ? $"/api/jobs/{r.JobId}" : null,
-                r.DryRun, ChangeLedger.Json(r.Changes), $"/api/sync/runs/{r.Id}/changes", r.RevertJobId, r.RevertedAt)).ToList(),
+                r.DryRun, ChangeLedger.Json(r.Changes),
+                // A dry run's changes were rolled back with it: its counts are all there is.
+                r.DryRun ? null : $"/api/sync/runs/{r.Id}/changes", r.RevertJobId, r.RevertedAt)).ToList(),
             page.Page, page.PageSize, page.TotalCount, page.TotalCountExact));
     }
 

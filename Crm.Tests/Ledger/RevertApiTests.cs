@@ -1,8 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Tests.Infrastructure;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -127,6 +131,26 @@ public class RevertApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory
         Assert.Equal(before, await SyncJobsAsync());
     }
 
+    // A revert whose job was deleted (or failed for good) did not happen: it may be asked again.
+    [Fact]
+    public async Task ARevertWhoseJobIsGoneMayBeAskedAgain()
+    {
+        await AddOrderDirectlyAsync();
+        var runId = (long)(await SyncAsync())["id"]!;
+        var jobs = factory.Services.GetRequiredService<IBackgroundJobClient>();
+        var deleted = jobs.Create<LedgerJobs>(j => j.RevertRunAsync(runId, CancellationToken.None), new DeletedState());
+        await factory.ExecuteAsync("UPDATE sync_runs SET revert_job_id = @job WHERE id = @id", ("job", deleted), ("id", runId));
+
+        var again = await RevertAsync(runId);
+
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        var jobId = (string)(await again.ReadJsonAsync())["jobId"]!;
+        await _client.JobAsync(jobId);
+        var run = await RunAsync(r => (long)r["id"]! == runId);
+        Assert.Equal(jobId, (string?)run["revertJobId"]);
+        Assert.NotNull(run["revertedAt"]);
+    }
+
     [Fact]
     public async Task TheRunsListShowsADryRunAndTheChangesOfARealRun()
     {
@@ -136,6 +160,7 @@ public class RevertApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory
 
         Assert.True((bool)dryRun["dryRun"]!);
         Assert.True((int)dryRun["changes"]!["created"]! >= 1, dryRun.ToJsonString());
+        Assert.Null(dryRun["changesUrl"]); // rolled back with it
         await using (var db = factory.CreateDbContext())
             Assert.False(await db.Customers.AnyAsync(c => c.Phone == phone)); // it wrote nothing
 
