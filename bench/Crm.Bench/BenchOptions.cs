@@ -19,7 +19,10 @@ public sealed record BenchOptions(
     string? Revision,
     IReadOnlySet<string> Skip,
     int LeanFrom,
-    IReadOnlySet<string> LeanSkip)
+    IReadOnlySet<string> LeanSkip,
+    bool Ledger,
+    bool LedgerBreakdown,
+    int MaxWaitSeconds)
 {
     // Phases --skip and --lean-skip may name. The single-request NDJSON import, the syncs and
     // the reference statement always run: every ratio and every later phase needs them.
@@ -48,6 +51,11 @@ public sealed record BenchOptions(
           --job-timeout M     a job still unfinished after M minutes fails the bench (default 15)
           --scale A,B,C       repeat the data-dependent measurements at these order counts, print a scaling table
           --explain           print EXPLAIN (ANALYZE, BUFFERS) of the reference statement
+                              (with --ledger: the plans of one customer's statistics job, the trigger's INSERT included)
+          --ledger            measure the change ledger's cost instead (bench/ledger.sh): first sync and a force
+                              sync changing 10% of customers, ledger triggers on vs off; the dry run; the revert
+          --max-wait S        with --ledger: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
+          --breakdown         with --ledger: where the ledger's time goes (trigger variants through the app, its INSERT by SQL)
           --skip LIST         phases not run at any size, comma-separated: generate, chunked-import,
                               csv-import, reads, stats-job, writes, writes-during-sync, seed-slice
           --lean-from N       sizes of at least N orders also skip the --lean-skip phases (default 5000000)
@@ -76,10 +84,11 @@ public sealed record BenchOptions(
     public static BenchOptions Parse(string[] args)
     {
         string? postgres = null, app = null, results = null, work = null, serverLog = null, revision = null;
+        int maxWait = 900;
         int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15, leanFrom = 5_000_000;
         HashSet<string> skip = [], leanSkip = ["generate", "chunked-import"];
         int? phones = null;
-        bool seedFull = false, explain = false;
+        bool seedFull = false, explain = false, ledger = false, breakdown = false;
         List<int> scale = [];
 
         for (var i = 0; i < args.Length; i++)
@@ -103,6 +112,9 @@ public sealed record BenchOptions(
                 case "--import-budget": importBudget = Positive(); break;
                 case "--job-timeout": jobTimeout = Positive(); break;
                 case "--explain": explain = true; break;
+                case "--ledger": ledger = true; break;
+                case "--breakdown": breakdown = true; break;
+                case "--max-wait": maxWait = int.TryParse(Value(), out var w) && w >= 0 ? w : throw new ArgumentException("--max-wait needs a number of seconds"); break;
                 case "--skip": skip = PhaseList(args[i], Value()); break;
                 case "--lean-skip": leanSkip = PhaseList(args[i], Value()); break;
                 case "--lean-from": leanFrom = Positive(); break;
@@ -124,7 +136,7 @@ public sealed record BenchOptions(
             Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
             Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
             orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision,
-            skip, leanFrom, leanSkip);
+            skip, leanFrom, leanSkip, ledger, breakdown, maxWait);
     }
 
     private static HashSet<string> PhaseList(string option, string value)

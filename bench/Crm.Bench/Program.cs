@@ -28,6 +28,9 @@ Benchmark.Log($"app logs in {options.WorkDir}");
 // Whole seconds: the generated createdAt values need no sub-second precision.
 var now = DateTime.UtcNow;
 now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+if (options.Ledger)
+    return await LedgerAsync(options, now, machine);
+
 var benchmark = new Benchmark(options, now);
 try
 {
@@ -55,3 +58,42 @@ var path = await Report.WriteJsonAsync(options.ResultsDir, machine, options, ben
 Console.WriteLine();
 Console.WriteLine($"JSON: {path}");
 return 0;
+
+// --ledger (bench/ledger.sh): the change ledger's cost, its own tables and JSON (ledger-<timestamp>.json).
+static async Task<int> LedgerAsync(BenchOptions options, DateTime now, Dictionary<string, object> machine)
+{
+    var ledger = new LedgerBenchmark(options, now);
+    try
+    {
+        await ledger.RunAsync();
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or Npgsql.NpgsqlException)
+    {
+        Console.Error.WriteLine($"Crm.Bench --ledger failed: {e.Message}");
+        Console.Error.WriteLine(e.StackTrace);
+        return 1;
+    }
+    foreach (var set in ledger.Sets)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== the change ledger's cost: {set.Orders:N0} orders over {set.Facts["distinctPhones"]:N0} customers " +
+            $"({options.Runs} pairs, ledger on vs off; budget ≤ 1.15×) ==");
+        Console.Write(set.Table());
+        foreach (var (key, value) in set.Facts)
+        {
+            if (value is not string s || !s.Contains('\n'))
+                Console.WriteLine($"  {key}: {value}");
+        }
+    }
+    foreach (var (title, text) in ledger.Explanations)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== {title} ==");
+        Console.Write(text);
+    }
+    machine["loadAverageAtEnd"] = Report.LoadAverage();
+    Console.WriteLine();
+    Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {machine["loadAverageAtEnd"]}; revision {options.Revision ?? "unknown"}");
+    Console.WriteLine($"JSON: {await Report.WriteJsonAsync(options.ResultsDir, machine, options, ledger.Sets, "ledger-")}");
+    return 0;
+}

@@ -112,10 +112,10 @@ public static class Report
         double.IsFinite(last) && double.IsFinite(previous) && previous != 0 ? $"{last / previous:0.00}×" : "";
 
     public static async Task<string> WriteJsonAsync(
-        string directory, Dictionary<string, object> machine, BenchOptions options, IReadOnlyList<FigureSet> sets)
+        string directory, Dictionary<string, object> machine, BenchOptions options, IReadOnlyList<FigureSet> sets, string prefix = "")
     {
         Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
+        var path = Path.Combine(directory, $"{prefix}{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
         var document = new
         {
             machine,
@@ -136,6 +136,7 @@ public static class Report
                 fastPollMs = AppUnderTest.FastPollInterval.TotalMilliseconds,
                 postgresSettings = "shared_buffers 1GB, max_wal_size 4GB, otherwise defaults (fsync on)",
                 options.Revision,
+                options.Ledger,
             },
             sets = sets.Select(s => new
             {
