@@ -59,6 +59,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
             await MeasureFirstSyncAsync(set, database, app, phones);
             await MeasureForceSyncAsync(set, database, app);
             await MeasureDryRunAndRevertAsync(set, database, app);
+            await MeasureReadsAsync(set, database, app);
             set.Facts["ledgerRowsAtEnd"] = await database.ScalarAsync<long>("SELECT count(*) FROM customer_changes");
             set.Facts["ledgerTableMbAtEnd"] = Math.Round(await database.ScalarAsync<long>("SELECT pg_total_relation_size('customer_changes')") / 1048576.0, 1);
         }
@@ -230,6 +231,45 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
                 $"revert {revert.WallMs:F0} ms ({revert.Int("revertedCount")} fields put back) (load {Report.LoadAverage()})");
         }
         await database.ExecuteAsync("DROP TABLE bench_before");
+    }
+
+    // (d) What an operator reads: the category what-if over every customer (one statement,
+    // ≤ 1 s at 200 000 customers), and one customer's timeline and explained category (flat
+    // as the tables grow). Checked: the preview's proposed counts add up to every customer.
+    private async Task MeasureReadsAsync(FigureSet set, BenchDatabase database, AppUnderTest app)
+    {
+        await WaitQuietAsync(set);
+        await database.SettleAsync("customers", "customer_changes");
+        var preview = set.Get("preview.wall", "POST /api/categories/preview (every customer)", "ms",
+            set.Phones <= 200_000 ? Target.AtMost(1000, "ms") : null);
+        var timeline = set.Get("timeline.wall", "GET /api/customers/{id}/timeline, one customer", "ms");
+        var customer = set.Get("customer.wall", "GET /api/customers/{id} with categoryReason", "ms");
+        var customers = await database.ScalarAsync<long>("SELECT count(*) FROM customers");
+        for (var i = 0; i < 11; i++)
+        {
+            var (body, ms) = await app.SendAsync(HttpMethod.Post, "/api/categories/preview",
+                new { vipMinOrders = 5 + i % 3, inactiveAfterDays = 90 }, System.Net.HttpStatusCode.OK);
+            var proposed = body["proposed"]!.AsObject().Sum(c => c.Value!.GetValue<long>());
+            Check(set, "previewCoversEveryCustomer", proposed, customers);
+            if (i > 0)
+                preview.Add(ms);
+        }
+        var random = new Random(13);
+        var maxId = await database.ScalarAsync<long>("SELECT max(id) FROM customers");
+        for (var i = 0; i < 101; i++)
+        {
+            var id = await database.ScalarAsync<long>($"SELECT id FROM customers WHERE id >= {random.NextInt64(1, maxId + 1)} ORDER BY id LIMIT 1");
+            var (page, timelineMs) = await app.SendAsync(HttpMethod.Get, $"/api/customers/{id}/timeline?pageSize=50", null, System.Net.HttpStatusCode.OK);
+            var (one, customerMs) = await app.SendAsync(HttpMethod.Get, $"/api/customers/{id}", null, System.Net.HttpStatusCode.OK);
+            Check(set, "timelineHasItems", page["items"]!.AsArray().Count > 0, true);
+            Check(set, "customerHasReason", one["categoryReason"]?["rule"] is not null, true);
+            if (i == 0)
+                continue;
+            timeline.Add(timelineMs);
+            customer.Add(customerMs);
+        }
+        Benchmark.Log($"preview {preview.Median:F0} ms over {customers:N0} customers, timeline {timeline.Median:F1} ms, " +
+            $"customer {customer.Median:F1} ms (load {Report.LoadAverage()})");
     }
 
     private static async Task<JobOutcome> DryRunAsync(FigureSet set, BenchDatabase database, AppUnderTest app, Expected expected)
