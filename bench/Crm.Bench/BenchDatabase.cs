@@ -41,6 +41,22 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
         return await command.ExecuteNonQueryAsync();
     }
 
+    // auto_explain for new sessions of this database only (ANALYZE, BUFFERS, nested statements
+    // such as triggers), statements slower than minDurationMs; ALTER DATABASE … RESET ALL ends it.
+    public async Task LogPlansAsync(int minDurationMs)
+    {
+        string[] settings =
+        [
+            "session_preload_libraries = 'auto_explain'",
+            $"auto_explain.log_min_duration = {minDurationMs}",
+            "auto_explain.log_analyze = on",
+            "auto_explain.log_buffers = on",
+            "auto_explain.log_nested_statements = on",
+        ];
+        foreach (var setting in settings)
+            await ExecuteAsync($"ALTER DATABASE {Name} SET {setting}");
+    }
+
     public async Task<T> ScalarAsync<T>(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);
@@ -57,10 +73,10 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
 
     // Everything but the orders: the next sync starts as a first sync.
     public Task ResetCustomersAsync() =>
-        ExecuteAsync("TRUNCATE customers, customer_notes, sync_runs, customer_sync_requests RESTART IDENTITY");
+        ExecuteAsync("TRUNCATE customers, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
 
     public Task ResetAllAsync() =>
-        ExecuteAsync("TRUNCATE orders, customers, customer_notes, sync_runs, customer_sync_requests RESTART IDENTITY");
+        ExecuteAsync("TRUNCATE orders, customers, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
 
     // Every timed step starts from the same state: dirty pages of the previous step written out,
     // fresh statistics, and nothing left for autovacuum to start in the middle of a measurement.

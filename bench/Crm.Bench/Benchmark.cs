@@ -450,16 +450,7 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
             Log("--explain: PostgreSQL's log file is unknown (--server-log): the engine's plans are skipped");
             return null;
         }
-        string[] settings =
-        [
-            "session_preload_libraries = 'auto_explain'",
-            "auto_explain.log_min_duration = 100",
-            "auto_explain.log_analyze = on",
-            "auto_explain.log_buffers = on",
-            "auto_explain.log_nested_statements = on",
-        ];
-        foreach (var setting in settings)
-            await database.ExecuteAsync($"ALTER DATABASE {database.Name} SET {setting}");
+        await database.LogPlansAsync(minDurationMs: 100);
         var start = new FileInfo(serverLog).Length;
         try
         {

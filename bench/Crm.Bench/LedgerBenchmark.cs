@@ -584,16 +584,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
             Benchmark.Log("--explain: PostgreSQL's log file is unknown (--server-log): skipped");
             return;
         }
-        string[] settings =
-        [
-            "session_preload_libraries = 'auto_explain'",
-            "auto_explain.log_min_duration = 0",
-            "auto_explain.log_analyze = on",
-            "auto_explain.log_buffers = on",
-            "auto_explain.log_nested_statements = on",
-        ];
-        foreach (var setting in settings)
-            await database.ExecuteAsync($"ALTER DATABASE {database.Name} SET {setting}");
+        await database.LogPlansAsync(minDurationMs: 0);
         var start = new FileInfo(serverLog).Length;
         try
         {
