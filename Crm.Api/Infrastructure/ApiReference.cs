@@ -12,7 +12,8 @@ public static class ApiReference
         ["Customers"] = "Customers kept true to their orders: search, edit, notes, order history, a timeline of orders, notes " +
                         "and changes, and why a customer is in its category. The phone (E.164) is a customer's identity.",
         ["Orders"] = "The shop's orders, one at a time or imported in bulk (NDJSON or CSV); each write brings its customer up to date through a job.",
-        ["Sync"] = "Full syncs of the customers from the orders, the history of every sync run, and the customers the database refused to write.",
+        ["Sync"] = "Full syncs of the customers from the orders (or their dry runs), the history of every sync run with its changes, " +
+                   "the revert of a run, and the customers the database refused to write.",
         ["Jobs"] = "The state and result of a background job, by the id that a write or a trigger answered.",
         ["Categories"] = "Customers per category (new, regular, vip, inactive), the recalculation of the categories, " +
                          "and a preview of the counts other thresholds would give.",
