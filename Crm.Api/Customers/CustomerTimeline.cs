@@ -151,10 +151,8 @@ public static class CustomerTimeline
             || Text(to) != EnumText.ToText(CategoryRules.CategoryOf(rule))
             || !r.TryGetProperty("thresholds", out var t) || !t.TryGetProperty("regularMinOrders", out _))
             return null;
-        var thresholds = new CategoryThresholds(
-            t.GetProperty("regularMinOrders").GetInt32(), t.GetProperty("vipMinOrders").GetInt32(),
-            t.GetProperty("vipMinSpent").GetDecimal(), t.GetProperty("inactiveAfterDays").GetInt32(),
-            t.GetProperty("inactiveBefore").GetDateTimeOffset().UtcDateTime);
+        // Written by CategoryRules.ThresholdsJson with the same options.
+        var thresholds = t.Deserialize<CategoryThresholds>(CrmJson.Options)!;
         DateTime? lastOrderDate = r.GetProperty("lastOrderDate") is { ValueKind: JsonValueKind.String } date
             ? date.GetDateTimeOffset().UtcDateTime
             : null;

@@ -31,16 +31,12 @@ public sealed record RunChangesQuery(int Page = 1, int PageSize = 50, string? Co
 
 public sealed class RunChangesQueryValidator : AbstractValidator<RunChangesQuery>
 {
-    private static readonly string[] Fields =
-        [CustomerChange.Created, CustomerChange.Deleted, "name", "phone", "email", "city", "address", "notes",
-         CustomerChange.Category, CustomerChange.Statistics];
-
     public RunChangesQueryValidator()
     {
         this.ValidPaging();
         RuleFor(q => q.Field)
-            .Must(f => f is null || Fields.Contains(f))
-            .WithMessage($"Field must be one of: {string.Join(", ", Fields)}.");
+            .Must(f => f is null || CustomerChange.Fields.Contains(f))
+            .WithMessage($"Field must be one of: {string.Join(", ", CustomerChange.Fields)}.");
     }
 }
 

@@ -14,6 +14,10 @@ public class CustomerChange
     // Total orders, total spent, average order and last order date, as one change.
     public const string Statistics = "statistics";
 
+    // Every field a ledger row may name (what the trigger in migration ChangeLedger writes).
+    public static readonly string[] Fields =
+        [Created, Deleted, "name", "phone", "email", "city", "address", "notes", Category, Statistics];
+
     // The fields a sync may change that a revert puts back (statistics and category are
     // recomputed from orders, never reverted).
     public static readonly string[] ContactFields = ["name", "email", "city", "address"];
