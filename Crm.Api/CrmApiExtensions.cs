@@ -8,6 +8,7 @@ using Crm.Api.JobStatus;
 using Crm.Api.Orders;
 using Crm.Api.Shop;
 using Crm.Api.Sync;
+using Crm.Api.Webhooks;
 using Crm.Jobs;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
@@ -107,6 +108,7 @@ public static class CrmApiExtensions
         api.MapJobs();
         api.MapCategories();
         api.MapShop();
+        api.MapWebhooks();
         return app;
     }
 }

@@ -6,6 +6,7 @@ using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
+using Crm.Jobs.Webhooks;
 using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.Extensions.Configuration;
@@ -60,6 +61,15 @@ public static class CrmJobsExtensions
             .BindConfiguration(LedgerOptions.Section)
             .Validate(o => o.RetentionDays > 0, "Crm:Ledger:RetentionDays must be positive")
             .ValidateOnStart();
+        services.AddOptions<WebhookOptions>()
+            .BindConfiguration(WebhookOptions.Section)
+            .Validate(o => o.MaxEventsPerMessage is > 0 and <= 1000, "Crm:Webhooks:MaxEventsPerMessage must be between 1 and 1000")
+            .Validate(o => o.DisableAfter > TimeSpan.Zero, "Crm:Webhooks:DisableAfter must be positive")
+            .Validate(o => o.Timeout > TimeSpan.Zero, "Crm:Webhooks:Timeout must be positive")
+            .Validate(o => o.WorkerCount > 0, "Crm:Webhooks:WorkerCount must be positive")
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "Crm:Webhooks:PollInterval must be positive")
+            .Validate(o => o.RetentionDays > 0, "Crm:Webhooks:RetentionDays must be positive")
+            .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")
@@ -83,6 +93,10 @@ public static class CrmJobsExtensions
         services.AddScoped<RecalculateCategoriesJob>();
         services.AddScoped<LedgerJobs>();
         services.AddScoped<OrderImporter>();
+        services.AddScoped<WebhookJobs>();
+        services.AddSingleton<WebhookUrlPolicy>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhookDispatch>();
 
         AddHangfire(services, connectionString);
         var role = Role(builder.Configuration);
@@ -192,6 +206,9 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "customers", [JobQueues.Default],
             sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount));
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "bulk", [JobQueues.Bulk], workerCount: 1));
+        services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "webhooks", [JobQueues.Webhooks],
+            sp.GetRequiredService<IOptions<WebhookOptions>>().Value.WorkerCount));
+        services.AddHostedService<WebhookDispatcher>();
         services.AddHostedService<ListenerNudge>();
         services.AddHostedService<CustomerCountPublisher>();
         services.AddHostedService<ShopFollower>();

@@ -18,6 +18,8 @@ public static class ApiReference
         ["Categories"] = "Customers per category (new, regular, vip, inactive), the recalculation of the categories, " +
                          "and a preview of the counts other thresholds would give.",
         ["Shop"] = "The follower of the shop's own database (logical replication): its state, lag and the shop rows it skipped as invalid.",
+        ["Webhooks"] = "Signed webhooks (Standard Webhooks) for customer and sync events: subscriptions (admin), their secrets, " +
+                       "a test event and every delivery attempt.",
         ["Original routes"] = "Deprecated: the original Django CRM's routes and snake_case bodies, for clients written against it. " +
                               "Their POSTs wait for the job and answer its outcome; new clients follow the job at /api/jobs/{id}.",
     };

@@ -3,6 +3,7 @@ using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
+using Crm.Jobs.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
@@ -20,6 +21,10 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<ShopFollowerState> ShopFollower => Set<ShopFollowerState>();
     public DbSet<ShopRejection> ShopRejections => Set<ShopRejection>();
     public DbSet<CustomerChange> CustomerChanges => Set<CustomerChange>();
+    public DbSet<Webhook> Webhooks => Set<Webhook>();
+    public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
+    public DbSet<WebhookMessage> WebhookMessages => Set<WebhookMessage>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

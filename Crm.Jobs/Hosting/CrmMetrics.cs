@@ -21,6 +21,7 @@ public sealed class CrmMetrics
     private readonly Counter<long> _customersRefused;
     private readonly Counter<long> _shopApplied;
     private readonly Counter<long> _shopRejected;
+    private readonly Counter<long> _webhookDeliveries;
 
     // Set by the process that follows the shop (ShopFollower); null elsewhere.
     private volatile StrongBox<long>? _shopLag;
@@ -30,6 +31,9 @@ public sealed class CrmMetrics
     {
         HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     };
+
+    // Set by CustomerCountPublisher with crm_customers; null elsewhere.
+    private volatile WebhookBacklog? _webhookPending;
 
     // Set by CustomerCountPublisher in the one process that publishes crm_customers; empty elsewhere.
     private volatile Measurement<long>[] _customersByCategory = [];
@@ -49,6 +53,14 @@ public sealed class CrmMetrics
         _shopApplied = meter.CreateCounter<long>("crm_shop_orders_applied",
             description: "Shop order changes applied from the shop's database, by op (snapshot, insert, update, delete)");
         _shopRejected = meter.CreateCounter<long>("crm_shop_rejected", description: "Shop rows skipped as invalid (GET /api/shop/rejections)");
+        _webhookDeliveries = meter.CreateCounter<long>("crm_webhook_deliveries",
+            description: "Webhook messages sent (HTTP requests) by outcome: delivered (2xx) or failed");
+        meter.CreateObservableGauge("crm_webhook_pending_events",
+            () => _webhookPending is { } p ? [new Measurement<long>(p.Events)] : Array.Empty<Measurement<long>>(),
+            description: "Webhook events not yet delivered, published by one process of the cluster");
+        meter.CreateObservableGauge("crm_webhook_oldest_pending_age", () => _webhookPending is { OldestAge: { } age }
+                ? [new Measurement<double>(age.TotalSeconds)] : Array.Empty<Measurement<double>>(), "s",
+            "Age of the oldest undelivered webhook event (absent when none waits), published by one process of the cluster");
         meter.CreateObservableGauge("crm_shop_lag_bytes",
             () => _shopLag is { } lag ? [new Measurement<long>(lag.Value)] : Array.Empty<Measurement<long>>(),
             description: "WAL the shop's database keeps for the follower's slot (bytes), from the following process");
@@ -97,6 +109,11 @@ public sealed class CrmMetrics
             _shopRejected.Add(count);
     }
 
+    public void WebhookDelivered(bool delivered) =>
+        _webhookDeliveries.Add(1, new TagList { { "outcome", delivered ? "delivered" : "failed" } });
+
+    public void WebhookBacklogCounted(WebhookBacklog? backlog) => _webhookPending = backlog;
+
     public void ShopLag(long? bytes) => _shopLag = bytes is { } b ? new StrongBox<long>(b) : null;
 
     // null: this process does not publish the gauge (another one holds the publisher's lock).
@@ -106,3 +123,5 @@ public sealed class CrmMetrics
             : [.. Enum.GetValues<CustomerCategory>().Select(category => new Measurement<long>(
                 counts.GetValueOrDefault(category), new KeyValuePair<string, object?>("category", Data.EnumText.ToText(category))))];
 }
+
+public sealed record WebhookBacklog(long Events, TimeSpan? OldestAge);

@@ -8,7 +8,7 @@ using Npgsql;
 
 namespace Crm.Jobs.Hosting;
 
-// crm_customers is a figure of the whole database, not of a process: if every process
+// crm_customers (and the webhook backlog gauges) are figures of the whole database, not of a process: if every process
 // published it, a sum over instances would multiply it. Processes with job servers compete
 // for a session advisory lock; the holder counts every Crm:Jobs:CustomerCountInterval and
 // alone publishes the gauge, so a scrape never queries the database. When the holder stops
@@ -34,12 +34,14 @@ public sealed class CustomerCountPublisher(
                 {
                     publisher ??= await SessionLocks.TryOpenHolderAsync(dataSource, PublisherLockKey, stoppingToken);
                     metrics.CustomersCounted(publisher is null ? null : await CountAsync(publisher, stoppingToken));
+                    metrics.WebhookBacklogCounted(publisher is null ? null : await WebhookBacklogAsync(publisher, stoppingToken));
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // The database is away (readiness says so): publish nothing rather than a stale count.
                     logger.LogWarning(e, "Could not count customers for crm_customers; trying again in {Interval}", interval);
                     metrics.CustomersCounted(null);
+                    metrics.WebhookBacklogCounted(null);
                     await CloseAsync(publisher);
                     publisher = null;
                 }
@@ -49,6 +51,7 @@ public sealed class CustomerCountPublisher(
         finally
         {
             metrics.CustomersCounted(null);
+            metrics.WebhookBacklogCounted(null);
             await CloseAsync(publisher);
         }
     }
@@ -61,6 +64,20 @@ public sealed class CustomerCountPublisher(
         while (await reader.ReadAsync(ct))
             counts[EnumText.Parse<CustomerCategory>(reader.GetString(0))] = reader.GetInt64(1);
         return counts;
+    }
+
+    // Pending events: those not yet in a message (partial index) and those of messages not yet
+    // acknowledged (partial index); the oldest of either.
+    private static async Task<WebhookBacklog> WebhookBacklogAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT p.events + coalesce(m.events, 0), now() - least(p.oldest, m.oldest)
+            FROM (SELECT count(*) AS events, min(occurred_at) AS oldest FROM webhook_events WHERE message_id IS NULL) p,
+                 (SELECT sum(event_count) AS events, min(first_occurred_at) AS oldest FROM webhook_messages WHERE delivered_at IS NULL) m
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetTimeSpan(1));
     }
 
     private static ValueTask CloseAsync(NpgsqlConnection? connection) => connection?.DisposeAsync() ?? ValueTask.CompletedTask;

@@ -38,4 +38,8 @@ public static class JobQueues
     // Full syncs, pending batches and category recalculation: one at a time per process,
     // so a waiting full sync never holds a worker that per-customer jobs need.
     public const string Bulk = "bulk";
+
+    // Webhook deliveries, on workers of their own (Crm:Webhooks:WorkerCount): a receiver that
+    // is slow to answer holds one of them, never a sync's.
+    public const string Webhooks = "webhooks";
 }

@@ -1,6 +1,7 @@
 using Crm.Jobs.Categories;
 using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
+using Crm.Jobs.Webhooks;
 using Hangfire;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace Crm.Jobs.Hosting;
 // up (not ready) and registers them once the database is back.
 public sealed class RecurringJobs(
     IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync, IOptions<LedgerOptions> ledger,
-    ILogger<RecurringJobs> logger) : BackgroundService
+    IOptions<WebhookOptions> webhooks,     ILogger<RecurringJobs> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -74,6 +75,13 @@ public sealed class RecurringJobs(
         else
             AddChecked("Crm:Ledger:PruneCron", ledgerCron, () => manager.AddOrUpdate<LedgerJobs>(
                 LedgerJobs.PruneRecurringJobId, job => job.PruneAsync(CancellationToken.None), ledgerCron));
+
+        var webhookCron = webhooks.Value.PruneCron;
+        if (string.IsNullOrWhiteSpace(webhookCron))
+            manager.RemoveIfExists(WebhookJobs.PruneRecurringJobId);
+        else
+            AddChecked("Crm:Webhooks:PruneCron", webhookCron, () => manager.AddOrUpdate<WebhookJobs>(
+                WebhookJobs.PruneRecurringJobId, job => job.PruneAsync(CancellationToken.None), webhookCron));
     }
 
     // Hangfire parses the cron expression; say which setting holds the bad one.

@@ -1,0 +1,154 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Crm.Api.Auth;
+using Crm.Api.Infrastructure;
+using Crm.Jobs.Data;
+using Crm.Jobs.Webhooks;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Webhooks;
+
+// Subscriptions to the service's events, all admin: a subscription decides where customer
+// data goes.
+public static class WebhooksEndpoints
+{
+    public static RouteGroupBuilder MapWebhooks(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/webhooks")
+            .WithTags("Webhooks")
+            .WithMetadata(new AuthorizeAttribute { Roles = CrmRoles.Admin })
+            .AddEndpointFilterFactory(ValidationFilter.Create)
+            .ProducesValidationProblem();
+
+        group.MapPost("/", Create).WithName("CreateWebhook")
+            .WithSummary("Subscribe a URL to events; the answer carries the signing secret, shown only here and on rotation");
+        group.MapGet("/", List).WithName("ListWebhooks").WithSummary("The subscriptions, with their state and pending events");
+        group.MapGet("/{id}", Get).WithName("GetWebhook").WithSummary("One subscription (never its secret)");
+        group.MapPatch("/{id}", Patch).WithName("UpdateWebhook")
+            .WithSummary("Change a subscription's url, events, description or enabled; enabling clears a disabled reason");
+        group.MapDelete("/{id}", Delete).WithName("DeleteWebhook")
+            .WithSummary("Delete a subscription with its pending events and delivery history");
+        group.MapPost("/{id}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret")
+            .WithSummary("A new signing secret; the old one keeps signing beside it for 24 h");
+        group.MapPost("/{id}/test", SendTest).WithName("TestWebhook")
+            .WithSummary("Send a webhook.test event to this subscription; answers the delivery job")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/{id}/deliveries", ListDeliveries).WithName("ListWebhookDeliveries")
+            .WithSummary("Every delivery attempt of the subscription, newest first");
+        return group;
+    }
+
+    // whsec_ + base64 of 24 random bytes, as Standard Webhooks receivers expect a secret.
+    private static string NewSecret() => "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24));
+
+    private static async Task<Created<WebhookCreated>> Create(
+        WebhookCreateRequest request, CrmDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var hook = new Webhook
+        {
+            Url = request.Url!,
+            Events = request.Events!,
+            Description = request.Description,
+            Secret = NewSecret(),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Webhooks.Add(hook);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/api/webhooks/{hook.Id}",
+            new WebhookCreated(hook.Id, hook.Url, hook.Events, hook.Description, hook.Enabled, hook.Secret));
+    }
+
+    private static IQueryable<WebhookSubscription> Subscriptions(CrmDbContext db) =>
+        db.Webhooks.AsNoTracking().Select(w => new WebhookSubscription(
+            w.Id, w.Url, w.Events, w.Description, w.Enabled, w.DisabledReason, w.FailingSince, w.LastError,
+            db.WebhookEvents.Count(e => e.WebhookId == w.Id && e.MessageId == null)
+                + db.WebhookMessages.Where(m => m.WebhookId == w.Id && m.DeliveredAt == null).Sum(m => (long)m.EventCount),
+            w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt, "/api/webhooks/" + w.Id + "/deliveries"));
+
+    private static async Task<Ok<List<WebhookSubscription>>> List(CrmDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await Subscriptions(db).OrderBy(w => w.Id).ToListAsync(ct));
+
+    private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Get(long id, CrmDbContext db, CancellationToken ct) =>
+        await Subscriptions(db).FirstOrDefaultAsync(w => w.Id == id, ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Patch(
+        long id, WebhookPatchRequest request, CrmDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var hook = await db.Webhooks.FindAsync([id], ct);
+        if (hook is null)
+            return TypedResults.NotFound();
+        hook.Url = request.Url ?? hook.Url;
+        hook.Events = request.Events ?? hook.Events;
+        hook.Description = request.Description ?? hook.Description;
+        if (request.Enabled is { } enabled && enabled != hook.Enabled)
+        {
+            hook.Enabled = enabled;
+            // A fresh start: the failing streak that disabled it is over.
+            hook.DisabledReason = null;
+            hook.FailingSince = null;
+        }
+        hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(await Subscriptions(db).FirstAsync(w => w.Id == id, ct));
+    }
+
+    private static async Task<Results<NoContent, NotFound>> Delete(long id, CrmDbContext db, CancellationToken ct) =>
+        await db.Webhooks.Where(w => w.Id == id).ExecuteDeleteAsync(ct) == 1 ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<WebhookSecretRotated>, NotFound>> RotateSecret(
+        long id, CrmDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var hook = await db.Webhooks.FindAsync([id], ct);
+        if (hook is null)
+            return TypedResults.NotFound();
+        var now = clock.GetUtcNow().UtcDateTime;
+        // Two secrets at most: a second rotation within 24 h retires the oldest at once.
+        hook.PreviousSecret = hook.Secret;
+        hook.PreviousSecretExpiresAt = now + WebhookOptions.SecretOverlap;
+        hook.Secret = NewSecret();
+        hook.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new WebhookSecretRotated(hook.Id, hook.Secret, hook.PreviousSecretExpiresAt.Value));
+    }
+
+    private static async Task<Results<Accepted<WebhookTestAccepted>, NotFound, ProblemHttpResult>> SendTest(
+        long id, CrmDbContext db, WebhookDispatch dispatch, TimeProvider clock, CancellationToken ct)
+    {
+        var hook = await db.Webhooks.FindAsync([id], ct);
+        if (hook is null)
+            return TypedResults.NotFound();
+        if (!hook.Enabled)
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The subscription is disabled",
+                detail: hook.DisabledReason ?? "Enable it (PATCH enabled: true) to send it events.");
+        var test = new WebhookEvent
+        {
+            WebhookId = id,
+            Type = WebhookEventTypes.Test,
+            OccurredAt = clock.GetUtcNow().UtcDateTime,
+            Data = JsonSerializer.Serialize(new { webhookId = id, message = "A test event from crm-minimal." }),
+        };
+        db.WebhookEvents.Add(test);
+        await db.SaveChangesAsync(ct);
+        var jobId = await dispatch.DispatchAsync(id, ct);
+        return TypedResults.Accepted($"/api/jobs/{jobId}", new WebhookTestAccepted($"evt_{test.Id}", jobId, $"/api/jobs/{jobId}"));
+    }
+
+    private static async Task<Results<Ok<PagedResponse<WebhookDeliveryItem>>, NotFound>> ListDeliveries(
+        long id, [AsParameters] WebhookDeliveriesQuery query, CrmDbContext db, CancellationToken ct)
+    {
+        if (!await db.Webhooks.AnyAsync(w => w.Id == id, ct))
+            return TypedResults.NotFound();
+        var deliveries = db.WebhookDeliveries.AsNoTracking().Where(d => d.WebhookId == id)
+            .Join(db.WebhookMessages, d => d.MessageId, m => m.Id, (d, m) => new
+            {
+                d.Id,
+                Item = new WebhookDeliveryItem(d.WebhookId, m.MessageId, d.Events, d.Attempt, d.State, d.ResponseStatus, d.Error,
+                    d.DurationMs, d.At),
+            });
+        return TypedResults.Ok(await deliveries.ToPageAsync(db, query, d => d.OrderByDescending(x => x.Id), x => x.Item, ct));
+    }
+}

@@ -1,0 +1,115 @@
+using Crm.Jobs.Data;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Crm.Jobs.Webhooks;
+
+// Gives every enabled subscription with something to deliver one live delivery job, and
+// never a second while one is queued, retrying or running (a dead receiver is one job in
+// Retries, not a pile of them). The job's id is kept on the subscription; when that job has
+// ended (succeeded, failed for good, deleted) the next dispatch enqueues another.
+public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobClient jobs, JobStorage storage)
+{
+    private static readonly HashSet<string> LiveStates =
+        [EnqueuedState.StateName, ProcessingState.StateName, ScheduledState.StateName, AwaitingState.StateName];
+
+    // Both lookups use the partial indexes of pending events and undelivered messages.
+    public async Task<int> DispatchAllAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT w.id, w.delivery_job_id FROM webhooks w
+            WHERE w.enabled
+              AND (EXISTS (SELECT 1 FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
+                   OR EXISTS (SELECT 1 FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL))
+            """);
+        var waiting = new List<(long Id, string? JobId)>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+                waiting.Add((reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+        }
+        var enqueued = 0;
+        foreach (var (id, jobId) in waiting)
+        {
+            if (await EnsureJobAsync(id, jobId, ct) is (_, true))
+                enqueued++;
+        }
+        return enqueued;
+    }
+
+    // The subscription's live delivery job, enqueued if it has none.
+    public async Task<string> DispatchAsync(long webhookId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT delivery_job_id FROM webhooks WHERE id = @id");
+        command.Parameters.AddWithValue("id", webhookId);
+        var jobId = await command.ExecuteScalarAsync(ct) as string;
+        return (await EnsureJobAsync(webhookId, jobId, ct)).JobId;
+    }
+
+    private async Task<(string JobId, bool Enqueued)> EnsureJobAsync(long webhookId, string? jobId, CancellationToken ct)
+    {
+        if (jobId is not null && IsLive(jobId))
+            return (jobId, false);
+        var newJobId = jobs.Enqueue<WebhookJobs>(j => j.DeliverAsync(webhookId, null, CancellationToken.None));
+        // Compare and set: of two dispatchers that saw the same ended job, one keeps its job.
+        await using var store = dataSource.CreateCommand("""
+            UPDATE webhooks SET delivery_job_id = @new WHERE id = @id AND delivery_job_id IS NOT DISTINCT FROM @old
+            """);
+        store.Parameters.AddWithValue("new", newJobId);
+        store.Parameters.AddWithValue("id", webhookId);
+        store.Parameters.AddWithValue("old", NpgsqlTypes.NpgsqlDbType.Text, (object?)jobId ?? DBNull.Value);
+        if (await store.ExecuteNonQueryAsync(CancellationToken.None) == 1)
+            return (newJobId, true);
+        // The other dispatcher's job delivers; ours would only find nothing left to send.
+        jobs.Delete(newJobId);
+        return (newJobId, false);
+    }
+
+    private bool IsLive(string jobId)
+    {
+        using var connection = storage.GetConnection();
+        return connection.GetStateData(jobId)?.Name is { } state && LiveStates.Contains(state);
+    }
+}
+
+// In every process with job servers: dispatches when a transaction that wrote events commits
+// (the triggers NOTIFY crm_webhooks, delivered at commit) and every Crm:Webhooks:PollInterval
+// as a fallback, so a missed notification delays delivery by one interval at most.
+public sealed class WebhookDispatcher(
+    IConfiguration configuration, WebhookDispatch dispatch, IOptions<WebhookOptions> options, ILogger<WebhookDispatcher> logger)
+    : BackgroundService
+{
+    public const string Channel = "crm_webhooks";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Its own unpooled connection: a LISTEN belongs to a session.
+        await using var listenSource = SessionLocks.CreateDataSource(CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!));
+        var interval = options.Value.PollInterval;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await listenSource.OpenConnectionAsync(stoppingToken);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                while (true)
+                {
+                    await dispatch.DispatchAllAsync(stoppingToken);
+                    await connection.WaitAsync(interval, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The database is away: the events wait in the outbox; try again after an interval.
+                logger.LogWarning(e, "Webhook dispatch failed; retrying in {Interval}", interval);
+                await Task.Delay(interval, stoppingToken);
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
+using Hangfire;
+using Hangfire.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Crm.Jobs.Webhooks;
+
+public sealed record WebhookDeliveryResult(long WebhookId, int Messages, int Events, string Outcome);
+
+// A delivery that failed: Hangfire retries the job, and the dashboard shows the attempts.
+public sealed class WebhookDeliveryException(string message) : Exception(message);
+
+// The jobs of the webhook outbox: delivering a subscription's events, and pruning.
+public sealed class WebhookJobs(
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, WebhookSender sender, CrmMetrics metrics,
+    TimeProvider clock, IOptions<WebhookOptions> options, ILogger<WebhookJobs> logger)
+{
+    public const string PruneRecurringJobId = "prune-webhooks";
+
+    // A session lock per subscription (two-key form, this space): one delivery at a time, so
+    // messages go out in order.
+    public const int LockSpace = 0x43524e; // "CRN"
+
+    // Sends the subscription's pending events in order, a message of up to
+    // Crm:Webhooks:MaxEventsPerMessage at a time, until none is left. A message that was not
+    // acknowledged (a failure, a killed worker) is sent again, same body, same webhook-id,
+    // before any newer event. A failed attempt throws: Hangfire retries with backoff for
+    // a little over a day, by which time Crm:Webhooks:DisableAfter has disabled the
+    // subscription.
+    [Queue(JobQueues.Webhooks)]
+    [DisplayName("Deliver the events of webhook {0}")]
+    [AutomaticRetry(Attempts = 33, DelaysInSeconds = [5, 30, 60, 300, 900, 1800, 3600])]
+    public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, PerformContext? context, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await ExecuteAsync(connection, "SELECT pg_advisory_lock(@space, @id::int)", ct, ("space", LockSpace), ("id", webhookId));
+        try
+        {
+            var (messages, events) = (0, 0);
+            while (true)
+            {
+                var hook = await LoadAsync(connection, webhookId, ct);
+                if (hook is null || !hook.Enabled)
+                    return new WebhookDeliveryResult(webhookId, messages, events, hook is null ? "deleted" : "disabled");
+                var message = await UndeliveredMessageAsync(connection, webhookId, ct) ?? await FormMessageAsync(connection, webhookId, ct);
+                if (message is null)
+                {
+                    // Give the claim up, then look once more: events committed while the
+                    // dispatcher saw this job running would otherwise wait for its next poll.
+                    await ExecuteAsync(connection,
+                        "UPDATE webhooks SET delivery_job_id = NULL WHERE id = @id AND delivery_job_id = @job_id", ct,
+                        ("id", webhookId), ("job_id", context?.BackgroundJob.Id ?? ""));
+                    if (await FormMessageAsync(connection, webhookId, ct) is null)
+                        return new WebhookDeliveryResult(webhookId, messages, events, "delivered");
+                    continue;
+                }
+                await SendAsync(connection, hook, message, ct);
+                messages++;
+                events += message.EventCount;
+            }
+        }
+        finally
+        {
+            await ExecuteAsync(connection, "SELECT pg_advisory_unlock(@space, @id::int)", CancellationToken.None,
+                ("space", LockSpace), ("id", webhookId));
+        }
+    }
+
+    private sealed record Subscription(long Id, string Url, bool Enabled, string[] Secrets);
+
+    private sealed record Message(long Id, string MessageId, string Body, int EventCount);
+
+    private async Task<Subscription?> LoadAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT url, enabled, secret, CASE WHEN previous_secret_expires_at > @now THEN previous_secret END
+            FROM webhooks WHERE id = @id
+            """, connection);
+        command.Parameters.AddWithValue("id", webhookId);
+        command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return null;
+        string[] secrets = reader.IsDBNull(3) ? [reader.GetString(2)] : [reader.GetString(2), reader.GetString(3)];
+        return new Subscription(webhookId, reader.GetString(0), reader.GetBoolean(1), secrets);
+    }
+
+    private static async Task<Message?> UndeliveredMessageAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT id, message_id, body, event_count FROM webhook_messages
+            WHERE webhook_id = @id AND delivered_at IS NULL
+            ORDER BY id LIMIT 1
+            """, connection);
+        command.Parameters.AddWithValue("id", webhookId);
+        return await ReadMessageAsync(command, ct);
+    }
+
+    // The next pending events become one message, in one statement: its body is fixed now,
+    // so a redelivery sends exactly these bytes.
+    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH batch AS (
+                SELECT id, type, occurred_at, data FROM webhook_events
+                WHERE webhook_id = @id AND message_id IS NULL
+                ORDER BY id LIMIT @max
+            ), message AS (
+                INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
+                SELECT @id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+                       json_build_object('events', json_agg(json_build_object(
+                           'id', 'evt_' || id, 'type', type,
+                           'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                           'data', data) ORDER BY id))::text,
+                       count(*), min(occurred_at), @now, 0
+                FROM batch
+                HAVING count(*) > 0
+                RETURNING id, message_id, body, event_count
+            ), claimed AS (
+                UPDATE webhook_events SET message_id = (SELECT id FROM message) WHERE id IN (SELECT id FROM batch)
+            )
+            SELECT id, message_id, body, event_count FROM message
+            """, connection);
+        command.Parameters.AddWithValue("id", webhookId);
+        command.Parameters.AddWithValue("max", options.Value.MaxEventsPerMessage);
+        command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
+        return await ReadMessageAsync(command, ct);
+    }
+
+    private static async Task<Message?> ReadMessageAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct)
+            ? new Message(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3))
+            : null;
+    }
+
+    private async Task SendAsync(NpgsqlConnection connection, Subscription hook, Message message, CancellationToken ct)
+    {
+        // Counted before the request: an attempt cut short by a killed worker still counts.
+        await using var count = new NpgsqlCommand("UPDATE webhook_messages SET attempts = attempts + 1 WHERE id = @id RETURNING attempts", connection);
+        count.Parameters.AddWithValue("id", message.Id);
+        var attempt = (int)(await count.ExecuteScalarAsync(ct))!;
+
+        var stopwatch = Stopwatch.StartNew();
+        var response = await sender.SendAsync(hook.Url, message.MessageId, message.Body, hook.Secrets, clock.GetUtcNow(), ct);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var error = response.Error is { Length: > 1000 } text ? text[..1000] : response.Error;
+
+        // The attempt, the message and the subscription's state change together.
+        await using var record = new NpgsqlCommand("""
+            INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, response_status, error, duration_ms, at)
+            VALUES (@webhook_id, @message_id, @events, @attempt, @state, @status, @error, @duration_ms, @now);
+
+            UPDATE webhook_messages SET delivered_at = @now WHERE id = @message_id AND @delivered;
+
+            UPDATE webhooks
+            SET failing_since = CASE WHEN @delivered THEN NULL ELSE coalesce(failing_since, @now) END,
+                last_error = CASE WHEN @delivered THEN last_error ELSE @error END,
+                enabled = enabled AND (@delivered OR coalesce(failing_since, @now) > @now - @disable_after),
+                disabled_reason = CASE WHEN NOT @delivered AND coalesce(failing_since, @now) <= @now - @disable_after
+                                       THEN 'Every delivery failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+                                            || ' (Crm:Webhooks:DisableAfter); last error: ' || left(@error, 500)
+                                       ELSE disabled_reason END
+            WHERE id = @webhook_id
+            RETURNING enabled;
+            """, connection);
+        record.Parameters.AddWithValue("webhook_id", hook.Id);
+        record.Parameters.AddWithValue("message_id", message.Id);
+        record.Parameters.AddWithValue("events", message.EventCount);
+        record.Parameters.AddWithValue("attempt", attempt);
+        record.Parameters.AddWithValue("state", response.Delivered ? "delivered" : "failed");
+        record.Parameters.AddWithValue("status", (object?)response.Status ?? DBNull.Value);
+        record.Parameters.AddWithValue("error", NpgsqlTypes.NpgsqlDbType.Text, (object?)error ?? DBNull.Value);
+        record.Parameters.AddWithValue("duration_ms", (int)stopwatch.ElapsedMilliseconds);
+        record.Parameters.AddWithValue("now", now);
+        record.Parameters.AddWithValue("delivered", response.Delivered);
+        record.Parameters.AddWithValue("disable_after", options.Value.DisableAfter);
+        var stillEnabled = (bool?)await record.ExecuteScalarAsync(CancellationToken.None) ?? false;
+
+        metrics.WebhookDelivered(response.Delivered);
+        if (response.Delivered)
+            return;
+        if (!stillEnabled)
+            logger.LogWarning("Webhook {WebhookId} disabled: its deliveries have failed for {DisableAfter}", hook.Id,
+                options.Value.DisableAfter);
+        throw new WebhookDeliveryException(
+            $"Message {message.MessageId} ({message.EventCount} events), attempt {attempt}: {error}");
+    }
+
+    // Recurring `prune-webhooks`: delivered messages older than Crm:Webhooks:RetentionDays,
+    // with their events and attempts (cascade). In slices, like the ledger's pruning.
+    [Queue(JobQueues.Default)]
+    [DisplayName("Prune delivered webhook messages")]
+    [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
+    public async Task<int> PruneAsync(CancellationToken ct)
+    {
+        var cutoff = clock.GetUtcNow().UtcDateTime.AddDays(-options.Value.RetentionDays);
+        var pruned = 0;
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand("""
+                DELETE FROM webhook_messages WHERE id IN (
+                    SELECT id FROM webhook_messages WHERE delivered_at < @cutoff LIMIT 1000)
+                """);
+            command.CommandTimeout = 0;
+            command.Parameters.AddWithValue("cutoff", cutoff);
+            var deleted = await command.ExecuteNonQueryAsync(ct);
+            pruned += deleted;
+            if (deleted < 1000)
+                break;
+        }
+        logger.LogInformation("Pruned {Count} delivered webhook messages older than {Days} days", pruned, options.Value.RetentionDays);
+        return pruned;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,127 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Options;
+using StandardWebhooks;
+
+namespace Crm.Jobs.Webhooks;
+
+// What one attempt got: the receiver's status (null when no answer came) and, when it
+// failed, why.
+public sealed record SendResult(int? Status, string? Error)
+{
+    public bool Delivered => Status is >= 200 and < 300;
+}
+
+// Sends one signed message. One HttpClient for the process: its handler connects only to
+// addresses WebhookUrlPolicy allows (checked at every connection, so a DNS change after
+// registration cannot point a subscription inside), follows no redirect, uses no proxy
+// (the address check must see the receiver, not a proxy) and reads at most 4 KB of an answer.
+public sealed class WebhookSender : IDisposable
+{
+    private readonly HttpClient _client;
+    private readonly WebhookUrlPolicy _policy;
+    private readonly IOptions<WebhookOptions> _options;
+
+    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options)
+    {
+        _policy = policy;
+        _options = options;
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            // New connections re-resolve the host, and with it re-run the address check.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            ConnectCallback = ConnectAsync,
+        };
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
+    {
+        var addresses = await _policy.AllowedAddressesAsync(context.DnsEndPoint.Host, ct);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    // Signs with every given secret (the newest first: a receiver that checks only the first
+    // signature of the header still verifies with the current secret) and posts the body.
+    // Never throws for the receiver's failures: they come back as the response's error.
+    public async Task<SendResult> SendAsync(
+        string url, string messageId, string body, IReadOnlyList<string> secrets, DateTimeOffset timestamp, CancellationToken ct)
+    {
+        if (_policy.Check(url) is { } refused)
+            return new SendResult(null, refused);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("webhook-id", messageId);
+        request.Headers.Add("webhook-timestamp", timestamp.ToUnixTimeSeconds().ToString());
+        request.Headers.Add("webhook-signature",
+            string.Join(' ', secrets.Select(secret => new StandardWebhook(secret).Sign(messageId, timestamp, body))));
+
+        var timeout = _options.Value.Timeout;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            var status = (int)response.StatusCode;
+            if (status is >= 200 and < 300)
+                return new SendResult(status, null);
+            var answer = await ReadAtMostAsync(response, WebhookOptions.MaxResponseBytes, deadline.Token);
+            var error = status is >= 300 and < 400
+                ? $"HTTP {status}: redirects are not followed (Location: {response.Headers.Location})"
+                : $"HTTP {status}" + (answer.Length > 0 ? ": " + answer : "");
+            return new SendResult(status, error);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new SendResult(null, $"No answer within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException e)
+        {
+            // The refusal of an address comes wrapped by the handler; say it plainly.
+            var refusal = FindRefusal(e);
+            return new SendResult(null, refusal?.Message ?? e.Message);
+        }
+    }
+
+    private static WebhookRefusedException? FindRefusal(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is WebhookRefusedException refused)
+                return refused;
+        return null;
+    }
+
+    private static async Task<string> ReadAtMostAsync(HttpResponseMessage response, int limit, CancellationToken ct)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[limit];
+        var read = 0;
+        while (read < limit)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(read, limit - read), ct);
+            if (n == 0)
+                break;
+            read += n;
+        }
+        // A cut in the middle of a character becomes U+FFFD, which is fine for an error text.
+        return Encoding.UTF8.GetString(buffer, 0, read).Trim();
+    }
+
+    public void Dispose() => _client.Dispose();
+}
