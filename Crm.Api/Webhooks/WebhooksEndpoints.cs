@@ -62,18 +62,18 @@ public static class WebhooksEndpoints
             new WebhookCreated(hook.Id, hook.Url, hook.Events, hook.Description, hook.Enabled, hook.Secret));
     }
 
-    private static IQueryable<WebhookSubscription> Subscriptions(CrmDbContext db) =>
-        db.Webhooks.AsNoTracking().Select(w => new WebhookSubscription(
+    private static IQueryable<WebhookSubscription> Subscriptions(CrmDbContext db, IQueryable<Webhook> webhooks) =>
+        webhooks.AsNoTracking().Select(w => new WebhookSubscription(
             w.Id, w.Url, w.Events, w.Description, w.Enabled, w.DisabledReason, w.FailingSince, w.LastError,
             db.WebhookEvents.Count(e => e.WebhookId == w.Id && e.MessageId == null)
-                + db.WebhookMessages.Where(m => m.WebhookId == w.Id && m.DeliveredAt == null).Sum(m => (long)m.EventCount),
-            w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt, "/api/webhooks/" + w.Id + "/deliveries"));
+                + (db.WebhookMessages.Where(m => m.WebhookId == w.Id && m.DeliveredAt == null).Sum(m => (long?)m.EventCount) ?? 0),
+            w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt, $"/api/webhooks/{w.Id}/deliveries"));
 
     private static async Task<Ok<List<WebhookSubscription>>> List(CrmDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await Subscriptions(db).OrderBy(w => w.Id).ToListAsync(ct));
+        TypedResults.Ok(await Subscriptions(db, db.Webhooks.OrderBy(w => w.Id)).ToListAsync(ct));
 
     private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Get(long id, CrmDbContext db, CancellationToken ct) =>
-        await Subscriptions(db).FirstOrDefaultAsync(w => w.Id == id, ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
+        await Subscriptions(db, db.Webhooks.Where(w => w.Id == id)).FirstOrDefaultAsync(ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Patch(
         long id, WebhookPatchRequest request, CrmDbContext db, TimeProvider clock, CancellationToken ct)
@@ -93,7 +93,7 @@ public static class WebhooksEndpoints
         }
         hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(await Subscriptions(db).FirstAsync(w => w.Id == id, ct));
+        return TypedResults.Ok(await Subscriptions(db, db.Webhooks.Where(w => w.Id == id)).FirstAsync(ct));
     }
 
     private static async Task<Results<NoContent, NotFound>> Delete(long id, CrmDbContext db, CancellationToken ct) =>

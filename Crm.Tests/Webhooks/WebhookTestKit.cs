@@ -1,0 +1,62 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Crm.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+
+namespace Crm.Tests.Webhooks;
+
+// The app in Development (the receivers are plain http on loopback) with the real clock (the
+// receiver checks webhook-timestamp against its own), dispatching every second.
+public class WebhookCrmApiFactory : CrmApiFactory
+{
+    protected override string EnvironmentName => "Development";
+
+    public override bool UsesFakeClock => false;
+
+    protected virtual IEnumerable<(string Key, string Value)> Settings => [];
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Crm:Webhooks:PollInterval", "00:00:01");
+        foreach (var (key, value) in Settings)
+            builder.UseSetting(key, value);
+    }
+}
+
+public sealed record Subscription(long Id, string Secret);
+
+public static class WebhookTestKit
+{
+    public static async Task<Subscription> SubscribeAsync(this HttpClient client, WebhookReceiver receiver, params string[] events)
+    {
+        var response = await client.PostAsJsonAsync("/api/webhooks", new { url = receiver.Url, events, description = "test receiver" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.ReadJsonAsync();
+        var subscription = new Subscription((long)created["id"]!, (string)created["secret"]!);
+        receiver.Secrets.Add(subscription.Secret);
+        return subscription;
+    }
+
+    public static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+
+    // An order through the API, its customer's sync awaited.
+    public static async Task<JsonNode> OrderAsync(this HttpClient client, string phone, decimal amount, string name = "Вебхук Тестов")
+    {
+        var order = await (await client.PostAsJsonAsync("/api/orders", new
+        {
+            customerName = name, customerPhone = phone, totalAmount = amount, status = "completed",
+        })).ReadJsonAsync();
+        await client.JobAsync((string)order["syncJobId"]!);
+        return order;
+    }
+
+    // The events the receiver got (each message once), once `done` holds for them.
+    public static Task<List<JsonNode>> EventsAsync(this WebhookReceiver receiver, Func<List<JsonNode>, bool> done, string what,
+        TimeSpan? timeout = null) =>
+        Waiting.UntilAsync(() => Task.FromResult(receiver.DistinctEvents()), done, what, timeout);
+
+    public static async Task<JsonArray> DeliveriesAsync(this HttpClient client, long webhookId) =>
+        (await (await client.GetAsync($"/api/webhooks/{webhookId}/deliveries?pageSize=200")).ReadJsonAsync())["items"]!.AsArray();
+}
