@@ -57,7 +57,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
             var received = new ReceivedWebhook(context.Request.Path, headers["webhook-id"].ToString(), headers["webhook-timestamp"].ToString(),
                 headers["webhook-signature"].ToString(), body, receiver!.VerifiedBy(body, headers));
             receiver._received.Enqueue(received);
-            context.Response.StatusCode = await receiver.Answer(received, context);
+            var status = await receiver.Answer(received, context);
+            if (!context.Response.HasStarted)
+                context.Response.StatusCode = status;
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

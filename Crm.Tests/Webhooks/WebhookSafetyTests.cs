@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Json;
+using Crm.Jobs.Webhooks;
+using Crm.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace Crm.Tests.Webhooks;
+
+// Outside Development: https only, and no receiver inside the host's networks, whether the
+// URL says so when it is registered or its host resolves there later.
+public class WebhookSafetyTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
+{
+    private readonly HttpClient _client = factory.CreateClient();
+
+    [Theory]
+    [InlineData("http://203.0.113.10/hook", "Url must use https.")]
+    [InlineData("https://user:pass@203.0.113.10/hook", "Url must not carry credentials.")]
+    [InlineData("ftp://203.0.113.10/hook", "Url must be an absolute http or https URL.")]
+    [InlineData("https://127.0.0.1/hook", "127.0.0.1 resolves to 127.0.0.1, a loopback, private, link-local or metadata address")]
+    [InlineData("https://localhost:8443/hook", "localhost resolves to")]
+    [InlineData("https://10.1.2.3/hook", "resolves to 10.1.2.3")]
+    [InlineData("https://192.168.0.10/hook", "resolves to 192.168.0.10")]
+    [InlineData("https://169.254.169.254/latest/meta-data/", "resolves to 169.254.169.254")]
+    [InlineData("https://[::1]/hook", "resolves to ::1")]
+    [InlineData("https://[fd00:ec2::254]/hook", "resolves to fd00:ec2::254")]
+    [InlineData("https://[::ffff:127.0.0.1]/hook", "resolves to ::ffff:127.0.0.1")]
+    public async Task ARefusedUrlIsA400NamingUrl(string url, string message)
+    {
+        var response = await _client.PostAsJsonAsync("/api/webhooks", new { url, events = new[] { "*" } });
+        var problem = await response.AssertValidationErrorAsync("url");
+        Assert.Contains(message, problem["errors"]!["url"]![0]!.ToString());
+        await using var db = factory.CreateDbContext();
+        Assert.Empty(db.Webhooks.Where(w => w.Url == url));
+    }
+
+    // Registered when the host resolved elsewhere (here: written straight into the table, as a
+    // DNS change after registration would leave it): the connection is refused, nothing is sent.
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("localhost")]
+    public async Task AnAddressIsCheckedAgainWhenConnecting(string host)
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var port = new Uri(receiver.Url).Port;
+        await using var db = factory.CreateDbContext();
+        var hook = new Webhook
+        {
+            Url = $"https://{host}:{port}/hook", Events = ["*"], Secret = "whsec_" + Convert.ToBase64String(new byte[24]),
+            CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+        };
+        db.Webhooks.Add(hook);
+        await db.SaveChangesAsync();
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/webhooks/{hook.Id}/test", null)).StatusCode);
+        var deliveries = await Waiting.UntilAsync(() => _client.DeliveriesAsync(hook.Id), d => d.Count > 0, "the refused attempt");
+        Assert.Equal("failed", (string?)deliveries[0]!["state"]);
+        Assert.Null((int?)deliveries[0]!["responseStatus"]);
+        Assert.Contains($"{host} resolves to", (string?)deliveries[0]!["error"]);
+        Assert.Contains("Crm:Webhooks:AllowPrivateNetworks", (string?)deliveries[0]!["error"]);
+        Assert.Empty(receiver.Received);
+        await _client.DeleteAsync($"/api/webhooks/{hook.Id}");
+    }
+
+    [Theory]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("203.0.113.10", true)]
+    [InlineData("2a00:1450:4001:80b::200e", true)]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("10.0.0.1", false)]
+    [InlineData("100.100.100.200", false)]
+    [InlineData("127.8.8.8", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("172.16.0.1", false)]
+    [InlineData("172.31.255.255", false)]
+    [InlineData("172.32.0.1", true)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("224.0.0.1", false)]
+    [InlineData("255.255.255.255", false)]
+    [InlineData("::", false)]
+    [InlineData("::1", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("fc00::1", false)]
+    [InlineData("::ffff:10.0.0.1", false)]
+    [InlineData("::ffff:8.8.8.8", true)]
+    public void PublicAddresses(string address, bool isPublic) =>
+        Assert.Equal(isPublic, WebhookUrlPolicy.IsPublic(IPAddress.Parse(address)));
+}
+
+// With Crm:Webhooks:AllowPrivateNetworks a receiver inside the network may be registered.
+public class WebhookPrivateNetworkTests(WebhookPrivateNetworkTests.Factory factory) : IClassFixture<WebhookPrivateNetworkTests.Factory>
+{
+    public sealed class Factory : CrmApiFactory
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseSetting("Crm:Webhooks:AllowPrivateNetworks", "true");
+        }
+    }
+
+    [Fact]
+    public async Task APrivateReceiverIsAllowedButStillOnlyOverHttps()
+    {
+        var client = factory.CreateClient();
+        var created = await client.PostAsJsonAsync("/api/webhooks", new { url = "https://10.1.2.3/hook", events = new[] { "*" } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var http = await client.PostAsJsonAsync("/api/webhooks", new { url = "http://10.1.2.3/hook", events = new[] { "*" } });
+        await http.AssertValidationErrorAsync("url");
+    }
+}
+
+// In Development (plain http on loopback allowed): what the sender does with a receiver's answer.
+public class WebhookSenderTests(WebhookSenderTests.Factory factory) : IClassFixture<WebhookSenderTests.Factory>
+{
+    public sealed class Factory : WebhookCrmApiFactory
+    {
+        protected override IEnumerable<(string Key, string Value)> Settings => [("Crm:Webhooks:Timeout", "00:00:01")];
+    }
+
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private async Task<string> FirstErrorAsync(WebhookReceiver receiver)
+    {
+        var subscription = await _client.SubscribeAsync(receiver, "*");
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/webhooks/{subscription.Id}/test", null)).StatusCode);
+        var deliveries = await Waiting.UntilAsync(() => _client.DeliveriesAsync(subscription.Id), d => d.Count > 0, "the first attempt");
+        // Deleted before the retry comes due: one attempt is what each test looks at.
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+        Assert.Equal("failed", (string?)deliveries[0]!["state"]);
+        return (string)deliveries[0]!["error"]!;
+    }
+
+    [Fact]
+    public async Task RedirectsAreNotFollowed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = (_, context) =>
+        {
+            context.Response.Headers.Location = "/elsewhere";
+            return Task.FromResult(StatusCodes.Status307TemporaryRedirect);
+        };
+        var error = await FirstErrorAsync(receiver);
+        Assert.Equal("HTTP 307: redirects are not followed (Location: /elsewhere)", error);
+        Assert.Equal(["/hook"], receiver.Received.Select(r => r.Path));
+    }
+
+    [Fact]
+    public async Task AtMost4KbOfAnAnswerIsRead()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = async (_, context) =>
+        {
+            context.Response.StatusCode = 500;
+            // 1 MB: the sender stops reading after 4 KB and closes the connection.
+            var chunk = new string('x', 64 * 1024);
+            try
+            {
+                for (var i = 0; i < 16; i++)
+                    await context.Response.WriteAsync(chunk, context.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
+            return 500;
+        };
+        var error = await FirstErrorAsync(receiver);
+        Assert.StartsWith("HTTP 500: xxxx", error);
+        // 4 KB read, and the stored error is cut to its column's 1000 characters.
+        Assert.Equal(1000, error.Length);
+    }
+
+    [Fact]
+    public async Task AReceiverThatDoesNotAnswerTimesOut()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = async (_, context) =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return 200;
+        };
+        Assert.Equal("No answer within 1 s", await FirstErrorAsync(receiver));
+    }
+}
