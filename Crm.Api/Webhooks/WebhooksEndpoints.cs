@@ -76,7 +76,7 @@ public static class WebhooksEndpoints
         await Subscriptions(db, db.Webhooks.Where(w => w.Id == id)).FirstOrDefaultAsync(ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Patch(
-        long id, WebhookPatchRequest request, CrmDbContext db, TimeProvider clock, CancellationToken ct)
+        long id, WebhookPatchRequest request, CrmDbContext db, WebhookDispatch dispatch, TimeProvider clock, CancellationToken ct)
     {
         var hook = await db.Webhooks.FindAsync([id], ct);
         if (hook is null)
@@ -91,8 +91,12 @@ public static class WebhooksEndpoints
             hook.DisabledReason = null;
             hook.FailingSince = null;
         }
+        var enabling = request.Enabled == true && db.Entry(hook).Property(w => w.Enabled).IsModified;
         hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
+        // The events it kept while disabled go out now, not at its job's next retry.
+        if (enabling)
+            await dispatch.DeliverNowAsync(id, ct);
         return TypedResults.Ok(await Subscriptions(db, db.Webhooks.Where(w => w.Id == id)).FirstAsync(ct));
     }
 

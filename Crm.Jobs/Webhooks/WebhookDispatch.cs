@@ -51,6 +51,15 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
         return (await EnsureJobAsync(webhookId, jobId, ct)).JobId;
     }
 
+    // A subscription enabled again: its job, if waiting for a retry, runs now instead.
+    public async Task<string> DeliverNowAsync(long webhookId, CancellationToken ct)
+    {
+        var jobId = await DispatchAsync(webhookId, ct);
+        if (State(jobId) == ScheduledState.StateName)
+            jobs.Requeue(jobId);
+        return jobId;
+    }
+
     private async Task<(string JobId, bool Enqueued)> EnsureJobAsync(long webhookId, string? jobId, CancellationToken ct)
     {
         if (jobId is not null && IsLive(jobId))
@@ -70,10 +79,12 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
         return (newJobId, false);
     }
 
-    private bool IsLive(string jobId)
+    private bool IsLive(string jobId) => State(jobId) is { } state && LiveStates.Contains(state);
+
+    private string? State(string jobId)
     {
         using var connection = storage.GetConnection();
-        return connection.GetStateData(jobId)?.Name is { } state && LiveStates.Contains(state);
+        return connection.GetStateData(jobId)?.Name;
     }
 }
 

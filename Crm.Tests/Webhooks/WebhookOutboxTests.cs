@@ -1,0 +1,119 @@
+using System.Net;
+using System.Net.Http.Json;
+using Crm.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace Crm.Tests.Webhooks;
+
+// The outbox: events written set-based in the transaction of the change, and a subscription
+// that keeps failing is disabled.
+public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixture<WebhookOutboxTests.Factory>
+{
+    public sealed class Factory : WebhookCrmApiFactory
+    {
+        protected override IEnumerable<(string Key, string Value)> Settings => [("Crm:Webhooks:DisableAfter", "00:00:02")];
+    }
+
+    private readonly HttpClient _client = factory.CreateClient();
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(factory.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    // One statement that moves 2 000 customers writes their 2 000 events with one call of the
+    // trigger (one INSERT … SELECT), in its transaction, seen by nobody before the commit; the
+    // recalculation job that moves them on does the same, and the receiver gets every event.
+    [Fact]
+    public async Task AStatementMovingThousandsOfCustomersWritesTheirEventsInOneInsertAtCommit()
+    {
+        const int Moved = 2_000;
+        await factory.ExecuteAsync($"""
+            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
+                                   last_order_date, created_at, updated_at)
+            SELECT 'Пакет ' || i, '+7995' || lpad(i::text, 7, '0'), 'new', 'new', 12, 12000, 1000, now(), now(), now()
+            FROM generate_series(1, {Moved}) AS i
+            """);
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var subscription = await _client.SubscribeAsync(receiver, "customer.category_changed");
+        var mine = $"SELECT count(*) FROM webhook_events WHERE webhook_id = {subscription.Id}";
+
+        await using (var connection = new NpgsqlConnection(factory.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            async Task<long> InTransactionAsync(string sql)
+            {
+                await using var command = new NpgsqlCommand(sql, connection, transaction);
+                return Convert.ToInt64(await command.ExecuteScalarAsync());
+            }
+            await InTransactionAsync("SELECT count(*) FROM (SELECT set_config('track_functions', 'pl', true)) s");
+            Assert.Equal(Moved, await InTransactionAsync(
+                "WITH moved AS (UPDATE customers SET category = 'regular', category_rule = 'regular' WHERE phone LIKE '+7995%' RETURNING 1) " +
+                "SELECT count(*) FROM moved"));
+            Assert.Equal(Moved, await InTransactionAsync(mine));
+            Assert.Equal(1, await InTransactionAsync(
+                "SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = 'crm_webhook_customer_events'"));
+            Assert.Equal(0, await ScalarAsync<long>(mine));
+            await transaction.CommitAsync();
+        }
+
+        var job = (string)(await (await _client.PostAsync("/api/categories/recalculate", null)).ReadJsonAsync())["jobId"]!;
+        var result = await _client.JobAsync(job);
+        Assert.Equal(Moved, (int)result["result"]!["changedCount"]!);
+
+        var events = await receiver.EventsAsync(e => e.Count == 2 * Moved, $"{2 * Moved} events", TimeSpan.FromMinutes(2));
+        Assert.Equal(Moved, events.Count(e => (string?)e["data"]!["to"] == "regular"));
+        Assert.Equal(Moved, events.Count(e => (string?)e["data"]!["to"] == "vip" && (string?)e["data"]!["reason"]!["rule"] == "vipByOrders"));
+        Assert.Equal(Moved, events.Select(e => (string)e["data"]!["phone"]!).Distinct().Count());
+        Assert.Equal(2 * Moved / 100, receiver.Received.Count);
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+    }
+
+    [Fact]
+    public async Task ASubscriptionFailingForDisableAfterIsDisabledWithTheReason()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = (_, _) => Task.FromResult(503);
+        var subscription = await _client.SubscribeAsync(receiver, "*");
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/webhooks/{subscription.Id}/test", null)).StatusCode);
+
+        // The first attempt starts the failing streak; the retry 5 s later is past DisableAfter (2 s).
+        var hook = await Waiting.UntilAsync(
+            async () => await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync(),
+            h => !(bool)h["enabled"]!, "the subscription to be disabled");
+        Assert.Contains("Crm:Webhooks:DisableAfter", (string?)hook["disabledReason"]);
+        Assert.Contains("HTTP 503", (string?)hook["disabledReason"]);
+        Assert.Equal("HTTP 503", (string?)hook["lastError"]);
+        Assert.Equal(1, (long)hook["pendingEvents"]!);
+        var deliveries = await _client.DeliveriesAsync(subscription.Id);
+        Assert.True(deliveries.Count >= 2, deliveries.ToJsonString());
+        Assert.All(deliveries, d => Assert.Equal("failed", (string?)d!["state"]));
+        var requests = receiver.Received.Count;
+
+        // Disabled: new changes write nothing for it.
+        await using (var db = factory.CreateDbContext())
+        {
+            var events = await db.WebhookEvents.CountAsync(e => e.WebhookId == subscription.Id);
+            await _client.OrderAsync(WebhookTestKit.NewPhone(), 100m);
+            Assert.Equal(events, await db.WebhookEvents.CountAsync(e => e.WebhookId == subscription.Id));
+        }
+
+        // Enabled again by an operator, against a receiver that answers: the event kept in the
+        // outbox goes out, and the failing streak is over.
+        receiver.Answer = (_, _) => Task.FromResult(200);
+        var enabled = await (await _client.PatchAsJsonAsync($"/api/webhooks/{subscription.Id}", new { enabled = true })).ReadJsonAsync();
+        Assert.Null((string?)enabled["disabledReason"]);
+        Assert.Null((string?)enabled["failingSince"]);
+        await Waiting.UntilAsync(
+            async () => await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync(),
+            h => (long)h["pendingEvents"]! == 0, "the kept event to be delivered");
+        Assert.True(receiver.Received.Count > requests);
+        Assert.Equal("webhook.test", (string?)receiver.Received[^1].Events.Single()!["type"]);
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+    }
+}
