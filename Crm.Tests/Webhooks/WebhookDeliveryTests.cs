@@ -157,6 +157,16 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
             .Sign(request.WebhookId, DateTimeOffset.FromUnixTimeSeconds(long.Parse(request.Timestamp)), request.Body),
             request.Signature.Split(' ')[0]);
 
+        // StandardWebhooks 1.1.2's Verify reads only the first signature of the header: a receiver
+        // still on the old secret checks each signature on its own (as WebhookReceiver does).
+        var both = new Microsoft.AspNetCore.Http.HeaderDictionary
+        {
+            ["webhook-id"] = request.WebhookId, ["webhook-timestamp"] = request.Timestamp, ["webhook-signature"] = request.Signature,
+        };
+        new StandardWebhooks.StandardWebhook(newSecret).Verify(request.Body, both);
+        Assert.Throws<StandardWebhooks.Diagnostics.WebhookVerificationException>(
+            () => new StandardWebhooks.StandardWebhook(subscription.Secret).Verify(request.Body, both));
+
         // Never returned again.
         var all = await (await _client.GetAsync("/api/webhooks")).Content.ReadAsStringAsync();
         var one = await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).Content.ReadAsStringAsync();
