@@ -202,6 +202,43 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
     }
 
+    [Fact]
+    public async Task ASlowReceiverDelaysNeitherAnotherSubscriptionNorTheSyncs()
+    {
+        await using var slow = await WebhookReceiver.StartAsync();
+        await using var quick = await WebhookReceiver.StartAsync();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        slow.Answer = async (_, _) =>
+        {
+            await release.Task;
+            return 200;
+        };
+        var held = await _client.SubscribeAsync(slow, "customer.created");
+        var served = await _client.SubscribeAsync(quick, "customer.created");
+        try
+        {
+            var first = WebhookTestKit.NewPhone();
+            await _client.OrderAsync(first, 100m);
+            await Waiting.UntilAsync(() => Task.FromResult(slow.Received.Count), n => n > 0, "the slow receiver to hold a request");
+
+            // While the slow receiver holds its delivery: the other subscription is served, and
+            // order writes and a full sync run.
+            var second = WebhookTestKit.NewPhone();
+            await _client.OrderAsync(second, 100m);
+            await quick.EventsAsync(e => e.Any(x => (string?)x["data"]!["phone"] == second), "the quick receiver's events");
+            await _client.FullSyncRunAsync("default");
+            // The slow one saw only its first message (again, if its 10 s ran out meanwhile).
+            Assert.All(slow.Received, r => Assert.Equal(slow.Received[0].WebhookId, r.WebhookId));
+        }
+        finally
+        {
+            release.SetResult();
+        }
+        await slow.EventsAsync(e => e.Count >= 2, "the slow receiver to get the rest once it answers");
+        await _client.DeleteAsync($"/api/webhooks/{held.Id}");
+        await _client.DeleteAsync($"/api/webhooks/{served.Id}");
+    }
+
     private async Task<long> CustomerIdAsync(string phone)
     {
         await using var db = factory.CreateDbContext();
