@@ -51,8 +51,8 @@ public class WorkerRoleTests(WorkerRoleFactory factory) : IClassFixture<WorkerRo
         var monitoring = factory.Services.GetRequiredService<JobStorage>().GetMonitoringApi();
         // Servers announce themselves from their own background thread, shortly after the host starts.
         var servers = await Waiting.UntilAsync(
-            () => Task.FromResult(monitoring.Servers()), s => s.Count >= 2, "both job servers to announce themselves");
-        Assert.Equal(["bulk", "default"], servers.SelectMany(s => s.Queues).Order());
+            () => Task.FromResult(monitoring.Servers()), s => s.Count >= 3, "the three job servers to announce themselves");
+        Assert.Equal(["bulk", "default", "webhooks"], servers.SelectMany(s => s.Queues).Order());
     }
 }
 
