@@ -27,4 +27,25 @@ public static class CrmDatabase
                 await connection.CloseAsync();
         }
     }
+
+    // Deletes the rows of `table` older than the cutoff (`older` is the condition on
+    // @cutoff), in slices of `slice` rows, each its own transaction: pruning a year of rows
+    // never holds one long transaction. Returns the rows deleted.
+    public static async Task<int> DeleteInSlicesAsync(
+        NpgsqlDataSource dataSource, string table, string older, DateTime cutoff, int slice, CancellationToken ct)
+    {
+        var deleted = 0;
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand(
+                $"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {older} LIMIT @slice)");
+            command.CommandTimeout = 0;
+            command.Parameters.AddWithValue("cutoff", cutoff);
+            command.Parameters.AddWithValue("slice", slice);
+            var rows = await command.ExecuteNonQueryAsync(ct);
+            deleted += rows;
+            if (rows < slice)
+                return deleted;
+        }
+    }
 }

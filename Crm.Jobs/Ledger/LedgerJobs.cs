@@ -92,20 +92,7 @@ public sealed class LedgerJobs(
     public async Task<int> PruneAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow().UtcDateTime.AddDays(-options.Value.RetentionDays);
-        var pruned = 0;
-        while (true)
-        {
-            await using var command = dataSource.CreateCommand("""
-                DELETE FROM customer_changes WHERE id IN (
-                    SELECT id FROM customer_changes WHERE changed_at < @cutoff LIMIT 50000)
-                """);
-            command.CommandTimeout = 0;
-            command.Parameters.AddWithValue("cutoff", cutoff);
-            var deleted = await command.ExecuteNonQueryAsync(ct);
-            pruned += deleted;
-            if (deleted < 50_000)
-                break;
-        }
+        var pruned = await CrmDatabase.DeleteInSlicesAsync(dataSource, "customer_changes", "changed_at < @cutoff", cutoff, 50_000, ct);
         logger.LogInformation("Pruned {Count} ledger changes older than {Days} days", pruned, options.Value.RetentionDays);
         return pruned;
     }

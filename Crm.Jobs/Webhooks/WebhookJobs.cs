@@ -195,27 +195,15 @@ public sealed class WebhookJobs(
     }
 
     // Recurring `prune-webhooks`: delivered messages older than Crm:Webhooks:RetentionDays,
-    // with their events and attempts (cascade). In slices, like the ledger's pruning.
+    // with their events and attempts.
     [Queue(JobQueues.Default)]
     [DisplayName("Prune delivered webhook messages")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
     public async Task<int> PruneAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow().UtcDateTime.AddDays(-options.Value.RetentionDays);
-        var pruned = 0;
-        while (true)
-        {
-            await using var command = dataSource.CreateCommand("""
-                DELETE FROM webhook_messages WHERE id IN (
-                    SELECT id FROM webhook_messages WHERE delivered_at < @cutoff LIMIT 1000)
-                """);
-            command.CommandTimeout = 0;
-            command.Parameters.AddWithValue("cutoff", cutoff);
-            var deleted = await command.ExecuteNonQueryAsync(ct);
-            pruned += deleted;
-            if (deleted < 1000)
-                break;
-        }
+        // Each message takes its events and attempts with it (ON DELETE CASCADE).
+        var pruned = await CrmDatabase.DeleteInSlicesAsync(dataSource, "webhook_messages", "delivered_at < @cutoff", cutoff, 1_000, ct);
         logger.LogInformation("Pruned {Count} delivered webhook messages older than {Days} days", pruned, options.Value.RetentionDays);
         return pruned;
     }

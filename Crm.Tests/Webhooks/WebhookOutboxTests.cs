@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Crm.Tests.Webhooks;
@@ -72,6 +73,44 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
         Assert.Equal(Moved, events.Select(e => (string)e["data"]!["phone"]!).Distinct().Count());
         Assert.Equal(2 * Moved / 100, receiver.Received.Count);
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+    }
+
+    // prune-webhooks: a delivered message past Crm:Webhooks:RetentionDays (30) goes with its
+    // events and attempts; a newer one, and one never delivered however old, stay.
+    [Fact]
+    public async Task PruningDropsOldDeliveredMessagesOnly()
+    {
+        await using var db = factory.CreateDbContext();
+        var hook = new Crm.Jobs.Webhooks.Webhook
+        {
+            Url = "http://127.0.0.1:9/hook", Events = ["*"], Secret = "whsec_" + Convert.ToBase64String(new byte[24]),
+            Enabled = false, CreatedAt = DateTime.UtcNow, UpdatedAt = DateTime.UtcNow,
+        };
+        db.Webhooks.Add(hook);
+        await db.SaveChangesAsync();
+        await factory.ExecuteAsync("""
+            WITH m AS (
+                INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts, delivered_at)
+                VALUES (@id, 'msg_old', '{}', 1, now() - interval '41 days', now() - interval '41 days', 1, now() - interval '40 days'),
+                       (@id, 'msg_recent', '{}', 1, now() - interval '3 days', now() - interval '3 days', 1, now() - interval '2 days'),
+                       (@id, 'msg_undelivered', '{}', 1, now() - interval '90 days', now() - interval '90 days', 9, NULL)
+                RETURNING id, delivered_at
+            ), e AS (
+                INSERT INTO webhook_events (webhook_id, type, occurred_at, data, message_id)
+                SELECT @id, 'webhook.test', now(), '{}', id FROM m
+            )
+            INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, duration_ms, at)
+            SELECT @id, id, 1, 1, CASE WHEN delivered_at IS NULL THEN 'failed' ELSE 'delivered' END, 5, now() FROM m
+            """, ("id", hook.Id));
+
+        await using var scope = factory.Services.CreateAsyncScope();
+        Assert.Equal(1, await scope.ServiceProvider.GetRequiredService<Crm.Jobs.Webhooks.WebhookJobs>().PruneAsync(CancellationToken.None));
+
+        Assert.Equal(["msg_recent", "msg_undelivered"],
+            await db.WebhookMessages.Where(m => m.WebhookId == hook.Id).OrderBy(m => m.MessageId).Select(m => m.MessageId).ToListAsync());
+        Assert.Equal(2, await db.WebhookEvents.CountAsync(e => e.WebhookId == hook.Id));
+        Assert.Equal(2, await db.WebhookDeliveries.CountAsync(d => d.WebhookId == hook.Id));
+        await _client.DeleteAsync($"/api/webhooks/{hook.Id}");
     }
 
     [Fact]
