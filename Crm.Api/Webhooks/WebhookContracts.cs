@@ -26,6 +26,13 @@ public sealed record WebhookDeliveryItem(
     long WebhookId, string MessageId, int Events, int Attempt, string State, int? ResponseStatus, string? Error,
     int DurationMs, DateTime At);
 
+public sealed record WebhooksQuery(int Page = 1, int PageSize = 50, string? Count = null) : IPageQuery;
+
+public sealed class WebhooksQueryValidator : AbstractValidator<WebhooksQuery>
+{
+    public WebhooksQueryValidator() => this.ValidPaging();
+}
+
 public sealed record WebhookDeliveriesQuery(int Page = 1, int PageSize = 50, string? Count = null) : IPageQuery;
 
 public sealed class WebhookDeliveriesQueryValidator : AbstractValidator<WebhookDeliveriesQuery>

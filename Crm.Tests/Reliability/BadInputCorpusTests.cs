@@ -14,7 +14,8 @@ using Xunit.Abstractions;
 namespace Crm.Tests.Reliability;
 
 // One malformed request of the corpus: what is sent and what must come back. Paths may hold
-// {customer}, {otherCustomer}, {order}, {run}, {dryRun} and {revertedRun}, replaced by the ids of the fixture's rows.
+// {customer}, {otherCustomer}, {order}, {run}, {dryRun}, {revertedRun}, {webhook} and {disabledWebhook}, replaced by
+// the ids of the fixture's rows.
 public sealed class MalformedRequest : IXunitSerializable
 {
     public string What { get; private set; } = "";
@@ -456,6 +457,53 @@ public static class BadInputCorpus
         Add("POST", "/api/sync/runs/{dryRun}/revert", null, null, 409, "revert of a dry run enqueues nothing");
         Add("POST", "/api/sync/runs/{revertedRun}/revert", null, null, 409, "revert of a run already reverted enqueues nothing");
 
+        // ---- Webhook subscriptions (admin). URL rules that depend on the environment (https,
+        // private addresses) are in WebhookSafetyTests; these hold in every environment. ----
+        const string Hook = "https://203.0.113.10/hooks/crm";
+        Add("POST", "/api/webhooks", Json, """{"events":["*"]}""", 400, "webhook without a url");
+        Add("POST", "/api/webhooks", Json, """{"url":"","events":["*"]}""", 400, "webhook with an empty url");
+        Add("POST", "/api/webhooks", Json, """{"url":"hooks/crm","events":["*"]}""", 400, "webhook with a relative url");
+        Add("POST", "/api/webhooks", Json, """{"url":"ftp://203.0.113.10/hook","events":["*"]}""", 400, "webhook with an ftp url");
+        Add("POST", "/api/webhooks", Json, """{"url":"https://u:p@203.0.113.10/hook","events":["*"]}""", 400, "webhook url with credentials");
+        Add("POST", "/api/webhooks", Json, """{"url":"https://203.0.113.10/hook#x","events":["*"]}""", 400, "webhook url with a fragment");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"https://203.0.113.10/{{new string('a', 2000)}}","events":["*"]}""", 400, "webhook url over 2000 characters");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}"}""", 400, "webhook without events");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":[]}""", 400, "webhook with no event");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["customer.exploded"]}""", 400, "webhook with an unknown event");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["webhook.test"]}""", 400, "webhook subscribing to test events");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*","*"]}""", 400, "webhook with a repeated event");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":"*"}""", 400, "webhook events as a string");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":[{{string.Join(',', Enumerable.Repeat("\"*\"", 11))}}]}""", 400, "webhook with 11 events");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"description":"{{new string('d', 501)}}"}""", 400, "webhook description over 500 characters");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"secret":"whsec_mine"}""", 400, "webhook with a chosen secret");
+        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"enabled":false}""", 400, "webhook created with enabled");
+        Add("POST", "/api/webhooks", Json, """{"url":42,"events":["*"]}""", 400, "webhook url as a number");
+        Add("POST", "/api/webhooks", Json, "", 400, "webhook with an empty body");
+        Add("POST", "/api/webhooks", "text/plain", $$"""{"url":"{{Hook}}","events":["*"]}""", 415, "webhook as text/plain");
+        Get("/api/webhooks?page=0", 400, "webhooks page zero");
+        Get("/api/webhooks?pageSize=201", 400, "webhooks page size over the bound");
+        Get("/api/webhooks/abc", 400, "webhook of a non-numeric id");
+        Get("/api/webhooks/-1", 404, "unknown webhook");
+        Get("/api/webhooks/99999999999999999999", 400, "webhook of an overflowing id");
+        Add("PATCH", "/api/webhooks/{webhook}", Json, "{}", 400, "webhook patch without a field");
+        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"enabled":"yes"}""", 400, "webhook enabled as text");
+        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"events":[]}""", 400, "webhook patched to no event");
+        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"url":"gopher://203.0.113.10/"}""", 400, "webhook patched to a gopher url");
+        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"secret":"whsec_mine"}""", 400, "webhook patched with a secret");
+        Add("PATCH", "/api/webhooks/abc", Json, """{"enabled":false}""", 400, "webhook patch of a non-numeric id");
+        Add("PATCH", "/api/webhooks/-1", Json, """{"enabled":false}""", 404, "webhook patch of an unknown id");
+        Add("DELETE", "/api/webhooks/abc", null, null, 400, "webhook delete of a non-numeric id");
+        Add("DELETE", "/api/webhooks/-1", null, null, 404, "webhook delete of an unknown id");
+        Add("POST", "/api/webhooks/abc/rotate-secret", null, null, 400, "secret rotation of a non-numeric id");
+        Add("POST", "/api/webhooks/-1/rotate-secret", null, null, 404, "secret rotation of an unknown webhook");
+        Add("POST", "/api/webhooks/abc/test", null, null, 400, "test event to a non-numeric id");
+        Add("POST", "/api/webhooks/-1/test", null, null, 404, "test event to an unknown webhook");
+        Add("POST", "/api/webhooks/{disabledWebhook}/test", null, null, 409, "test event to a disabled webhook writes nothing");
+        Get("/api/webhooks/{webhook}/deliveries?page=0", 400, "deliveries page zero");
+        Get("/api/webhooks/{webhook}/deliveries?pageSize=201", 400, "deliveries page size over the bound");
+        Get("/api/webhooks/abc/deliveries", 400, "deliveries of a non-numeric id");
+        Get("/api/webhooks/-1/deliveries", 404, "deliveries of an unknown webhook");
+
         // ---- The original Django CRM's routes (trailing slashes, a wait in seconds) ----
         Add("POST", "/api/customers/sync_from_orders/?wait=-1", null, null, 400, "sync_from_orders with a negative wait");
         Add("POST", "/api/customers/sync_from_orders/?wait=301", null, null, 400, "sync_from_orders with a wait over the bound");
@@ -649,6 +697,20 @@ public class BadInputCorpusFactory : CrmApiFactory
         Ids["{run}"] = reader.GetInt64(3).ToString();
         Ids["{dryRun}"] = reader.GetInt64(4).ToString();
         Ids["{revertedRun}"] = reader.GetInt64(5).ToString();
+        await reader.DisposeAsync();
+
+        // Subscriptions to an address nobody answers at; with no event pending, nothing is sent.
+        await using var hooks = new NpgsqlCommand("""
+            INSERT INTO webhooks (url, events, description, enabled, secret, created_at, updated_at)
+            VALUES ('https://203.0.113.10/hooks/crm', '{*}', 'corpus', true, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-10-01', '2026-10-01'),
+                   ('https://203.0.113.11/hooks/crm', '{*}', 'corpus, disabled', false, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-10-01', '2026-10-01')
+            RETURNING id
+            """, connection);
+        await using var hookIds = await hooks.ExecuteReaderAsync();
+        await hookIds.ReadAsync();
+        Ids["{webhook}"] = hookIds.GetInt64(0).ToString();
+        await hookIds.ReadAsync();
+        Ids["{disabledWebhook}"] = hookIds.GetInt64(0).ToString();
     }
 
     // Everything a request could write: the CRM tables row for row, and the jobs that are not
@@ -664,6 +726,10 @@ public class BadInputCorpusFactory : CrmApiFactory
                 'customer_notes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_notes t),
                 'sync_runs ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM sync_runs t),
                 'customer_changes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_changes t),
+                'webhooks ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhooks t),
+                'webhook_events ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_events t),
+                'webhook_messages ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_messages t),
+                'webhook_deliveries ' || (SELECT count(*) FROM webhook_deliveries),
                 'customer_sync_requests ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.phone)), '') FROM customer_sync_requests t),
                 'hangfire.job ' || (SELECT count(*) FROM hangfire.job j
                                     WHERE NOT EXISTS (SELECT 1 FROM hangfire.jobparameter p WHERE p.jobid = j.id AND p.name = 'RecurringJobId')),

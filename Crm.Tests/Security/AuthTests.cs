@@ -86,8 +86,15 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         }
     }
 
-    // Writes that need more than their method's role.
-    private static readonly (string Method, string Pattern)[] AdminOnly = [("POST", "/api/sync/runs/{id}/revert")];
+    // Routes that need more than their method's role: the revert of a run, and every route of
+    // the webhook subscriptions (GETs too: a subscription decides where customer data goes).
+    private static readonly (string Method, string Pattern)[] AdminOnly =
+    [
+        ("POST", "/api/sync/runs/{id}/revert"),
+        ("POST", "/api/webhooks/"), ("GET", "/api/webhooks/"), ("GET", "/api/webhooks/{id}"), ("PATCH", "/api/webhooks/{id}"),
+        ("DELETE", "/api/webhooks/{id}"), ("POST", "/api/webhooks/{id}/rotate-secret"), ("POST", "/api/webhooks/{id}/test"),
+        ("GET", "/api/webhooks/{id}/deliveries"),
+    ];
 
     // reader: every GET; operator: every write but DELETE and the admin-only ones; admin: everything.
     [Fact]
