@@ -55,6 +55,50 @@ public sealed class SyncsPage : RazorPage
         return $"""<div class="panel {style}" id="shop-follower"><div class="panel-heading">Shop</div><div class="panel-body">{body}</div></div>""";
     }
 
+    // The webhook outbox: what waits to be delivered, and the subscriptions that fail or were
+    // disabled for failing. Pending counts come from the partial indexes of pending events and
+    // undelivered messages; subscriptions are few.
+    private static string WebhooksCard(NpgsqlDataSource dataSource)
+    {
+        using var command = dataSource.CreateCommand("""
+            SELECT w.id, w.url, w.enabled, w.failing_since, coalesce(w.disabled_reason, w.last_error),
+                   (SELECT count(*) FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
+                   + (SELECT coalesce(sum(m.event_count), 0) FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL),
+                   (SELECT min(m.first_occurred_at) FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL),
+                   (SELECT min(e.occurred_at) FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
+            FROM webhooks w ORDER BY w.id
+            """);
+        var (subscriptions, pending, oldest) = (0, 0L, (DateTime?)null);
+        var failing = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                subscriptions++;
+                pending += reader.GetInt64(5);
+                foreach (var at in new[] { 6, 7 }.Where(i => !reader.IsDBNull(i)).Select(reader.GetDateTime))
+                    oldest = oldest is null || at < oldest ? at : oldest;
+                var disabledForFailing = !reader.GetBoolean(2) && !reader.IsDBNull(3);
+                if (reader.IsDBNull(3))
+                    continue;
+                var state = disabledForFailing ? "disabled" : "failing";
+                var detail = reader.IsDBNull(4) ? "" : WebUtility.HtmlEncode(reader.GetString(4));
+                failing.Add($"""
+                    <tr class="webhook-failing"><td>{reader.GetInt64(0)}</td><td>{WebUtility.HtmlEncode(reader.GetString(1))}</td>
+                    <td>{state}</td><td>{reader.GetDateTime(3):yyyy-MM-dd HH:mm:ss}</td><td>{detail}</td></tr>
+                    """);
+            }
+        }
+        var style = failing.Count > 0 ? "panel-danger" : "panel-default";
+        var summary = $"{subscriptions} subscriptions · <b id=\"webhook-pending\">{pending}</b> events pending" +
+                      (oldest is { } o ? $" (oldest from {o:yyyy-MM-dd HH:mm:ss} UTC)" : "");
+        var table = failing.Count == 0 ? "" : $"""
+            <table class="table table-condensed" id="webhook-failing"><thead><tr><th>Webhook</th><th>URL</th><th>State</th>
+            <th>Failing since (UTC)</th><th>Last error / reason</th></tr></thead><tbody>{string.Concat(failing)}</tbody></table>
+            """;
+        return $"""<div class="panel {style}" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}{table}</div></div>""";
+    }
+
     public override void Execute()
     {
         Layout = new LayoutPage("Syncs");
@@ -63,6 +107,7 @@ public sealed class SyncsPage : RazorPage
             <div class="row"><div class="col-md-12">
             <h1 class="page-header">Syncs</h1>
             {ShopCard()}
+            {WebhooksCard(dataSource)}
             <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below). Changes counts the run's changes per field, linked to the changes themselves; a dry run's are what it would have changed (it wrote nothing).</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
             <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>
