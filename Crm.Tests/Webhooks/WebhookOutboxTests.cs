@@ -162,7 +162,10 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
             async () => await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync(),
             h => (long)h["pendingEvents"]! == 0, "the kept event to be delivered");
         Assert.True(receiver.Received.Count > requests);
-        Assert.Matches("crm_webhook_deliveries_total\\{[^}]*outcome=\"delivered\"\\} [1-9]", await _client.GetStringAsync("/metrics"));
+        // Counted right after the delivery's commit, and the exporter caches a scrape briefly.
+        await Waiting.UntilAsync(() => _client.GetStringAsync("/metrics"),
+            m => System.Text.RegularExpressions.Regex.IsMatch(m, "crm_webhook_deliveries_total\\{[^}]*outcome=\"delivered\"\\} [1-9]"),
+            "the delivery to be counted");
         Assert.DoesNotContain("""id="webhook-failing""", await factory.DashboardPageAsync("/hangfire/syncs"));
         Assert.Equal("webhook.test", (string?)receiver.Received[^1].Events.Single()!["type"]);
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
