@@ -68,10 +68,13 @@ public sealed class AppUnderTest : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static async Task<AppUnderTest> StartAsync(string appDll, string connectionString, string logPath)
+    // settings: environment variables set on top of the defaults below (another
+    // ASPNETCORE_ENVIRONMENT, Crm__… options), for the app and its `migrate` alike.
+    public static async Task<AppUnderTest> StartAsync(
+        string appDll, string connectionString, string logPath, IReadOnlyDictionary<string, string>? settings = null)
     {
         // Outside Development the schema changes only through the `migrate` command.
-        var migrate = StartInfo(appDll, connectionString, "migrate");
+        var migrate = StartInfo(appDll, connectionString, settings, "migrate");
         using (var process = Process.Start(migrate)!)
         {
             var output = process.StandardOutput.ReadToEndAsync();
@@ -82,7 +85,7 @@ public sealed class AppUnderTest : IAsyncDisposable
         }
 
         var port = FreePort();
-        var start = StartInfo(appDll, connectionString, "--urls", $"http://127.0.0.1:{port}");
+        var start = StartInfo(appDll, connectionString, settings, "--urls", $"http://127.0.0.1:{port}");
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         var app = Process.Start(start)!;
         // Drained to a file: a full pipe would block the app's logging.
@@ -106,7 +109,8 @@ public sealed class AppUnderTest : IAsyncDisposable
         return result;
     }
 
-    private static ProcessStartInfo StartInfo(string appDll, string connectionString, params string[] args)
+    private static ProcessStartInfo StartInfo(
+        string appDll, string connectionString, IReadOnlyDictionary<string, string>? settings, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -128,6 +132,8 @@ public sealed class AppUnderTest : IAsyncDisposable
         start.Environment["Crm__Auth__ApiKeys__0__Roles"] = "admin";
         // Polling job states every 25 ms is far above the per-key rate limit meant for clients.
         start.Environment["Crm__RateLimit__PermitsPerMinute"] = "1000000";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return start;
     }
 

@@ -22,7 +22,9 @@ public sealed record BenchOptions(
     IReadOnlySet<string> LeanSkip,
     bool Ledger,
     bool LedgerBreakdown,
-    int MaxWaitSeconds)
+    int MaxWaitSeconds,
+    bool Webhooks,
+    int Moved)
 {
     // Phases --skip and --lean-skip may name. The single-request NDJSON import, the syncs and
     // the reference statement always run: every ratio and every later phase needs them.
@@ -54,7 +56,10 @@ public sealed record BenchOptions(
                               (with --ledger: the plans of one customer's statistics job, the trigger's INSERT included)
           --ledger            measure the change ledger's cost instead (bench/ledger.sh): first sync and a force
                               sync changing 10% of customers, ledger triggers on vs off; the dry run; the revert
-          --max-wait S        with --ledger: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
+          --webhooks          measure signed webhooks instead (bench/webhooks.sh): a recalculation that moves
+                              --moved customers, with a subscription vs without; delivery to a receiver in this process
+          --moved N           with --webhooks: customers the recalculation moves (default 50000; at most those with orders)
+          --max-wait S        with --ledger or --webhooks: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
           --breakdown         with --ledger: where the ledger's time goes (trigger variants through the app, its INSERT by SQL)
           --skip LIST         phases not run at any size, comma-separated: generate, chunked-import,
                               csv-import, reads, stats-job, writes, writes-during-sync, seed-slice
@@ -88,7 +93,8 @@ public sealed record BenchOptions(
         int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15, leanFrom = 5_000_000;
         HashSet<string> skip = [], leanSkip = ["generate", "chunked-import"];
         int? phones = null;
-        bool seedFull = false, explain = false, ledger = false, breakdown = false;
+        bool seedFull = false, explain = false, ledger = false, breakdown = false, webhooks = false;
+        int moved = 50_000;
         List<int> scale = [];
 
         for (var i = 0; i < args.Length; i++)
@@ -114,6 +120,8 @@ public sealed record BenchOptions(
                 case "--explain": explain = true; break;
                 case "--ledger": ledger = true; break;
                 case "--breakdown": breakdown = true; break;
+                case "--webhooks": webhooks = true; break;
+                case "--moved": moved = Positive(); break;
                 case "--max-wait": maxWait = int.TryParse(Value(), out var w) && w >= 0 ? w : throw new ArgumentException("--max-wait needs a number of seconds"); break;
                 case "--skip": skip = PhaseList(args[i], Value()); break;
                 case "--lean-skip": leanSkip = PhaseList(args[i], Value()); break;
@@ -136,7 +144,7 @@ public sealed record BenchOptions(
             Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
             Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
             orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision,
-            skip, leanFrom, leanSkip, ledger, breakdown, maxWait);
+            skip, leanFrom, leanSkip, ledger, breakdown, maxWait, webhooks, moved);
     }
 
     private static HashSet<string> PhaseList(string option, string value)

@@ -387,7 +387,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
     // A test run's processes: ./test.sh (it builds first), dotnet test, the test host, its servers.
     private static readonly string[] TestRunMarks = ["test.sh", "dotnet test", "Crm.Tests", "crm-test."];
 
-    private static string? TestRunGoing()
+    internal static string? TestRunGoing()
     {
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
@@ -607,18 +607,22 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
     }
 
     // The auto_explain entries after offset whose text mentions any of the words.
-    private static string PlanEntries(string serverLog, long offset, params string[] words)
+    internal static string PlanEntries(string serverLog, long offset, params string[] words) =>
+        string.Concat(PlanEntryList(serverLog, offset, words).Select(body => Environment.NewLine + body));
+
+    // The same, one string per entry, in the log's order.
+    internal static List<string> PlanEntryList(string serverLog, long offset, params string[] words)
     {
         using var stream = new FileStream(serverLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         stream.Seek(offset, SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
-        var text = new System.Text.StringBuilder();
+        var entries = new List<string>();
         var entry = new System.Text.StringBuilder();
         void Flush()
         {
             var body = entry.ToString();
             if (body.Length > 0 && words.Any(w => body.Contains(w, StringComparison.Ordinal)))
-                text.AppendLine().Append(body);
+                entries.Add(body);
             entry.Clear();
         }
         while (reader.ReadLine() is { } line)
@@ -638,7 +642,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
             }
         }
         Flush();
-        return text.ToString();
+        return entries;
     }
 
     private static IEnumerable<GeneratedOrder> Range(OrderGenerator data, int from, int count)

@@ -30,6 +30,8 @@ var now = DateTime.UtcNow;
 now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
 if (options.Ledger)
     return await LedgerAsync(options, now, machine);
+if (options.Webhooks)
+    return await WebhooksAsync(options, now, machine);
 
 var benchmark = new Benchmark(options, now);
 try
@@ -95,5 +97,45 @@ static async Task<int> LedgerAsync(BenchOptions options, DateTime now, Dictionar
     Console.WriteLine();
     Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {machine["loadAverageAtEnd"]}; revision {options.Revision ?? "unknown"}");
     Console.WriteLine($"JSON: {await Report.WriteJsonAsync(options.ResultsDir, machine, options, ledger.Sets, "ledger-")}");
+    return 0;
+}
+
+// --webhooks (bench/webhooks.sh): a recalculation that moves --moved customers, with a
+// subscription and without; its delivery to a receiver in this process. JSON: webhooks-<timestamp>.json.
+static async Task<int> WebhooksAsync(BenchOptions options, DateTime now, Dictionary<string, object> machine)
+{
+    var webhooks = new WebhookBenchmark(options, now);
+    try
+    {
+        await webhooks.RunAsync();
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or Npgsql.NpgsqlException)
+    {
+        Console.Error.WriteLine($"Crm.Bench --webhooks failed: {e.Message}");
+        Console.Error.WriteLine(e.StackTrace);
+        return 1;
+    }
+    foreach (var set in webhooks.Sets)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== webhooks: a recalculation that moves {set.Facts["movedCustomers"]:N0} customers, {set.Orders:N0} orders over " +
+            $"{set.Facts["distinctPhones"]:N0} customers ({options.Runs} pairs, with a subscription vs without) ==");
+        Console.Write(set.Table());
+        foreach (var (key, value) in set.Facts)
+        {
+            if (value is not string s || !s.Contains('\n'))
+                Console.WriteLine($"  {key}: {value}");
+        }
+    }
+    foreach (var (title, text) in webhooks.Explanations)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"== {title} ==");
+        Console.Write(text);
+    }
+    machine["loadAverageAtEnd"] = Report.LoadAverage();
+    Console.WriteLine();
+    Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {machine["loadAverageAtEnd"]}; revision {options.Revision ?? "unknown"}");
+    Console.WriteLine($"JSON: {await Report.WriteJsonAsync(options.ResultsDir, machine, options, webhooks.Sets, "webhooks-")}");
     return 0;
 }

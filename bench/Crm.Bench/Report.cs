@@ -137,6 +137,8 @@ public static class Report
                 postgresSettings = "shared_buffers 1GB, max_wal_size 4GB, otherwise defaults (fsync on)",
                 options.Revision,
                 options.Ledger,
+                options.Webhooks,
+                moved = options.Webhooks ? options.Moved : (int?)null,
             },
             sets = sets.Select(s => new
             {
