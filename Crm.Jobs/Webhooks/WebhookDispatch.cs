@@ -18,15 +18,19 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
     private static readonly HashSet<string> LiveStates =
         [EnqueuedState.StateName, ProcessingState.StateName, ScheduledState.StateName, AwaitingState.StateName];
 
-    // Both lookups use the partial indexes of pending events and undelivered messages.
+    // The enabled subscriptions with something to deliver. Each lookup is the first entry of
+    // a partial index (pending events, undelivered messages) in its order: written as EXISTS,
+    // a planner with stale statistics chose a scan of every event (docs/BENCHMARKS.md, webhooks).
+    internal const string WaitingSql = """
+        SELECT w.id, w.delivery_job_id FROM webhooks w
+        WHERE w.enabled
+          AND ((SELECT e.id FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL ORDER BY e.id LIMIT 1) IS NOT NULL
+               OR (SELECT m.id FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL ORDER BY m.id LIMIT 1) IS NOT NULL)
+        """;
+
     public async Task<int> DispatchAllAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT w.id, w.delivery_job_id FROM webhooks w
-            WHERE w.enabled
-              AND (EXISTS (SELECT 1 FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
-                   OR EXISTS (SELECT 1 FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL))
-            """);
+        await using var command = dataSource.CreateCommand(WaitingSql);
         var waiting = new List<(long Id, string? JobId)>();
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {

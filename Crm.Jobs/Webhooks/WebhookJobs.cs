@@ -104,29 +104,31 @@ public sealed class WebhookJobs(
 
     // The next pending events become one message, in one statement: its body is fixed now,
     // so a redelivery sends exactly these bytes.
+    internal const string FormMessageSql = """
+        WITH batch AS (
+            SELECT id, type, occurred_at, data FROM webhook_events
+            WHERE webhook_id = @id AND message_id IS NULL
+            ORDER BY id LIMIT @max
+        ), message AS (
+            INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
+            SELECT @id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+                   json_build_object('events', json_agg(json_build_object(
+                       'id', 'evt_' || id, 'type', type,
+                       'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'data', data) ORDER BY id))::text,
+                   count(*), min(occurred_at), @now, 0
+            FROM batch
+            HAVING count(*) > 0
+            RETURNING id, message_id, body, event_count
+        ), claimed AS (
+            UPDATE webhook_events SET message_id = (SELECT id FROM message) WHERE id IN (SELECT id FROM batch)
+        )
+        SELECT id, message_id, body, event_count FROM message
+        """;
+
     private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("""
-            WITH batch AS (
-                SELECT id, type, occurred_at, data FROM webhook_events
-                WHERE webhook_id = @id AND message_id IS NULL
-                ORDER BY id LIMIT @max
-            ), message AS (
-                INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
-                SELECT @id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
-                       json_build_object('events', json_agg(json_build_object(
-                           'id', 'evt_' || id, 'type', type,
-                           'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           'data', data) ORDER BY id))::text,
-                       count(*), min(occurred_at), @now, 0
-                FROM batch
-                HAVING count(*) > 0
-                RETURNING id, message_id, body, event_count
-            ), claimed AS (
-                UPDATE webhook_events SET message_id = (SELECT id FROM message) WHERE id IN (SELECT id FROM batch)
-            )
-            SELECT id, message_id, body, event_count FROM message
-            """, connection);
+        await using var command = new NpgsqlCommand(FormMessageSql, connection);
         command.Parameters.AddWithValue("id", webhookId);
         command.Parameters.AddWithValue("max", options.Value.MaxEventsPerMessage);
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);

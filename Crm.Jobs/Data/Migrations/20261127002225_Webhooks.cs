@@ -139,7 +139,8 @@ namespace Crm.Jobs.Data.Migrations
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_events_message_id",
                 table: "webhook_events",
-                column: "message_id");
+                column: "message_id",
+                filter: "message_id IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_events_pending",
@@ -169,28 +170,39 @@ namespace Crm.Jobs.Data.Migrations
             // count), and the NOTIFY that wakes the dispatcher is delivered only at commit.
             migrationBuilder.Sql("""
                 CREATE FUNCTION crm_webhook_customer_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+                DECLARE
+                    -- The ledger fields whose changes some enabled subscription wants.
+                    wanted_fields text[];
                 BEGIN
-                    -- Without an enabled subscription there is nothing to write.
-                    IF NOT EXISTS (SELECT 1 FROM webhooks WHERE enabled) THEN
+                    SELECT array_agg(DISTINCT m.field) INTO wanted_fields
+                    FROM webhooks w
+                    CROSS JOIN unnest(w.events) AS t(type)
+                    JOIN (VALUES ('customer.created', 'created'), ('customer.deleted', 'deleted'),
+                                 ('customer.category_changed', 'category'),
+                                 ('customer.updated', 'name'), ('customer.updated', 'phone'), ('customer.updated', 'email'),
+                                 ('customer.updated', 'city'), ('customer.updated', 'address')) AS m(type, field)
+                        ON t.type IN (m.type, '*')
+                    WHERE w.enabled;
+                    -- Nobody wants what this statement changed (or nobody is subscribed): nothing to write.
+                    IF wanted_fields IS NULL OR NOT EXISTS (SELECT 1 FROM new_changes WHERE field = ANY(wanted_fields)) THEN
                         RETURN NULL;
                     END IF;
                     INSERT INTO webhook_events (webhook_id, type, occurred_at, data)
                     SELECT w.id, e.type, e.occurred_at, e.data
                     FROM (
                         SELECT ch.id AS ledger_id,
-                               CASE ch.field WHEN 'created' THEN 'customer.created'
-                                             WHEN 'deleted' THEN 'customer.deleted'
-                                             ELSE 'customer.category_changed' END AS type,
+                               CASE ch.field WHEN 'created' THEN 'customer.created' ELSE 'customer.deleted' END AS type,
                                ch.changed_at AS occurred_at,
-                               CASE ch.field
-                                   WHEN 'created' THEN jsonb_build_object('customerId', ch.customer_id) || ch.new_value
-                                   WHEN 'deleted' THEN jsonb_build_object('customerId', ch.customer_id) || ch.old_value
-                                   ELSE jsonb_build_object('customerId', ch.customer_id, 'phone', c.phone,
-                                                           'from', ch.old_value, 'to', ch.new_value, 'reason', ch.reason)
-                               END AS data
+                               jsonb_build_object('customerId', ch.customer_id) || coalesce(ch.new_value, ch.old_value) AS data
                         FROM new_changes ch
-                        LEFT JOIN customers c ON c.id = ch.customer_id AND ch.field = 'category'
-                        WHERE ch.field IN ('created', 'deleted', 'category')
+                        WHERE ch.field IN ('created', 'deleted') AND ch.field = ANY(wanted_fields)
+                        UNION ALL
+                        SELECT ch.id, 'customer.category_changed', ch.changed_at,
+                               jsonb_build_object('customerId', ch.customer_id, 'phone', c.phone,
+                                                  'from', ch.old_value, 'to', ch.new_value, 'reason', ch.reason)
+                        FROM new_changes ch
+                        LEFT JOIN customers c ON c.id = ch.customer_id
+                        WHERE ch.field = 'category' AND ch.field = ANY(wanted_fields)
                         UNION ALL
                         -- One customer.updated per customer and statement, with every contact field it changed.
                         SELECT min(ch.id), 'customer.updated', max(ch.changed_at),
@@ -198,17 +210,28 @@ namespace Crm.Jobs.Data.Migrations
                                    'changes', jsonb_object_agg(ch.field, jsonb_build_object('from', ch.old_value, 'to', ch.new_value)))
                         FROM new_changes ch
                         LEFT JOIN customers c ON c.id = ch.customer_id
-                        WHERE ch.field IN ('name', 'phone', 'email', 'city', 'address')
+                        WHERE ch.field IN ('name', 'phone', 'email', 'city', 'address') AND ch.field = ANY(wanted_fields)
                         GROUP BY ch.customer_id
                     ) e
                     JOIN webhooks w ON w.enabled AND (w.events @> ARRAY[e.type] OR w.events @> ARRAY['*'])
                     ORDER BY w.id, e.ledger_id;
-                    IF FOUND THEN
-                        PERFORM pg_notify('crm_webhooks', '');
-                    END IF;
+                    PERFORM pg_notify('crm_webhooks', '');
                     RETURN NULL;
                 END
                 $fn$;
+
+                -- A bulk run plans with enable_nestloop off (SyncEngine.BulkSettings). Inside these
+                -- triggers that inflates the cost of the joins that can only be nested loops
+                -- (the subscriptions' events, the ledger's per-field VALUES) past jit_above_cost:
+                -- every call paid a JIT compilation (100–400 ms) for a few rows. Their transition
+                -- tables carry true row counts, so the planner needs no such help here.
+                ALTER FUNCTION crm_webhook_customer_events() SET jit = off SET enable_nestloop = on;
+                ALTER FUNCTION crm_record_customer_changes() SET jit = off;
+
+                -- The pending events are a small, fast-moving part of a big table: analyse and
+                -- vacuum it by rows changed, not by share, so plans see the backlog as it is.
+                ALTER TABLE webhook_events SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000,
+                                                autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 10000);
 
                 CREATE TRIGGER customer_changes_webhook_events AFTER INSERT ON customer_changes
                     REFERENCING NEW TABLE AS new_changes FOR EACH STATEMENT EXECUTE FUNCTION crm_webhook_customer_events();
@@ -246,6 +269,7 @@ namespace Crm.Jobs.Data.Migrations
                 DROP TRIGGER customer_changes_webhook_events ON customer_changes;
                 DROP TRIGGER sync_runs_webhook_events ON sync_runs;
                 DROP FUNCTION crm_webhook_customer_events();
+                ALTER FUNCTION crm_record_customer_changes() RESET ALL;
                 DROP FUNCTION crm_webhook_sync_events();
                 """);
 

@@ -933,7 +933,8 @@ namespace Crm.Jobs.Data.Migrations
                         .HasName("pk_webhook_events");
 
                     b.HasIndex("MessageId")
-                        .HasDatabaseName("ix_webhook_events_message_id");
+                        .HasDatabaseName("ix_webhook_events_message_id")
+                        .HasFilter("message_id IS NOT NULL");
 
                     b.HasIndex("WebhookId", "Id")
                         .HasDatabaseName("ix_webhook_events_pending")
