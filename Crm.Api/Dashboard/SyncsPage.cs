@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using Hangfire.Dashboard;
 using Crm.Api.Shop;
@@ -55,49 +56,74 @@ public sealed class SyncsPage : RazorPage
         return $"""<div class="panel {style}" id="shop-follower"><div class="panel-heading">Shop</div><div class="panel-body">{body}</div></div>""";
     }
 
-    // The webhook outbox: what waits to be delivered, and the subscriptions that fail or were
-    // disabled for failing. Pending counts come from the partial indexes of pending events and
-    // undelivered messages; subscriptions are few.
-    private static string WebhooksCard(NpgsqlDataSource dataSource)
+    // The webhook outbox at a glance: what waits to be delivered, and the subscriptions whose
+    // deliveries fail (or failed long enough to be disabled), with why. Pending events are
+    // counted through the partial indexes of pending events and undelivered messages, as the
+    // backlog gauges count them; the failing subscriptions are a few rows of a small table.
+    private string WebhooksCard(NpgsqlDataSource dataSource)
     {
-        using var command = dataSource.CreateCommand("""
+        using var command = dataSource.CreateCommand($"""
+            SELECT w.total, w.enabled, w.failing, p.events + coalesce(m.events, 0), least(p.oldest, m.oldest)
+            FROM (SELECT count(*) AS total, count(*) FILTER (WHERE enabled) AS enabled,
+                         count(*) FILTER (WHERE failing_since IS NOT NULL OR (NOT enabled AND disabled_reason IS NOT NULL)) AS failing
+                  FROM webhooks) w,
+                 (SELECT count(*) AS events, min(occurred_at) AS oldest FROM webhook_events WHERE message_id IS NULL) p,
+                 (SELECT sum(event_count) AS events, min(first_occurred_at) AS oldest FROM webhook_messages WHERE delivered_at IS NULL) m;
+
             SELECT w.id, w.url, w.enabled, w.failing_since, coalesce(w.disabled_reason, w.last_error),
                    (SELECT count(*) FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
-                   + (SELECT coalesce(sum(m.event_count), 0) FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL),
-                   (SELECT min(m.first_occurred_at) FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL),
-                   (SELECT min(e.occurred_at) FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
-            FROM webhooks w ORDER BY w.id
+                   + coalesce((SELECT sum(m.event_count) FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL), 0)
+            FROM webhooks w
+            WHERE w.failing_since IS NOT NULL OR (NOT w.enabled AND w.disabled_reason IS NOT NULL)
+            ORDER BY w.failing_since NULLS LAST, w.id
+            LIMIT {Shown}
             """);
-        var (subscriptions, pending, oldest) = (0, 0L, (DateTime?)null);
-        var failing = new List<string>();
-        using (var reader = command.ExecuteReader())
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        var (total, enabled, failing, pending) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        DateTime? oldest = reader.IsDBNull(4) ? null : reader.GetDateTime(4);
+        if (total == 0)
         {
-            while (reader.Read())
-            {
-                subscriptions++;
-                pending += reader.GetInt64(5);
-                foreach (var at in new[] { 6, 7 }.Where(i => !reader.IsDBNull(i)).Select(reader.GetDateTime))
-                    oldest = oldest is null || at < oldest ? at : oldest;
-                var disabledForFailing = !reader.GetBoolean(2) && !reader.IsDBNull(3);
-                if (reader.IsDBNull(3))
-                    continue;
-                var state = disabledForFailing ? "disabled" : "failing";
-                var detail = reader.IsDBNull(4) ? "" : WebUtility.HtmlEncode(reader.GetString(4));
-                failing.Add($"""
-                    <tr class="webhook-failing"><td>{reader.GetInt64(0)}</td><td>{WebUtility.HtmlEncode(reader.GetString(1))}</td>
-                    <td>{state}</td><td>{reader.GetDateTime(3):yyyy-MM-dd HH:mm:ss}</td><td>{detail}</td></tr>
-                    """);
-            }
+            return """<div class="panel panel-default" id="webhooks"><div class="panel-heading">Webhooks</div>""" +
+                   """<div class="panel-body">No webhook subscriptions (POST /api/webhooks adds one).</div></div>""";
         }
-        var style = failing.Count > 0 ? "panel-danger" : "panel-default";
-        var summary = $"{subscriptions} subscriptions · <b id=\"webhook-pending\">{pending}</b> events pending" +
-                      (oldest is { } o ? $" (oldest from {o:yyyy-MM-dd HH:mm:ss} UTC)" : "");
-        var table = failing.Count == 0 ? "" : $"""
-            <table class="table table-condensed" id="webhook-failing"><thead><tr><th>Webhook</th><th>URL</th><th>State</th>
-            <th>Failing since (UTC)</th><th>Last error / reason</th></tr></thead><tbody>{string.Concat(failing)}</tbody></table>
+
+        var now = Context.GetHttpContext().RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
+        var waiting = oldest is { } at ? $" · the oldest has waited {Age(now - at)} (since {at:yyyy-MM-dd HH:mm:ss} UTC)" : "";
+        var summary = $"""<p id="webhooks-pending">{total} subscriptions ({enabled} enabled, {failing} failing) · <b>{pending}</b> events pending{waiting}</p>""";
+        reader.NextResult();
+        if (!reader.HasRows)
+            return $"""<div class="panel panel-success" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}</div></div>""";
+
+        // The URL is the subscriber's, the error the receiver's answer: both are encoded.
+        var rows = new StringBuilder();
+        while (reader.Read())
+        {
+            var state = reader.GetBoolean(2)
+                ? """<span class="label label-warning">failing</span>"""
+                : """<span class="label label-danger">disabled</span>""";
+            rows.Append($"""
+                <tr><td>{reader.GetInt64(0)}</td><td class="webhook-url">{WebUtility.HtmlEncode(reader.GetString(1))}</td><td>{state}</td>
+                <td>{(reader.IsDBNull(3) ? "" : $"{reader.GetDateTime(3):yyyy-MM-dd HH:mm:ss}")}</td><td>{reader.GetInt64(5)}</td>
+                <td class="webhook-error">{(reader.IsDBNull(4) ? "" : WebUtility.HtmlEncode(reader.GetString(4)))}</td></tr>
+                """);
+        }
+        return $"""
+            <div class="panel panel-danger" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}
+            <table class="table table-condensed" id="webhooks-failing">
+            <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th><th>Last error or disabled reason</th></tr></thead>
+            <tbody>{rows}</tbody></table></div></div>
             """;
-        return $"""<div class="panel {style}" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}{table}</div></div>""";
     }
+
+    // "45 s", "12 min", "3 h 5 min", "2 d 4 h": how long the oldest event has waited.
+    private static string Age(TimeSpan age) => age switch
+    {
+        { TotalSeconds: < 60 } => $"{Math.Max(0, (int)age.TotalSeconds)} s",
+        { TotalMinutes: < 60 } => $"{(int)age.TotalMinutes} min",
+        { TotalHours: < 24 } => $"{(int)age.TotalHours} h {age.Minutes} min",
+        _ => $"{(int)age.TotalDays} d {age.Hours} h",
+    };
 
     public override void Execute()
     {

@@ -1,3 +1,4 @@
+using Crm.Jobs.Validation;
 using Crm.Jobs.Webhooks;
 using Crm.Api.Infrastructure;
 using FluentValidation;
@@ -47,6 +48,9 @@ internal static class WebhookRules
 
     public static IRuleBuilderOptions<T, string?> ValidUrl<T>(this IRuleBuilder<T, string?> rule, WebhookUrlPolicy policy) => rule
         .MaximumLength(Webhook.MaxUrlLength)
+        // Uri accepts a NUL or a line break inside a path, but the URL is stored as sent: the
+        // database refuses a NUL (a 500), and a line break has no business in a request line.
+        .SingleLine()
         .Must(url => policy.Check(url!) is null).WithMessage((_, url) => policy.Check(url!))
         // Resolved now (outside Development): a host inside the private networks is refused at
         // once; the sender checks again at every connection.
@@ -71,7 +75,7 @@ public sealed class WebhookCreateRequestValidator : AbstractValidator<WebhookCre
     {
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().ValidUrl(policy);
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop).NotNull().ValidEvents();
-        RuleFor(r => r.Description).MaximumLength(Webhook.MaxDescriptionLength);
+        RuleFor(r => r.Description).MaximumLength(Webhook.MaxDescriptionLength).NoControlCharacters();
     }
 }
 
@@ -84,6 +88,6 @@ public sealed class WebhookPatchRequestValidator : AbstractValidator<WebhookPatc
             .WithName("body").WithMessage("Give at least one of: url, events, description, enabled.");
         RuleFor(r => r.Url).Cascade(CascadeMode.Stop).NotEmpty().ValidUrl(policy).When(r => r.Url is not null);
         RuleFor(r => r.Events).Cascade(CascadeMode.Stop).ValidEvents().When(r => r.Events is not null);
-        RuleFor(r => r.Description).MaximumLength(Webhook.MaxDescriptionLength);
+        RuleFor(r => r.Description).MaximumLength(Webhook.MaxDescriptionLength).NoControlCharacters();
     }
 }

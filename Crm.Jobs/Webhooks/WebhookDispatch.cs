@@ -78,9 +78,13 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
         store.Parameters.AddWithValue("old", NpgsqlTypes.NpgsqlDbType.Text, (object?)jobId ?? DBNull.Value);
         if (await store.ExecuteNonQueryAsync(CancellationToken.None) == 1)
             return (newJobId, true);
-        // The other dispatcher's job delivers; ours would only find nothing left to send.
+        // Another dispatcher stored its job first: that one delivers (ours, if it started
+        // already, only waits for the subscription's lock and finds the events sent), and it is
+        // the id to answer.
         jobs.Delete(newJobId);
-        return (newJobId, false);
+        await using var winner = dataSource.CreateCommand("SELECT delivery_job_id FROM webhooks WHERE id = @id");
+        winner.Parameters.AddWithValue("id", webhookId);
+        return (await winner.ExecuteScalarAsync(CancellationToken.None) as string ?? newJobId, false);
     }
 
     private bool IsLive(string jobId) => State(jobId) is { } state && LiveStates.Contains(state);

@@ -81,6 +81,11 @@ public sealed class WebhookUrlPolicy(IHostEnvironment environment, IOptions<Webh
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
             var v6 = address.GetAddressBytes();
+            // IPv4 inside IPv6: NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the embedded address.
+            if (v6[0] == 0x00 && v6[1] == 0x64 && v6[2] == 0xff && v6[3] == 0x9b && v6[4..12].All(b => b == 0))
+                return IsPublic(new IPAddress(v6[12..16]));
+            if (v6[0] == 0x20 && v6[1] == 0x02)
+                return IsPublic(new IPAddress(v6[2..6]));
             return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
                      || (v6[0] & 0xfe) == 0xfc          // fc00::/7 unique local (AWS metadata: fd00:ec2::254)
                      || (v6[0] == 0x20 && v6[1] == 0x01 && v6[2] == 0x0d && v6[3] == 0xb8)); // 2001:db8::/32 documentation

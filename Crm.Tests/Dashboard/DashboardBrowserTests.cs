@@ -135,9 +135,61 @@ public class DashboardBrowserTests : IAsyncLifetime
         await Assertions.Expect(run).ToContainTextAsync("default");
         await Assertions.Expect(run).ToContainTextAsync("succeeded");
         await Assertions.Expect(page.Locator("#shop-follower")).ToContainTextAsync("Not following the shop's database");
+        await Assertions.Expect(page.Locator("#webhooks")).ToContainTextAsync("No webhook subscriptions");
 
         await run.GetByRole(AriaRole.Link, new() { Name = $"#{jobId}", Exact = true }).ClickAsync();
         await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("Full sync (Default)");
+    }
+
+    // Subscriptions written as the delivery job leaves them: one failing, one it disabled
+    // (with three events waiting, the oldest 2.5 h old), one healthy. The URL and the errors
+    // are the subscriber's and the receivers' text: markup in them is shown, never run.
+    [Fact]
+    public async Task TheSyncsPageShowsTheWebhookBacklogAndWhyTheFailingSubscriptionsFail()
+    {
+        const string url = "https://hooks.example.com/crm?a=1&b=<i>2</i>";
+        const string error = "HTTP 500: <script>document.title = 'owned'</script>";
+        const string reason = "Every delivery failed since 2026-10-31 10:00:00 UTC (Crm:Webhooks:DisableAfter); last error: HTTP 502: <b>bad gateway</b>";
+        var now = _factory.Clock.GetUtcNow().UtcDateTime;
+        // Only the disabled subscription has events: nothing is dispatched while the page is read.
+        await _factory.ExecuteAsync("""
+            WITH w AS (
+                INSERT INTO webhooks (url, events, enabled, secret, created_at, updated_at, failing_since, last_error, disabled_reason)
+                VALUES (@url, '{*}', true, 'whsec_ZGFzaGJvYXJkLXRlc3Qtc2VjcmV0LTAx', @now, @now, @now - interval '20 minutes', @error, NULL),
+                       ('https://hooks.example.com/gone', '{*}', false, 'whsec_ZGFzaGJvYXJkLXRlc3Qtc2VjcmV0LTAy', @now, @now,
+                        @now - interval '26 hours', 'HTTP 502: <b>bad gateway</b>', @reason),
+                       ('https://hooks.example.com/fine', '{*}', true, 'whsec_ZGFzaGJvYXJkLXRlc3Qtc2VjcmV0LTAz', @now, @now, NULL, NULL, NULL)
+                RETURNING id, enabled
+            )
+            INSERT INTO webhook_events (webhook_id, type, occurred_at, data)
+            SELECT w.id, 'customer.created', @now - make_interval(mins => 151 - i), '{}'
+            FROM w, generate_series(1, 3) AS i WHERE NOT w.enabled
+            """, ("url", url), ("error", error), ("reason", reason), ("now", now));
+
+        var page = await SignedInPageAsync(TestKeys.Reader);
+        await page.GotoAsync("/hangfire/syncs");
+        var card = page.Locator("#webhooks");
+        await Assertions.Expect(card.Locator("#webhooks-pending")).ToHaveTextAsync(
+            "3 subscriptions (2 enabled, 2 failing) · 3 events pending · the oldest has waited 2 h 30 min " +
+            $"(since {now.AddMinutes(-150):yyyy-MM-dd HH:mm:ss} UTC)");
+
+        // The longest failing first.
+        var rows = card.Locator("#webhooks-failing tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(2);
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("https://hooks.example.com/gone");
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("disabled");
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync($"{now.AddHours(-26):yyyy-MM-dd HH:mm:ss}");
+        await Assertions.Expect(rows.Nth(0).Locator(".webhook-error")).ToHaveTextAsync(reason);
+        await Assertions.Expect(rows.Nth(0).Locator("td").Nth(4)).ToHaveTextAsync("3");
+        await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("failing");
+        await Assertions.Expect(rows.Nth(1).Locator(".webhook-url")).ToHaveTextAsync(url);
+        await Assertions.Expect(rows.Nth(1).Locator(".webhook-error")).ToHaveTextAsync(error);
+        await Assertions.Expect(rows.Nth(1).Locator("td").Nth(4)).ToHaveTextAsync("0");
+        await Assertions.Expect(card).Not.ToContainTextAsync("hooks.example.com/fine");
+
+        // Shown as text: no element came out of the values, and no script of theirs ran.
+        await Assertions.Expect(card.Locator("#webhooks-failing script, #webhooks-failing b, #webhooks-failing i")).ToHaveCountAsync(0);
+        Assert.NotEqual("owned", await page.TitleAsync());
     }
 
     // A full sync of the orders so far; returns its job and run ids.

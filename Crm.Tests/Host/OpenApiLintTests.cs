@@ -57,6 +57,9 @@ public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
     [InlineData("/api/sync", "post", true)]
     [InlineData("/api/customers/sync_from_orders", "post", true)]
     [InlineData("/api/customers/{id}/orders_history", "get", false)]
+    [InlineData("/api/webhooks", "get", true)]
+    [InlineData("/api/webhooks/{id}/deliveries", "get", true)]
+    [InlineData("/api/webhooks/{id}/test", "post", true)]
     public async Task EachOperationDeclaresTheAnswersOfAuthenticationRolesAndTheRateLimit(string path, string method, bool needsMoreThanReading)
     {
         var document = await (await _client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
@@ -67,7 +70,8 @@ public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
             Assert.True(responses.ContainsKey(status), $"{method} {path} does not declare {status}: {responses.ToJsonString()}");
             Assert.NotNull(responses[status]!["content"]?["application/problem+json"]);
         }
-        // Every key may read: a GET never answers 403, so it declares none.
+        // Every key may read, but for the admin-only reads (the webhooks): only those GETs
+        // answer 403 and declare it.
         Assert.Equal(needsMoreThanReading, responses.ContainsKey("403"));
         Assert.NotNull(responses["429"]!["headers"]?["Retry-After"]);
     }

@@ -14,8 +14,8 @@ using Xunit.Abstractions;
 namespace Crm.Tests.Reliability;
 
 // One malformed request of the corpus: what is sent and what must come back. Paths may hold
-// {customer}, {otherCustomer}, {order}, {run}, {dryRun}, {revertedRun}, {webhook} and {disabledWebhook}, replaced by
-// the ids of the fixture's rows.
+// {customer}, {otherCustomer}, {order}, {run}, {dryRun}, {revertedRun}, {webhook} and {disabledWebhook},
+// replaced by the ids of the fixture's rows.
 public sealed class MalformedRequest : IXunitSerializable
 {
     public string What { get; private set; } = "";
@@ -457,53 +457,6 @@ public static class BadInputCorpus
         Add("POST", "/api/sync/runs/{dryRun}/revert", null, null, 409, "revert of a dry run enqueues nothing");
         Add("POST", "/api/sync/runs/{revertedRun}/revert", null, null, 409, "revert of a run already reverted enqueues nothing");
 
-        // ---- Webhook subscriptions (admin). URL rules that depend on the environment (https,
-        // private addresses) are in WebhookSafetyTests; these hold in every environment. ----
-        const string Hook = "https://203.0.113.10/hooks/crm";
-        Add("POST", "/api/webhooks", Json, """{"events":["*"]}""", 400, "webhook without a url");
-        Add("POST", "/api/webhooks", Json, """{"url":"","events":["*"]}""", 400, "webhook with an empty url");
-        Add("POST", "/api/webhooks", Json, """{"url":"hooks/crm","events":["*"]}""", 400, "webhook with a relative url");
-        Add("POST", "/api/webhooks", Json, """{"url":"ftp://203.0.113.10/hook","events":["*"]}""", 400, "webhook with an ftp url");
-        Add("POST", "/api/webhooks", Json, """{"url":"https://u:p@203.0.113.10/hook","events":["*"]}""", 400, "webhook url with credentials");
-        Add("POST", "/api/webhooks", Json, """{"url":"https://203.0.113.10/hook#x","events":["*"]}""", 400, "webhook url with a fragment");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"https://203.0.113.10/{{new string('a', 2000)}}","events":["*"]}""", 400, "webhook url over 2000 characters");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}"}""", 400, "webhook without events");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":[]}""", 400, "webhook with no event");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["customer.exploded"]}""", 400, "webhook with an unknown event");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["webhook.test"]}""", 400, "webhook subscribing to test events");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*","*"]}""", 400, "webhook with a repeated event");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":"*"}""", 400, "webhook events as a string");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":[{{string.Join(',', Enumerable.Repeat("\"*\"", 11))}}]}""", 400, "webhook with 11 events");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"description":"{{new string('d', 501)}}"}""", 400, "webhook description over 500 characters");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"secret":"whsec_mine"}""", 400, "webhook with a chosen secret");
-        Add("POST", "/api/webhooks", Json, $$"""{"url":"{{Hook}}","events":["*"],"enabled":false}""", 400, "webhook created with enabled");
-        Add("POST", "/api/webhooks", Json, """{"url":42,"events":["*"]}""", 400, "webhook url as a number");
-        Add("POST", "/api/webhooks", Json, "", 400, "webhook with an empty body");
-        Add("POST", "/api/webhooks", "text/plain", $$"""{"url":"{{Hook}}","events":["*"]}""", 415, "webhook as text/plain");
-        Get("/api/webhooks?page=0", 400, "webhooks page zero");
-        Get("/api/webhooks?pageSize=201", 400, "webhooks page size over the bound");
-        Get("/api/webhooks/abc", 400, "webhook of a non-numeric id");
-        Get("/api/webhooks/-1", 404, "unknown webhook");
-        Get("/api/webhooks/99999999999999999999", 400, "webhook of an overflowing id");
-        Add("PATCH", "/api/webhooks/{webhook}", Json, "{}", 400, "webhook patch without a field");
-        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"enabled":"yes"}""", 400, "webhook enabled as text");
-        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"events":[]}""", 400, "webhook patched to no event");
-        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"url":"gopher://203.0.113.10/"}""", 400, "webhook patched to a gopher url");
-        Add("PATCH", "/api/webhooks/{webhook}", Json, """{"secret":"whsec_mine"}""", 400, "webhook patched with a secret");
-        Add("PATCH", "/api/webhooks/abc", Json, """{"enabled":false}""", 400, "webhook patch of a non-numeric id");
-        Add("PATCH", "/api/webhooks/-1", Json, """{"enabled":false}""", 404, "webhook patch of an unknown id");
-        Add("DELETE", "/api/webhooks/abc", null, null, 400, "webhook delete of a non-numeric id");
-        Add("DELETE", "/api/webhooks/-1", null, null, 404, "webhook delete of an unknown id");
-        Add("POST", "/api/webhooks/abc/rotate-secret", null, null, 400, "secret rotation of a non-numeric id");
-        Add("POST", "/api/webhooks/-1/rotate-secret", null, null, 404, "secret rotation of an unknown webhook");
-        Add("POST", "/api/webhooks/abc/test", null, null, 400, "test event to a non-numeric id");
-        Add("POST", "/api/webhooks/-1/test", null, null, 404, "test event to an unknown webhook");
-        Add("POST", "/api/webhooks/{disabledWebhook}/test", null, null, 409, "test event to a disabled webhook writes nothing");
-        Get("/api/webhooks/{webhook}/deliveries?page=0", 400, "deliveries page zero");
-        Get("/api/webhooks/{webhook}/deliveries?pageSize=201", 400, "deliveries page size over the bound");
-        Get("/api/webhooks/abc/deliveries", 400, "deliveries of a non-numeric id");
-        Get("/api/webhooks/-1/deliveries", 404, "deliveries of an unknown webhook");
-
         // ---- The original Django CRM's routes (trailing slashes, a wait in seconds) ----
         Add("POST", "/api/customers/sync_from_orders/?wait=-1", null, null, 400, "sync_from_orders with a negative wait");
         Add("POST", "/api/customers/sync_from_orders/?wait=301", null, null, 400, "sync_from_orders with a wait over the bound");
@@ -555,6 +508,7 @@ public static class BadInputCorpus
         Add("GET", "/api/customers/{customer}/unknown", null, null, 404, "unknown customer sub-route");
         Add("GET", "/api/orders/import", null, null, 400, "GET on the import is the order route with a bad id");
         cases.AddRange(TimelineAndPreview());
+        cases.AddRange(WebhookRequests());
         return cases;
     }
 
@@ -599,6 +553,160 @@ public static class BadInputCorpus
         return cases;
     }
 
+    // A URL every environment accepts without a DNS lookup (an address the policy counts as
+    // public): requests built on it are refused for their other fields alone.
+    private const string HookUrl = "https://203.0.113.10/hook";
+
+    // Subscriptions (admin): URL rules, event names, lengths, types, ids of nothing, a test
+    // event to a disabled subscription, deliveries' paging. Valid in both environments.
+    private static IEnumerable<MalformedRequest> WebhookRequests()
+    {
+        var cases = new List<MalformedRequest>();
+        void Add(string method, string path, string? contentType, string? body, int status, string what) =>
+            cases.Add(new MalformedRequest(method, path, contentType, body, status, what));
+        void Create(string body, string what, int status = 400) => Add("POST", "/api/webhooks", Json, body, status, what);
+        void Patch(string body, string what, string id = "{webhook}", int status = 400) =>
+            Add("PATCH", $"/api/webhooks/{id}", Json, body, status, what);
+        void Get(string path, int status, string what) => Add("GET", path, null, null, status, what);
+
+        Create("""{"events":["*"]}""", "subscription without a url");
+        Create("""{"url":null,"events":["*"]}""", "null url");
+        Create("""{"url":"","events":["*"]}""", "empty url");
+        Create("""{"url":"/hook","events":["*"]}""", "relative url");
+        Create("""{"url":"203.0.113.10/hook","events":["*"]}""", "url without a scheme");
+        Create("""{"url":"ftp://203.0.113.10/hook","events":["*"]}""", "ftp url");
+        Create("""{"url":"file:///etc/passwd","events":["*"]}""", "file url");
+        Create("""{"url":"javascript:alert(1)","events":["*"]}""", "javascript url");
+        Create($$"""{"url":"{{HookUrl}}/{{new string('a', 2001 - HookUrl.Length - 1)}}","events":["*"]}""", "2001-character url");
+        Create($$"""{"url":"https://203.0.113.10/{{new string('a', 100_000)}}","events":["*"]}""", "100 000-character url");
+        Create("""{"url":"https://user:secret@203.0.113.10/hook","events":["*"]}""", "url with credentials");
+        Create("""{"url":"https://203.0.113.10/hook#part","events":["*"]}""", "url with a fragment");
+        Create("""{"url":"https://203.0.113.10/ho\u0000ok","events":["*"]}""", "NUL in the url");
+        Create("""{"url":"https://203.0.113.10/hook\r\nX-Injected: 1","events":["*"]}""", "header injection in the url");
+        Create("""{"url":123,"events":["*"]}""", "number as the url");
+        Create($$"""{"url":["{{HookUrl}}"],"events":["*"]}""", "array as the url");
+        Create($$"""{"url":"{{HookUrl}}"}""", "no events");
+        Create($$"""{"url":"{{HookUrl}}","events":null}""", "null events");
+        Create($$"""{"url":"{{HookUrl}}","events":[]}""", "empty events");
+        Create($$"""{"url":"{{HookUrl}}","events":["customer.exploded"]}""", "unknown event");
+        Create($$"""{"url":"{{HookUrl}}","events":["Customer.Created"]}""", "event in capitals");
+        Create($$"""{"url":"{{HookUrl}}","events":["customer.created","customer.created"]}""", "repeated event");
+        Create($$"""{"url":"{{HookUrl}}","events":["webhook.test"]}""", "the test event is not subscribable");
+        Create($$"""{"url":"{{HookUrl}}","events":[null]}""", "null as an event");
+        Create($$"""{"url":"{{HookUrl}}","events":[{{string.Join(',', Enumerable.Repeat("\"*\"", 11))}}]}""", "11 event types");
+        Create($$"""{"url":"{{HookUrl}}","events":"*"}""", "events as a string");
+        Create($$"""{"url":"{{HookUrl}}","events":[1]}""", "number as an event");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"description":"{{new string('d', 501)}}"}""", "501-character description");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"description":"a\u0000b"}""", "NUL in the description");
+        Create($$$"""{"url":"{{{HookUrl}}}","events":["*"],"description":{"text":"x"}}""", "object as the description");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"secret":"whsec_Y2hvc2VuLWJ5LXRoZS1jYWxsZXI="}""", "secret chosen by the caller");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"enabled":false}""", "enabled sent");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"id":1}""", "id sent");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"]""", "truncated JSON");
+        Create("[]", "array body");
+        Create("null", "JSON null body");
+        Create("", "empty body");
+        Add("POST", "/api/webhooks", "text/plain", $$"""{"url":"{{HookUrl}}","events":["*"]}""", 415, "text/plain");
+        Add("POST", "/api/webhooks", null, $$"""{"url":"{{HookUrl}}","events":["*"]}""", 415, "no content type");
+        Create($$"""{"url":"{{HookUrl}}","events":["*"],"description":"{{OverOneMegabyte}}"}""", "body over 1 MB", status: 413);
+
+        Get("/api/webhooks?page=-1&pageSize=1e400", 400, "webhook list with a negative page and an exponent page size");
+        Get("/api/webhooks?page=0", 400, "webhooks page zero");
+        Get("/api/webhooks?pageSize=201", 400, "webhooks page size over the bound");
+        Get("/api/webhooks?enabled=%00", 200, "the webhook list ignores an unknown NUL parameter");
+        Get("/api/webhooks/-1", 404, "unknown webhook");
+        Get("/api/webhooks/9223372036854775807", 404, "largest webhook id");
+        Get("/api/webhooks/abc", 400, "non-numeric webhook id");
+        Get("/api/webhooks/99999999999999999999", 400, "overflowing webhook id");
+        Get("/api/webhooks/1e400", 400, "exponent webhook id");
+
+        Patch("{}", "empty change");
+        Patch("""{"url":null,"events":null,"description":null,"enabled":null}""", "change of nulls only");
+        Patch("""{"url":""}""", "empty url");
+        Patch("""{"url":"ftp://203.0.113.10/hook"}""", "ftp url");
+        Patch("""{"url":"hook"}""", "relative url");
+        Patch($$"""{"url":"{{HookUrl}}/{{new string('a', 2001 - HookUrl.Length - 1)}}"}""", "2001-character url");
+        Patch("""{"events":[]}""", "empty events");
+        Patch("""{"events":["customer.exploded"]}""", "unknown event");
+        Patch("""{"events":["*","*"]}""", "repeated event");
+        Patch($$"""{"description":"{{new string('d', 501)}}"}""", "501-character description");
+        Patch("""{"description":"a\u0000b"}""", "NUL in the description");
+        Patch("""{"url":"https://203.0.113.10/hook\nX-Injected: 1"}""", "line break in the url");
+        Patch("""{"enabled":"yes"}""", "text as the enabled flag");
+        Patch("""{"enabled":1}""", "number as the enabled flag");
+        Patch("""{"events":"*"}""", "events as a string");
+        Patch("""{"url":{"href":"https://203.0.113.10/hook"}}""", "object as the url");
+        Patch("""{"secret":"whsec_Y2hvc2VuLWJ5LXRoZS1jYWxsZXI="}""", "secret sent");
+        Patch("""{"disabledReason":null}""", "disabled reason sent");
+        Patch("""{"failingSince":null,"enabled":true}""", "failing since sent beside enabled");
+        Patch("""{"enabled":true""", "truncated JSON");
+        Patch("[]", "array body");
+        Patch("null", "JSON null body");
+        Patch("""{"enabled":true}""", "change of an unknown webhook", id: "-1", status: 404);
+        Patch("""{"enabled":true}""", "change of a non-numeric webhook id", id: "abc");
+        Add("PATCH", "/api/webhooks/{webhook}", "text/plain", """{"enabled":true}""", 415, "text/plain change");
+
+        Add("DELETE", "/api/webhooks/-1", null, null, 404, "delete unknown webhook");
+        Add("DELETE", "/api/webhooks/abc", null, null, 400, "delete non-numeric webhook id");
+        Add("DELETE", "/api/webhooks/99999999999999999999", null, null, 400, "delete overflowing webhook id");
+        Add("DELETE", "/api/webhooks", null, null, 405, "deleting every webhook");
+        Add("PUT", "/api/webhooks/{webhook}", Json, $$"""{"url":"{{HookUrl}}","events":["*"]}""", 405, "replacing a webhook");
+
+        Add("POST", "/api/webhooks/-1/rotate-secret", null, null, 404, "rotating the secret of an unknown webhook");
+        Add("POST", "/api/webhooks/abc/rotate-secret", null, null, 400, "rotating the secret of a non-numeric id");
+        Add("POST", "/api/webhooks/1e400/rotate-secret", null, null, 400, "rotating the secret of an exponent id");
+        Add("GET", "/api/webhooks/{webhook}/rotate-secret", null, null, 405, "GET on the secret rotation");
+
+        Add("POST", "/api/webhooks/{disabledWebhook}/test", null, null, 409, "test event to a disabled webhook enqueues nothing");
+        Add("POST", "/api/webhooks/-1/test", null, null, 404, "test event to an unknown webhook enqueues nothing");
+        Add("POST", "/api/webhooks/abc/test", null, null, 400, "test event to a non-numeric id");
+        Add("POST", "/api/webhooks/99999999999999999999/test", null, null, 400, "test event to an overflowing id");
+
+        Get("/api/webhooks/{webhook}/deliveries?page=0", 400, "deliveries page zero");
+        Get("/api/webhooks/{webhook}/deliveries?page=-1", 400, "negative deliveries page");
+        Get("/api/webhooks/{webhook}/deliveries?page=1000001", 400, "deliveries page past the bound");
+        Get("/api/webhooks/{webhook}/deliveries?pageSize=0", 400, "deliveries page size zero");
+        Get("/api/webhooks/{webhook}/deliveries?pageSize=201", 400, "deliveries page size over the bound");
+        Get("/api/webhooks/{webhook}/deliveries?pageSize=abc", 400, "text deliveries page size");
+        Get("/api/webhooks/{webhook}/deliveries?page=99999999999999999999", 400, "overflowing deliveries page");
+        Get("/api/webhooks/{webhook}/deliveries?count=maybe", 400, "deliveries with an unknown count");
+        Get("/api/webhooks/-1/deliveries", 404, "deliveries of an unknown webhook");
+        Get("/api/webhooks/abc/deliveries", 400, "deliveries of a non-numeric id");
+        Add("DELETE", "/api/webhooks/{webhook}/deliveries", null, null, 405, "deleting a webhook's deliveries");
+        return cases;
+    }
+
+    // Webhook URLs that Development accepts (plain http, receivers inside the host's own
+    // networks) and every other environment refuses, at registration as on a change. The
+    // policy reads IP literals without a lookup; localhost resolves from the hosts file.
+    public static IEnumerable<MalformedRequest> OutsideDevelopment()
+    {
+        var cases = new List<MalformedRequest>();
+        void Url(string url, string what)
+        {
+            cases.Add(new MalformedRequest("POST", "/api/webhooks", Json, $$"""{"url":"{{url}}","events":["*"]}""", 400, what));
+            cases.Add(new MalformedRequest("PATCH", "/api/webhooks/{webhook}", Json, $$"""{"url":"{{url}}"}""", 400, what));
+        }
+        Url("http://203.0.113.10/hook", "plain http");
+        Url("https://127.0.0.1/hook", "loopback");
+        Url("https://127.8.9.10/hook", "loopback beyond 127.0.0.1");
+        Url("https://localhost/hook", "localhost by name");
+        Url("https://[::1]/hook", "IPv6 loopback");
+        Url("https://[::ffff:127.0.0.1]/hook", "loopback mapped into IPv6");
+        Url("https://2130706433/hook", "loopback as one decimal number");
+        Url("https://0x7f.1/hook", "loopback in hex");
+        Url("https://0.0.0.0/hook", "the unspecified address");
+        Url("https://10.1.2.3/hook", "private 10/8");
+        Url("https://172.16.5.4/hook", "private 172.16/12");
+        Url("https://192.168.0.10/hook", "private 192.168/16");
+        Url("https://169.254.169.254/latest/meta-data", "the cloud metadata service");
+        Url("https://100.100.100.200/hook", "carrier-grade NAT (a metadata service)");
+        Url("https://[fd00:ec2::254]/hook", "IPv6 unique-local (a metadata service)");
+        Url("https://[fe80::1]/hook", "IPv6 link-local");
+        Url("https://224.0.0.1/hook", "multicast");
+        return cases;
+    }
+
     // Malformed requests the API accepts today: production bugs, run by BadInputGapsTests
     // (skipped until fixed, then moved up into the corpus).
     public static IEnumerable<MalformedRequest> KnownGaps() =>
@@ -625,6 +733,8 @@ public static class BadInputCorpus
     public static TheoryData<MalformedRequest> Cases() => Data(All());
 
     public static TheoryData<MalformedRequest> Gaps() => Data(KnownGaps());
+
+    public static TheoryData<MalformedRequest> ProductionCases() => Data(OutsideDevelopment());
 
     private static TheoryData<MalformedRequest> Data(IEnumerable<MalformedRequest> requests)
     {
@@ -697,20 +807,40 @@ public class BadInputCorpusFactory : CrmApiFactory
         Ids["{run}"] = reader.GetInt64(3).ToString();
         Ids["{dryRun}"] = reader.GetInt64(4).ToString();
         Ids["{revertedRun}"] = reader.GetInt64(5).ToString();
-        await reader.DisposeAsync();
+        await reader.CloseAsync();
 
-        // Subscriptions to an address nobody answers at; with no event pending, nothing is sent.
-        await using var hooks = new NpgsqlCommand("""
-            INSERT INTO webhooks (url, events, description, enabled, secret, created_at, updated_at)
-            VALUES ('https://203.0.113.10/hooks/crm', '{*}', 'corpus', true, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-10-01', '2026-10-01'),
-                   ('https://203.0.113.11/hooks/crm', '{*}', 'corpus, disabled', false, 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '2026-10-01', '2026-10-01')
-            RETURNING id
+        // Two subscriptions, written around the API (outside Development the API would look
+        // their hosts up): one with a delivered message, its event and its attempt, so that a
+        // request that deletes or changes them shows; one the service disabled. Nothing is
+        // pending, so no delivery job is ever enqueued.
+        await using var webhooks = new NpgsqlCommand("""
+            WITH w AS (
+                INSERT INTO webhooks (url, events, description, enabled, secret, created_at, updated_at,
+                                      failing_since, last_error, disabled_reason)
+                VALUES ('https://hooks.example.com/crm', '{customer.created,customer.deleted}', 'Учёт', true,
+                        'whsec_Y29ycHVzLWZpeHR1cmUtc2VjcmV0LTAx', '2026-10-01', '2026-10-01', NULL, NULL, NULL),
+                       ('https://hooks.example.com/gone', '{*}', NULL, false,
+                        'whsec_Y29ycHVzLWZpeHR1cmUtc2VjcmV0LTAy', '2026-10-01', '2026-10-03', '2026-10-02', 'HTTP 503',
+                        'Every delivery failed since 2026-10-02 00:00:00 UTC (Crm:Webhooks:DisableAfter); last error: HTTP 503')
+                RETURNING id, enabled
+            ), m AS (
+                INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts, delivered_at)
+                SELECT id, 'msg_0123456789abcdef0123456789abcdef', '{"events":[]}', 1, '2026-10-01', '2026-10-01', 1, '2026-10-01'
+                FROM w WHERE enabled
+                RETURNING id, webhook_id
+            ), e AS (
+                INSERT INTO webhook_events (webhook_id, type, occurred_at, data, message_id)
+                SELECT webhook_id, 'customer.created', '2026-10-01', '{"customerId": 1}', id FROM m
+            ), d AS (
+                INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, response_status, error, duration_ms, at)
+                SELECT webhook_id, id, 1, 1, 'delivered', 200, NULL, 12, '2026-10-01' FROM m
+            )
+            SELECT (SELECT id FROM w WHERE enabled), (SELECT id FROM w WHERE NOT enabled)
             """, connection);
-        await using var hookIds = await hooks.ExecuteReaderAsync();
-        await hookIds.ReadAsync();
-        Ids["{webhook}"] = hookIds.GetInt64(0).ToString();
-        await hookIds.ReadAsync();
-        Ids["{disabledWebhook}"] = hookIds.GetInt64(0).ToString();
+        await using var hooks = await webhooks.ExecuteReaderAsync();
+        await hooks.ReadAsync();
+        Ids["{webhook}"] = hooks.GetInt64(0).ToString();
+        Ids["{disabledWebhook}"] = hooks.GetInt64(1).ToString();
     }
 
     // Everything a request could write: the CRM tables row for row, and the jobs that are not
@@ -726,11 +856,11 @@ public class BadInputCorpusFactory : CrmApiFactory
                 'customer_notes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_notes t),
                 'sync_runs ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM sync_runs t),
                 'customer_changes ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM customer_changes t),
+                'customer_sync_requests ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.phone)), '') FROM customer_sync_requests t),
                 'webhooks ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhooks t),
                 'webhook_events ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_events t),
                 'webhook_messages ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_messages t),
-                'webhook_deliveries ' || (SELECT count(*) FROM webhook_deliveries),
-                'customer_sync_requests ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.phone)), '') FROM customer_sync_requests t),
+                'webhook_deliveries ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_deliveries t),
                 'hangfire.job ' || (SELECT count(*) FROM hangfire.job j
                                     WHERE NOT EXISTS (SELECT 1 FROM hangfire.jobparameter p WHERE p.jobid = j.id AND p.name = 'RecurringJobId')),
                 'hangfire.jobqueue ' || (SELECT count(*) FROM hangfire.jobqueue))
@@ -746,14 +876,16 @@ public sealed class DevelopmentBadInputCorpusFactory : BadInputCorpusFactory
 
 public abstract partial class BadInputCorpusTests<TFactory>(TFactory factory) where TFactory : BadInputCorpusFactory
 {
-    private readonly HttpClient _client = factory.CreateClient();
+    protected TFactory Factory => factory;
+
+    protected HttpClient Client { get; } = factory.CreateClient();
 
     public static TheoryData<MalformedRequest> Corpus => BadInputCorpus.Cases();
 
     [Theory]
     [MemberData(nameof(Corpus))]
     public Task AMalformedRequestGetsAClearAnswerWithoutInternalsAndWritesNothing(MalformedRequest request) =>
-        CorpusAssertions.AssertRefusedAsync(factory, _client, request);
+        CorpusAssertions.AssertRefusedAsync(factory, Client, request);
 
     // Every route of the app's own endpoint table has malformed requests of its method in
     // the corpus (at least two), so a new route cannot be left out.
@@ -841,7 +973,15 @@ public class BadInputGapsTests(BadInputCorpusFactory factory) : IClassFixture<Ba
 }
 
 public class BadInputCorpusInProductionTests(BadInputCorpusFactory factory)
-    : BadInputCorpusTests<BadInputCorpusFactory>(factory), IClassFixture<BadInputCorpusFactory>;
+    : BadInputCorpusTests<BadInputCorpusFactory>(factory), IClassFixture<BadInputCorpusFactory>
+{
+    public static TheoryData<MalformedRequest> OutsideDevelopment => BadInputCorpus.ProductionCases();
+
+    [Theory]
+    [MemberData(nameof(OutsideDevelopment))]
+    public Task AWebhookUrlThatOnlyDevelopmentAcceptsIsRefusedAndWritesNothing(MalformedRequest request) =>
+        CorpusAssertions.AssertRefusedAsync(Factory, Client, request);
+}
 
 public class BadInputCorpusInDevelopmentTests(DevelopmentBadInputCorpusFactory factory)
     : BadInputCorpusTests<DevelopmentBadInputCorpusFactory>(factory), IClassFixture<DevelopmentBadInputCorpusFactory>;

@@ -14,7 +14,7 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
     public sealed class Factory : WebhookCrmApiFactory
     {
         protected override IEnumerable<(string Key, string Value)> Settings =>
-            [("Crm:Webhooks:DisableAfter", "00:00:02"), ("Crm:Jobs:CustomerCountInterval", "00:00:01")];
+            [("Crm:Webhooks:DisableAfter", "00:00:02")];
     }
 
     private readonly HttpClient _client = factory.CreateClient();
@@ -135,15 +135,6 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
         Assert.All(deliveries, d => Assert.Equal("failed", (string?)d!["state"]));
         var requests = receiver.Received.Count;
 
-        // The dashboard's Webhooks card and the metrics show it.
-        var card = await factory.DashboardPageAsync("/hangfire/syncs");
-        Assert.Contains("""<div class="panel panel-danger" id="webhooks">""", card);
-        Assert.Contains($"<td>{subscription.Id}</td><td>{receiver.Url}</td>\n<td>disabled</td>", card.Replace("\r", ""));
-        await Waiting.UntilAsync(() => _client.GetStringAsync("/metrics"),
-            m => m.Contains("crm_webhook_pending_events{") && m.Contains("crm_webhook_oldest_pending_age_seconds{")
-                 && System.Text.RegularExpressions.Regex.IsMatch(m, "crm_webhook_deliveries_total\\{[^}]*outcome=\"failed\"\\} [1-9]"),
-            "the webhook metrics");
-
         // Disabled: new changes write nothing for it.
         await using (var db = factory.CreateDbContext())
         {
@@ -162,11 +153,6 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
             async () => await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync(),
             h => (long)h["pendingEvents"]! == 0, "the kept event to be delivered");
         Assert.True(receiver.Received.Count > requests);
-        // Counted right after the delivery's commit, and the exporter caches a scrape briefly.
-        await Waiting.UntilAsync(() => _client.GetStringAsync("/metrics"),
-            m => System.Text.RegularExpressions.Regex.IsMatch(m, "crm_webhook_deliveries_total\\{[^}]*outcome=\"delivered\"\\} [1-9]"),
-            "the delivery to be counted");
-        Assert.DoesNotContain("""id="webhook-failing""", await factory.DashboardPageAsync("/hangfire/syncs"));
         Assert.Equal("webhook.test", (string?)receiver.Received[^1].Events.Single()!["type"]);
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
     }

@@ -83,6 +83,10 @@ public class WebhookSafetyTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [InlineData("fc00::1", false)]
     [InlineData("::ffff:10.0.0.1", false)]
     [InlineData("::ffff:8.8.8.8", true)]
+    [InlineData("64:ff9b::a00:1", false)]
+    [InlineData("64:ff9b::808:808", true)]
+    [InlineData("2002:a9fe:a9fe::1", false)]
+    [InlineData("2002:808:808::1", true)]
     public void PublicAddresses(string address, bool isPublic) =>
         Assert.Equal(isPublic, WebhookUrlPolicy.IsPublic(IPAddress.Parse(address)));
 }

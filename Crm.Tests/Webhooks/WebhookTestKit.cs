@@ -57,15 +57,6 @@ public static class WebhookTestKit
         TimeSpan? timeout = null) =>
         Waiting.UntilAsync(() => Task.FromResult(receiver.DistinctEvents()), done, what, timeout);
 
-    // A dashboard page as an admin sees it (Basic credentials: key name and key).
-    public static async Task<string> DashboardPageAsync(this CrmApiFactory factory, string path)
-    {
-        var page = new HttpRequestMessage(HttpMethod.Get, path);
-        page.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{TestKeys.Admin.Name}:{TestKeys.Admin.Key}")));
-        return await (await factory.CreateClient(key: null).SendAsync(page)).Content.ReadAsStringAsync();
-    }
-
     public static async Task<JsonArray> DeliveriesAsync(this HttpClient client, long webhookId) =>
         (await (await client.GetAsync($"/api/webhooks/{webhookId}/deliveries?pageSize=200")).ReadJsonAsync())["items"]!.AsArray();
 }
