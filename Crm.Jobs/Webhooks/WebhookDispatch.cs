@@ -21,7 +21,7 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
     // The enabled subscriptions with something to deliver. Each lookup is the first entry of
     // a partial index (pending events, undelivered messages) in its order: written as EXISTS,
     // a planner with stale statistics chose a scan of every event (docs/BENCHMARKS.md, webhooks).
-    internal const string WaitingSql = """
+    public const string WaitingSql = """
         SELECT w.id, w.delivery_job_id FROM webhooks w
         WHERE w.enabled
           AND ((SELECT e.id FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL ORDER BY e.id LIMIT 1) IS NOT NULL

@@ -104,7 +104,7 @@ public sealed class WebhookJobs(
 
     // The next pending events become one message, in one statement: its body is fixed now,
     // so a redelivery sends exactly these bytes.
-    internal const string FormMessageSql = """
+    public const string FormMessageSql = """
         WITH batch AS (
             SELECT id, type, occurred_at, data FROM webhook_events
             WHERE webhook_id = @id AND message_id IS NULL

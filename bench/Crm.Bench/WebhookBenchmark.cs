@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Crm.Jobs.Webhooks;
 
 namespace Crm.Bench;
 
@@ -500,33 +501,10 @@ public sealed class WebhookBenchmark(BenchOptions options, DateTime now)
         Add("the dispatcher's query, last (its poll after everything was delivered)", dispatches.Count > 1 ? dispatches[^1] : null);
 
         // The app is stopped: the bench's own EXPLAIN on the same table, before and after a VACUUM.
-        var dispatcherSql = """
-            SELECT w.id, w.delivery_job_id FROM webhooks w
-            WHERE w.enabled
-              AND (EXISTS (SELECT 1 FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)
-                   OR EXISTS (SELECT 1 FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL))
-            """;
-        var formSql = $"""
-            WITH batch AS (
-                SELECT id, type, occurred_at, data FROM webhook_events
-                WHERE webhook_id = {webhookId} AND message_id IS NULL
-                ORDER BY id LIMIT 100
-            ), message AS (
-                INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
-                SELECT {webhookId}, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
-                       json_build_object('events', json_agg(json_build_object(
-                           'id', 'evt_' || id, 'type', type,
-                           'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                           'data', data) ORDER BY id))::text,
-                       count(*), min(occurred_at), now(), 0
-                FROM batch
-                HAVING count(*) > 0
-                RETURNING id, message_id, body, event_count
-            ), claimed AS (
-                UPDATE webhook_events SET message_id = (SELECT id FROM message) WHERE id IN (SELECT id FROM batch)
-            )
-            SELECT id, message_id, body, event_count FROM message
-            """;
+        // The app's own statements, with the parameters written in.
+        var dispatcherSql = WebhookDispatch.WaitingSql;
+        var formSql = WebhookJobs.FormMessageSql
+            .Replace("@id", webhookId.ToString()).Replace("@max", "100").Replace("@now", "now()");
         var events = await database.ScalarAsync<long>("SELECT count(*) FROM webhook_events");
         Add($"the bench's EXPLAIN: the dispatcher's query, nothing pending, {events:N0} events, before a VACUUM", await ExplainSqlAsync(database, dispatcherSql));
         Add("the bench's EXPLAIN: forming a message with nothing pending (rolled back), before a VACUUM", await ExplainSqlAsync(database, formSql));
