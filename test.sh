@@ -37,7 +37,7 @@ mkdir -p "$RESULTS"
 
 PGDATA_DIR="$WORK/pg"
 pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
-    "max_connections = 200" \
+    "max_connections = 400" \
     "fsync = off" \
     "synchronous_commit = off" \
     "full_page_writes = off" || exit 1

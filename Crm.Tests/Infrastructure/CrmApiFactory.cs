@@ -48,6 +48,9 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         // Retries come due after seconds in these tests; move them to their queue promptly.
         builder.UseSetting("Crm:Jobs:SchedulePollingInterval", "00:00:01");
         builder.UseSetting("Crm:Jobs:WorkerCount", "4");
+        // Each idle Hangfire worker holds a connection (long polling): the suite runs many
+        // hosts on one server, so the webhooks queue gets two.
+        builder.UseSetting("Crm:Webhooks:WorkerCount", "2");
         // Real keys, as in Production; clients send the admin key unless a test says otherwise.
         foreach (var (key, index) in TestKeys.All.Select((k, i) => (k, i)))
         {
