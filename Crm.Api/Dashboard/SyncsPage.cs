@@ -6,6 +6,7 @@ using Crm.Api.Shop;
 using Crm.Jobs.Data;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
+using Crm.Jobs.Webhooks;
 using Microsoft.Extensions.Options;
 using Hangfire.Dashboard.Pages;
 using Npgsql;
@@ -57,18 +58,17 @@ public sealed class SyncsPage : RazorPage
     }
 
     // The webhook outbox at a glance: what waits to be delivered, and the subscriptions whose
-    // deliveries fail (or failed long enough to be disabled), with why. Pending events are
-    // counted through the partial indexes of pending events and undelivered messages, as the
-    // backlog gauges count them; the failing subscriptions are a few rows of a small table.
+    // deliveries fail (or failed long enough to be disabled), with why. The backlog is the
+    // gauges' own query (WebhookBacklogSql); the failing subscriptions are a few rows of a
+    // small table.
     private string WebhooksCard(NpgsqlDataSource dataSource)
     {
         using var command = dataSource.CreateCommand($"""
-            SELECT w.total, w.enabled, w.failing, p.events + coalesce(m.events, 0), least(p.oldest, m.oldest)
+            SELECT w.total, w.enabled, w.failing, b.events, b.oldest
             FROM (SELECT count(*) AS total, count(*) FILTER (WHERE enabled) AS enabled,
                          count(*) FILTER (WHERE failing_since IS NOT NULL OR (NOT enabled AND disabled_reason IS NOT NULL)) AS failing
                   FROM webhooks) w,
-                 (SELECT count(*) AS events, min(occurred_at) AS oldest FROM webhook_events WHERE message_id IS NULL) p,
-                 (SELECT sum(event_count) AS events, min(first_occurred_at) AS oldest FROM webhook_messages WHERE delivered_at IS NULL) m;
+                 ({WebhookBacklogSql.Select}) b;
 
             SELECT w.id, w.url, w.enabled, w.failing_since, coalesce(w.disabled_reason, w.last_error),
                    (SELECT count(*) FROM webhook_events e WHERE e.webhook_id = w.id AND e.message_id IS NULL)

@@ -90,6 +90,7 @@ public static class WebhooksEndpoints
         hook.Url = request.Url ?? hook.Url;
         hook.Events = request.Events ?? hook.Events;
         hook.Description = request.Description ?? hook.Description;
+        var enabling = request.Enabled == true && !hook.Enabled;
         if (request.Enabled is { } enabled && enabled != hook.Enabled)
         {
             hook.Enabled = enabled;
@@ -97,7 +98,6 @@ public static class WebhooksEndpoints
             hook.DisabledReason = null;
             hook.FailingSince = null;
         }
-        var enabling = request.Enabled == true && db.Entry(hook).Property(w => w.Enabled).IsModified;
         hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
         // The events it kept while disabled go out now, not at its job's next retry.

@@ -1,5 +1,6 @@
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
+using Crm.Jobs.Webhooks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -66,15 +67,9 @@ public sealed class CustomerCountPublisher(
         return counts;
     }
 
-    // Pending events: those not yet in a message (partial index) and those of messages not yet
-    // acknowledged (partial index); the oldest of either.
     private static async Task<WebhookBacklog> WebhookBacklogAsync(NpgsqlConnection connection, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT p.events + coalesce(m.events, 0), now() - least(p.oldest, m.oldest)
-            FROM (SELECT count(*) AS events, min(occurred_at) AS oldest FROM webhook_events WHERE message_id IS NULL) p,
-                 (SELECT sum(event_count) AS events, min(first_occurred_at) AS oldest FROM webhook_messages WHERE delivered_at IS NULL) m
-            """, connection);
+        await using var command = new NpgsqlCommand($"SELECT b.events, now() - b.oldest FROM ({WebhookBacklogSql.Select}) b", connection);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return new WebhookBacklog(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetTimeSpan(1));

@@ -28,7 +28,7 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
                OR (SELECT m.id FROM webhook_messages m WHERE m.webhook_id = w.id AND m.delivered_at IS NULL ORDER BY m.id LIMIT 1) IS NOT NULL)
         """;
 
-    public async Task<int> DispatchAllAsync(CancellationToken ct)
+    public async Task DispatchAllAsync(CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(WaitingSql);
         var waiting = new List<(long Id, string? JobId)>();
@@ -37,23 +37,13 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
             while (await reader.ReadAsync(ct))
                 waiting.Add((reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
         }
-        var enqueued = 0;
         foreach (var (id, jobId) in waiting)
-        {
-            if (await EnsureJobAsync(id, jobId, ct) is (_, true))
-                enqueued++;
-        }
-        return enqueued;
+            await EnsureJobAsync(id, jobId, ct);
     }
 
     // The subscription's live delivery job, enqueued if it has none.
-    public async Task<string> DispatchAsync(long webhookId, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand("SELECT delivery_job_id FROM webhooks WHERE id = @id");
-        command.Parameters.AddWithValue("id", webhookId);
-        var jobId = await command.ExecuteScalarAsync(ct) as string;
-        return (await EnsureJobAsync(webhookId, jobId, ct)).JobId;
-    }
+    public async Task<string> DispatchAsync(long webhookId, CancellationToken ct) =>
+        await EnsureJobAsync(webhookId, await StoredJobIdAsync(webhookId, ct), ct);
 
     // A subscription enabled again: its job, if waiting for a retry, runs now instead.
     public async Task<string> DeliverNowAsync(long webhookId, CancellationToken ct)
@@ -64,10 +54,17 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
         return jobId;
     }
 
-    private async Task<(string JobId, bool Enqueued)> EnsureJobAsync(long webhookId, string? jobId, CancellationToken ct)
+    private async Task<string?> StoredJobIdAsync(long webhookId, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT delivery_job_id FROM webhooks WHERE id = @id");
+        command.Parameters.AddWithValue("id", webhookId);
+        return await command.ExecuteScalarAsync(ct) as string;
+    }
+
+    private async Task<string> EnsureJobAsync(long webhookId, string? jobId, CancellationToken ct)
     {
         if (jobId is not null && IsLive(jobId))
-            return (jobId, false);
+            return jobId;
         var newJobId = jobs.Enqueue<WebhookJobs>(j => j.DeliverAsync(webhookId, null, CancellationToken.None));
         // Compare and set: of two dispatchers that saw the same ended job, one keeps its job.
         await using var store = dataSource.CreateCommand("""
@@ -77,14 +74,12 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
         store.Parameters.AddWithValue("id", webhookId);
         store.Parameters.AddWithValue("old", NpgsqlTypes.NpgsqlDbType.Text, (object?)jobId ?? DBNull.Value);
         if (await store.ExecuteNonQueryAsync(CancellationToken.None) == 1)
-            return (newJobId, true);
+            return newJobId;
         // Another dispatcher stored its job first: that one delivers (ours, if it started
         // already, only waits for the subscription's lock and finds the events sent), and it is
         // the id to answer.
         jobs.Delete(newJobId);
-        await using var winner = dataSource.CreateCommand("SELECT delivery_job_id FROM webhooks WHERE id = @id");
-        winner.Parameters.AddWithValue("id", webhookId);
-        return (await winner.ExecuteScalarAsync(CancellationToken.None) as string ?? newJobId, false);
+        return await StoredJobIdAsync(webhookId, CancellationToken.None) ?? newJobId;
     }
 
     private bool IsLive(string jobId) => State(jobId) is { } state && LiveStates.Contains(state);

@@ -35,17 +35,19 @@ public sealed class WebhookUrlPolicy(IHostEnvironment environment, IOptions<Webh
         if (!ChecksAddresses)
             return null;
         var host = new Uri(url).IdnHost;
-        IPAddress[] addresses;
         try
         {
-            addresses = await ResolveAsync(host, ct);
+            await AllowedAddressesAsync(host, ct);
+            return null;
         }
         catch (SocketException e)
         {
             return $"Url's host {host} could not be resolved ({e.SocketErrorCode}).";
         }
-        var refused = addresses.FirstOrDefault(a => !IsPublic(a));
-        return refused is null ? null : Refusal(host, refused);
+        catch (WebhookRefusedException e)
+        {
+            return e.Message;
+        }
     }
 
     // When connecting: the addresses the connection may use (none: it is refused).
