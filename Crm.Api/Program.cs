@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Logging.Console;
 using Crm.Api;
 using Crm.Jobs;
 using Crm.Jobs.Data;
+using Microsoft.Extensions.Logging.Console;
 
 WebApplication app;
 try

@@ -1,8 +1,8 @@
-using Crm.Jobs.Validation;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Validation;
 using FluentValidation;
 
 namespace Crm.Api.Customers;

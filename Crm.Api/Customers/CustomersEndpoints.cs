@@ -62,9 +62,12 @@ public static class CustomersEndpoints
         // Only the response's columns and the row version: not the search text, not a tracked entity.
         var found = await db.Customers.AsNoTracking()
             .Where(c => c.Id == id)
-            .Select(c => new { c.Version, c.CategoryRule, Customer = new CustomerResponse(
+            .Select(c => new
+            {
+                c.Version, c.CategoryRule, Customer = new CustomerResponse(
                 c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
-                c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt) })
+                c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt)
+            })
             .FirstOrDefaultAsync(ct);
         if (found is null)
             return TypedResults.NotFound();

@@ -1,14 +1,14 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Hangfire.Dashboard;
 using Crm.Api.Shop;
 using Crm.Jobs.Data;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Crm.Jobs.Webhooks;
-using Microsoft.Extensions.Options;
+using Hangfire.Dashboard;
 using Hangfire.Dashboard.Pages;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Crm.Api.Dashboard;

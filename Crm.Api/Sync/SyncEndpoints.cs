@@ -2,13 +2,13 @@ using System.Text.Json;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
-using Hangfire;
-using Hangfire.States;
-using Crm.Jobs.Ledger;
-using Microsoft.AspNetCore.Authorization;
 using Crm.Jobs.Data;
+using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
 using FluentValidation;
+using Hangfire;
+using Hangfire.States;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -135,9 +135,12 @@ public static class SyncEndpoints
     {
         var page = await db.SyncRuns.AsNoTracking().ToPageAsync(db, query,
             runs => runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id),
-            r => new { r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
+            r => new
+            {
+                r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
                 r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
-                r.TotalCustomers, r.DurationMs, r.Error, r.DryRun, r.Changes, r.RevertJobId, r.RevertedAt },
+                r.TotalCustomers, r.DurationMs, r.Error, r.DryRun, r.Changes, r.RevertJobId, r.RevertedAt
+            },
             ct);
         // Only jobs Hangfire still stores get a statusUrl: an expired job's would be a 404.
         var stored = await SyncRuns.StoredJobIdsAsync(dataSource, page.Items.Select(r => r.JobId), ct);

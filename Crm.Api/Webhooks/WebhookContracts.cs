@@ -1,6 +1,6 @@
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Validation;
 using Crm.Jobs.Webhooks;
-using Crm.Api.Infrastructure;
 using FluentValidation;
 
 namespace Crm.Api.Webhooks;

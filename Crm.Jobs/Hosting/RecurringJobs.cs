@@ -14,7 +14,7 @@ namespace Crm.Jobs.Hosting;
 // up (not ready) and registers them once the database is back.
 public sealed class RecurringJobs(
     IRecurringJobManager manager, IOptions<CategoryOptions> categories, IOptions<SyncOptions> sync, IOptions<LedgerOptions> ledger,
-    IOptions<WebhookOptions> webhooks,     ILogger<RecurringJobs> logger) : BackgroundService
+    IOptions<WebhookOptions> webhooks, ILogger<RecurringJobs> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -61,7 +61,8 @@ public static class ChangeLedger
         var counts = new Dictionary<string, int>();
         await using var command = new NpgsqlCommand(
             "SELECT field, count(*)::int FROM customer_changes WHERE run_id = @run_id GROUP BY field ORDER BY field",
-            connection, transaction) { CommandTimeout = 0 };
+            connection, transaction)
+        { CommandTimeout = 0 };
         command.Parameters.AddWithValue("run_id", runId);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Data;
+using System.Diagnostics;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
@@ -809,7 +809,8 @@ public sealed class SyncEngine(
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var definitions = new List<string>();
         await using (var take = new NpgsqlCommand(
-            "SELECT pg_advisory_xact_lock(@key); SET LOCAL maintenance_work_mem = '256MB'", connection, transaction) { CommandTimeout = 0 })
+            "SELECT pg_advisory_xact_lock(@key); SET LOCAL maintenance_work_mem = '256MB'", connection, transaction)
+        { CommandTimeout = 0 })
         {
             take.Parameters.AddWithValue("key", IndexLockKey);
             await take.ExecuteNonQueryAsync(ct);

@@ -1,8 +1,8 @@
 using System.ComponentModel;
+using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Hangfire;
 using Hangfire.Server;
-using Crm.Jobs.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -31,11 +31,11 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
 
         private static Customer Customer(string name, string phone, string email, CustomerCategory category,
             int orders, decimal spent, DateTime? last, int created) => new()
-        {
-            Name = name, Phone = phone, Email = email, Category = category,
-            TotalOrders = orders, TotalSpent = spent, AverageOrder = orders == 0 ? 0 : Math.Round(spent / orders, 2),
-            LastOrderDate = last, CreatedAt = Day.AddHours(created), UpdatedAt = Day.AddHours(created),
-        };
+            {
+                Name = name, Phone = phone, Email = email, Category = category,
+                TotalOrders = orders, TotalSpent = spent, AverageOrder = orders == 0 ? 0 : Math.Round(spent / orders, 2),
+                LastOrderDate = last, CreatedAt = Day.AddHours(created), UpdatedAt = Day.AddHours(created),
+            };
     }
 
     private async Task<JsonNode> ListAsync(string query)

@@ -224,17 +224,17 @@ internal sealed class CommandDatabase : IAsyncDisposable
     // Written straight into the table, as a shop bypassing the API would: only a sync sees it.
     public static Order Order(string? phone, string name, decimal amount, OrderStatus status, DateTime createdAt,
         string email = "", string city = "") => new()
-    {
-        CustomerName = name,
-        CustomerPhone = phone ?? "не указан",
-        NormalizedPhone = phone,
-        CustomerEmail = email,
-        DeliveryCity = city,
-        TotalAmount = amount,
-        Status = status,
-        CreatedAt = createdAt,
-        UpdatedAt = createdAt,
-    };
+        {
+            CustomerName = name,
+            CustomerPhone = phone ?? "не указан",
+            NormalizedPhone = phone,
+            CustomerEmail = email,
+            DeliveryCity = city,
+            TotalAmount = amount,
+            Status = status,
+            CreatedAt = createdAt,
+            UpdatedAt = createdAt,
+        };
 
     // Runs a command that must succeed and returns the JSON object it printed. Its standard
     // output is that object alone (`sync | jq` works); logs go to standard error.

@@ -6,8 +6,8 @@ using Crm.Jobs.Orders;
 using Crm.Tests.Infrastructure;
 using Hangfire;
 using Hangfire.States;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Crm.Tests.Ledger;

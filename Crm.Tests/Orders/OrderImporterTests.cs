@@ -283,7 +283,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
         var city = NewCity();
         var body = Body(string.Join("\r\n",
             "deliveryCity,deliveryAddress,totalAmount", // line 1
-            // Cut inside its quotes; the dropped rest holds line breaks, "" and the closing quote.
+                                                        // Cut inside its quotes; the dropped rest holds line breaks, "" and the closing quote.
             $"{city},\"{new string('x', 70_000)}\r\nline 3, \"\"quoted\"\"\r\nline 4\",1", // lines 2-4
             $"{city},ok,abc", // line 5
             $"{city},ok,1", // line 6

@@ -1,14 +1,14 @@
-using Crm.Jobs.Hosting;
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
+using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
