@@ -38,7 +38,8 @@ DB_NAME=crm
 HTTP_PORT="${CRM_HTTP_PORT:-5080}"
 PORT=""
 
-say() { printf '==> %s\n' "$*"; }
+# Progress goes to stderr: stdout carries only answers (db's connection string, psql's rows).
+say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Outside the checkout: the server user's home, one directory per checkout path, so two

@@ -4,9 +4,11 @@
 #   ./test.sh                                  all tests
 #   ./test.sh --filter "FullyQualifiedName~Search"   extra args go to `dotnet test`
 #
-# Starts PostgreSQL on a free port in a temp dir, exports CRM_TEST_POSTGRES,
-# runs `dotnet test -c Release`, then removes the server (also on failure or
-# Ctrl-C). The last line of output is "N passed, N failed, N skipped", summed
+# Installs what the tests need when it is missing (scripts/test-tools.sh: chromium and
+# docker-compose from Debian as root, the pinned Redocly CLI into .tools/), checks the
+# code's format (whole runs only), starts PostgreSQL on a free port in a temp dir,
+# exports CRM_TEST_POSTGRES, runs `dotnet test -c Release`, then removes the server
+# (also on failure or Ctrl-C). The last line of output is "N passed, N failed, N skipped", summed
 # over the TRX files of all test assemblies. Exit code is non-zero if the build
 # fails, any test fails, or no test ran.
 set -uo pipefail
@@ -27,6 +29,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 pg_ensure_installed || exit 1
+
+# What the tests need besides PostgreSQL, installed when missing: Debian's Chromium (the
+# dashboard's browser tests), docker-compose v1 (validates docker-compose.yml without an
+# engine), the pinned Redocly CLI (the OpenAPI lint test).
+# shellcheck source=scripts/test-tools.sh
+. "$ROOT/scripts/test-tools.sh"
+tools_ensure_debian chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose || exit 1
+tools_ensure_redocly || exit 1
+
+# The code's layout is checked with the whole suite (a filtered run is for a quick look).
+FORMAT_RC=0
+if [ $# -eq 0 ]; then
+    echo "test.sh: dotnet format --verify-no-changes"
+    dotnet format crm-minimal.sln --verify-no-changes || FORMAT_RC=$?
+fi
 
 # The temp dir is owned by the server user (postgres when root): it holds the
 # data dir and the socket. Test results are written into it by us.
@@ -81,6 +98,10 @@ read -r PASSED FAILED SKIPPED TRX_FILES < <(
 pg_throwaway_cleanup
 
 RC=0
+if [ "$FORMAT_RC" -ne 0 ]; then
+    echo "test.sh: dotnet format found code to reformat (run: dotnet format crm-minimal.sln)"
+    RC=1
+fi
 if [ "$TEST_RC" -ne 0 ]; then
     RC="$TEST_RC"
     if [ "$FAILED" -eq 0 ]; then

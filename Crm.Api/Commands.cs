@@ -51,7 +51,7 @@ public static class Commands
 
     private static async Task<int> MigrateAsync(CrmDbContext db, ILogger logger)
     {
-        var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
+        var pending = await CrmDatabase.PendingMigrationsAsync(db);
         await CrmDatabase.MigrateAsync(db);
         logger.LogInformation("Applied {Count} migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
         return 0;
@@ -77,7 +77,8 @@ public static class Commands
         if (dryRun)
         {
             var result = await engine.DryRunAsync(mode, jobId: null, CancellationToken.None);
-            Console.WriteLine(JsonSerializer.Serialize(new { status = "success", mode, dryRun = true, result }, Output));
+            // Under `counts`, as a real run prints them: the same jq path reads both.
+            Console.WriteLine(JsonSerializer.Serialize(new { status = "success", mode, dryRun = true, counts = result }, Output));
             return 0;
         }
         var counts = await engine.RunAsync(mode, new SyncScope.All(), jobId: null, CancellationToken.None);

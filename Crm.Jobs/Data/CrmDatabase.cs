@@ -1,5 +1,7 @@
 using Hangfire.PostgreSql;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
 
 namespace Crm.Jobs.Data;
@@ -12,6 +14,7 @@ public static class CrmDatabase
     {
         // A migration may build an index over millions of rows: no statement timeout here.
         db.Database.SetCommandTimeout(0);
+        await CreateHistoryTableAsync(db, ct);
         await db.Database.MigrateAsync(ct);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var wasClosed = connection.State == System.Data.ConnectionState.Closed;
@@ -27,6 +30,18 @@ public static class CrmDatabase
                 await connection.CloseAsync();
         }
     }
+
+    // The migrations not yet applied, also on a database that has never been migrated.
+    public static async Task<List<string>> PendingMigrationsAsync(CrmDbContext db, CancellationToken ct = default)
+    {
+        await CreateHistoryTableAsync(db, ct);
+        return (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
+    }
+
+    // EF reads the history table before it creates it and logs the failed read as an error
+    // ("fail:" on a first start that works): create it first, so nothing fails.
+    private static Task CreateHistoryTableAsync(CrmDbContext db, CancellationToken ct) =>
+        db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(ct);
 
     // Deletes the rows of `table` older than the cutoff (`older` is the condition on
     // @cutoff), in slices of `slice` rows, each its own transaction: pruning a year of rows

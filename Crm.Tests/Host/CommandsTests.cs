@@ -98,9 +98,9 @@ public class SyncCommandTests
         var dryRun = await CommandDatabase.RunJsonAsync(database.ConnectionString, "sync", "--force-update", "--dry-run");
 
         Assert.True((bool)dryRun["dryRun"]!);
-        Assert.Equal((1, 1), ((int)dryRun["result"]!["createdCount"]!, (int)dryRun["result"]!["updatedCount"]!));
-        Assert.Equal(1, (int)dryRun["result"]!["changes"]!["created"]!);
-        Assert.Equal(1, (int)dryRun["result"]!["changes"]!["email"]!);
+        Assert.Equal((1, 1), ((int)dryRun["counts"]!["createdCount"]!, (int)dryRun["counts"]!["updatedCount"]!));
+        Assert.Equal(1, (int)dryRun["counts"]!["changes"]!["created"]!);
+        Assert.Equal(1, (int)dryRun["counts"]!["changes"]!["email"]!);
         await using (var db = database.CreateDbContext())
         {
             Assert.Equal("old@example.com", (await db.Customers.AsNoTracking().SingleAsync()).Email);

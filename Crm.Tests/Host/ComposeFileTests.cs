@@ -1,0 +1,54 @@
+using Crm.Tests.Infrastructure;
+
+namespace Crm.Tests.Host;
+
+// docker-compose.yml as compose reads it, without an engine (docker-compose v1 from Debian,
+// which ./test.sh installs): the file parses, and it refuses to run without its secrets.
+public class ComposeFileTests
+{
+    private const string Compose = "/usr/bin/docker-compose";
+
+    private static readonly Dictionary<string, string> Secrets = new()
+    {
+        ["CRM_DB_PASSWORD"] = "test-only-db-password",
+        ["CRM_ADMIN_KEY"] = "test-only-admin-key-0000",
+        ["CRM_READER_KEY"] = "test-only-reader-key-0000",
+    };
+
+    [Fact]
+    public async Task TheComposeFileIsValid()
+    {
+        var (exitCode, output) = await ConfigAsync(Secrets);
+        Assert.True(exitCode == 0, $"docker-compose config -q failed ({exitCode}): {output}");
+    }
+
+    [Theory]
+    [InlineData("CRM_DB_PASSWORD")]
+    [InlineData("CRM_ADMIN_KEY")]
+    [InlineData("CRM_READER_KEY")]
+    public async Task ComposeRefusesToStartWithoutASecret(string missing)
+    {
+        var environment = Secrets.Where(s => s.Key != missing).ToDictionary();
+        environment[missing] = "";
+        var (exitCode, output) = await ConfigAsync(environment);
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(missing, output);
+    }
+
+    private static async Task<ProcessResult> ConfigAsync(Dictionary<string, string> environment)
+    {
+        Assert.True(File.Exists(Compose), $"{Compose} is missing: install the Debian package docker-compose (./test.sh does).");
+        // A developer's .env beside the file would fill in what the test leaves out: read an empty one.
+        var root = PrivatePostgres.RepoRoot();
+        var envFile = Path.GetTempFileName();
+        try
+        {
+            return await ChildProcess.RunAsync(Compose, root, environment, TimeSpan.FromMinutes(2),
+                "--project-directory", root, "-f", Path.Combine(root, "docker-compose.yml"), "--env-file", envFile, "config", "-q");
+        }
+        finally
+        {
+            File.Delete(envFile);
+        }
+    }
+}
