@@ -57,7 +57,7 @@ public static class Commands
         return 0;
     }
 
-    // The seed's `manage.py sync_crm`, with its flags.
+    // The Django CRM's `manage.py sync_crm`, with its flags (docs/FROM-DJANGO.md).
     private static async Task<int> SyncAsync(SyncEngine engine, string[] flags)
     {
         var dryRun = flags.Contains("--dry-run");

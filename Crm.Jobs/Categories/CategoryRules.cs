@@ -26,7 +26,7 @@ public sealed record CategoryThresholds(
         now.AddDays(-options.InactiveAfterDays));
 }
 
-// SPEC §3: the first rule that holds decides. The one list below produces the category
+// docs/SYNC-RULES.md#categories: the first rule that holds decides. The one list below produces the category
 // SQL the sync engine and the recalculation write, the rule SQL written beside it
 // (customers.category_rule), and the explanation of each rule: one source of truth.
 public static class CategoryRules
