@@ -37,7 +37,7 @@ public sealed record BenchOptions(
         "stats-job",          // one customer's statistics job, request → Succeeded → exact
         "writes",             // single order writes, request → customer exact
         "writes-during-sync", // single order writes while a full sync runs
-        "seed-slice",         // the seed's algorithm on the slice (and its comparison)
+        "seed-slice",         // the Django CRM's algorithm on the slice (and its comparison)
     ];
 
     public const string Usage = """
@@ -83,7 +83,7 @@ public sealed record BenchOptions(
     public IReadOnlyList<string> Skipped(int orders) =>
         Phases.Where(p => Skip.Contains(p) || (orders >= LeanFrom && LeanSkip.Contains(p))).ToList();
 
-    // The seed slice runs once, not per size.
+    // The Django CRM's slice runs once, not per size.
     public bool RunsSeedSlice => !Skip.Contains("seed-slice");
 
     public static BenchOptions Parse(string[] args)

@@ -495,7 +495,7 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
         return text.ToString();
     }
 
-    // The seed's algorithm and our first full sync on the same slice: every order of the first
+    // The Django CRM's algorithm and our first full sync on the same slice: every order of the first
     // phones (phone index < P × slice / N), in a database of its own with its own app. All of a
     // phone's orders are in it, so its per-customer work is that of the full set and the time
     // extrapolates to the full set linearly by phones.
@@ -531,7 +531,7 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
             }
         }
 
-        // The app is stopped: the seed's loop has the machine to itself, as our sync had.
+        // The app is stopped: the Django CRM's loop has the machine to itself, as our sync had.
         var seed = set.Get("slice.seed", "slice: the seed's algorithm (EF Core, per phone)", "ms");
         // Untimed warm-up of EF Core's model and the JIT, on a few phones.
         await database.ResetCustomersAsync();

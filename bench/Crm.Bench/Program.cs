@@ -1,7 +1,7 @@
 using Crm.Bench;
 
 // Crm.Bench: measures crm-minimal through its real HTTP API on a PostgreSQL it is given
-// (bench/run.sh starts a throwaway one), against the seed's algorithm and a hand-written
+// (bench/run.sh starts a throwaway one), against the Django CRM's algorithm and a hand-written
 // reference statement. Prints tables; writes JSON to bench/results/.
 BenchOptions options;
 try

@@ -11,7 +11,7 @@ namespace Crm.Bench;
 
 public sealed record SeedOutcome(int Phones, int Created, int Errors, double WallMs);
 
-// A faithful C# port of the Django seed's `sync_crm` (default mode): a loop over the distinct
+// A faithful C# port of the Django CRM's `sync_crm` (default mode): a loop over the distinct
 // phones, each in its own transaction —
 //     latest_order = Order.objects.filter(phone=…).order_by('-created_at').first()
 //     customer, created = Customer.objects.get_or_create(phone=…, defaults={…latest_order…})
@@ -53,7 +53,7 @@ public static class SeedAlgorithm
             }
             catch (Exception e) when (e is DbUpdateException or NpgsqlException or InvalidOperationException)
             {
-                // The seed counted a failed customer and went on with the next one.
+                // The Django CRM counted a failed customer and went on with the next one.
                 errors++;
             }
             if (progress is not null && lastReport.Elapsed > TimeSpan.FromSeconds(30))
@@ -65,7 +65,7 @@ public static class SeedAlgorithm
         return new SeedOutcome(phones.Count, created, errors, stopwatch.Elapsed.TotalMilliseconds);
     }
 
-    // One customer, one transaction (the seed's `with transaction.atomic()`). True if created.
+    // One customer, one transaction (the Django CRM's `with transaction.atomic()`). True if created.
     private static async Task<bool> SyncPhoneAsync(DbContextOptions<CrmDbContext> options, string phone)
     {
         await using var db = new CrmDbContext(options);
