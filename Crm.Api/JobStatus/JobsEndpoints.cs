@@ -70,7 +70,7 @@ public static class JobsEndpoints
             .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded && !r.DryRun)
             .OrderByDescending(r => r.Id)
             .Select(r => new SyncCounts(r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount,
-                r.ErrorCount, r.TotalCustomers, r.DurationMs))
+                r.ErrorCount, r.TotalCustomers, r.DurationMs, r.Id))
             .FirstOrDefaultAsync(ct);
 
     private static StoredJob? ReadJob(JobStorage storage, string jobId)

@@ -29,11 +29,7 @@ public sealed class RecalculateCategoriesJob(
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
 
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction))
-        {
-            lockCommand.Parameters.AddWithValue("key", SyncEngine.BulkLockKey);
-            await lockCommand.ExecuteNonQueryAsync(ct);
-        }
+        await connection.LockForTransactionAsync(transaction, SyncEngine.BulkLockKey, ct);
 
         var now = clock.GetUtcNow().UtcDateTime;
         await ChangeLedger.BeginAsync(connection, transaction, ChangeLedger.Recalculate, null,

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Crm.Jobs.Data;
 
 // Every one-key PostgreSQL advisory lock the project takes, in one place: two features
@@ -20,32 +18,4 @@ public static class AdvisoryLockKeys
 
     // The process that follows the shop's database, a session lock (ShopFollower).
     public const long ShopFollower = 0x43524d_0005;
-}
-
-// A session lock that says "this process does X" (publishes a gauge, follows the shop):
-// held by a connection of its own, unpooled, so closing it ends the session and the lock
-// can never outlive it in a pool; when the holder dies, its session and the lock go.
-public static class SessionLocks
-{
-    public static NpgsqlDataSource CreateDataSource(string connectionString) =>
-        NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false });
-
-    // A connection whose session holds the lock, or null while another session holds it.
-    public static async Task<NpgsqlConnection?> TryOpenHolderAsync(NpgsqlDataSource dataSource, long key, CancellationToken ct)
-    {
-        var connection = await dataSource.OpenConnectionAsync(ct);
-        var locked = false;
-        try
-        {
-            await using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
-            command.Parameters.AddWithValue("key", key);
-            locked = (bool)(await command.ExecuteScalarAsync(ct))!;
-            return locked ? connection : null;
-        }
-        finally
-        {
-            if (!locked)
-                await connection.DisposeAsync();
-        }
-    }
 }

@@ -64,20 +64,33 @@ public static class Db
         this NpgsqlConnection connection, NpgsqlTransaction transaction, long key, CancellationToken ct) =>
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", transaction, ct, ("key", key));
 
+    // The two-key form: a lock named by text within a space of its own, apart from the
+    // one-key locks of AdvisoryLockKeys (hashtext: PostgreSQL's hash of the name).
+    public static Task LockForTransactionAsync(
+        this NpgsqlConnection connection, NpgsqlTransaction transaction, int space, string name, CancellationToken ct) =>
+        connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@space, hashtext(@name))", transaction, ct, ("space", space), ("name", name));
+
     // A session lock held until the returned handle is disposed. Disposal skips the unlock
     // when the connection broke: its session, and the lock with it, are already gone.
     public static async Task<IAsyncDisposable> LockForSessionAsync(this NpgsqlConnection connection, long key, CancellationToken ct)
     {
         await connection.ExecuteAsync("SELECT pg_advisory_lock(@key)", ct, ("key", key));
-        return new SessionLock(connection, key);
+        return new SessionLock(connection, "SELECT pg_advisory_unlock(@key)", [("key", key)]);
     }
 
-    private sealed class SessionLock(NpgsqlConnection connection, long key) : IAsyncDisposable
+    // The two-key form: one lock per id within a space of its own.
+    public static async Task<IAsyncDisposable> LockForSessionAsync(this NpgsqlConnection connection, int space, int id, CancellationToken ct)
+    {
+        await connection.ExecuteAsync("SELECT pg_advisory_lock(@space, @id)", ct, ("space", space), ("id", id));
+        return new SessionLock(connection, "SELECT pg_advisory_unlock(@space, @id)", [("space", space), ("id", id)]);
+    }
+
+    private sealed class SessionLock(NpgsqlConnection connection, string unlockSql, (string Name, object? Value)[] key) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {
             if (connection.State == ConnectionState.Open)
-                await connection.ExecuteAsync("SELECT pg_advisory_unlock(@key)", CancellationToken.None, ("key", key));
+                await connection.ExecuteAsync(unlockSql, CancellationToken.None, key);
         }
     }
 }

@@ -32,11 +32,7 @@ public sealed class LedgerJobs(
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction) { CommandTimeout = 0 })
-        {
-            take.Parameters.AddWithValue("key", SyncEngine.BulkLockKey);
-            await take.ExecuteNonQueryAsync(ct);
-        }
+        await connection.LockForTransactionAsync(transaction, SyncEngine.BulkLockKey, ct);
         await ChangeLedger.BeginAsync(connection, transaction, ChangeLedger.Revert, runId, null, ct);
 
         // Per customer and field: the value before the run's first change and after its last.

@@ -4,7 +4,7 @@ public sealed class SyncOptions
 {
     public const string Section = "Crm:Sync";
 
-    // A new customer whose orders carry no name (the seed's placeholder).
+    // The name of a new customer whose orders carry none.
     public string PlaceholderName { get; set; } = "Без имени";
 
     // The recurring `sync-default` job: a safety net for orders written around the API. Empty disables it.

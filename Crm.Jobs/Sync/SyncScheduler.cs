@@ -50,12 +50,8 @@ public sealed class SyncScheduler(
         return phones.Count > 0 ? await DispatchAsync(phones[0], ct) : null;
     }
 
-    public static async Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> phones, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(RecordSql, connection, transaction) { CommandTimeout = 0 };
-        command.Parameters.AddWithValue("phones", Sorted(phones));
-        await command.ExecuteNonQueryAsync(ct);
-    }
+    public static Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> phones, CancellationToken ct) =>
+        connection.ExecuteAsync(RecordSql, transaction, ct, ("phones", Sorted(phones)));
 
     // After the commit: make sure a job that has not started yet will sync the pending
     // requests, and return its id. All order writes share that one job until it starts: a
@@ -139,12 +135,7 @@ public sealed class SyncScheduler(
         var key = EnumText.ToText(mode) + (dryRun ? ":dryRun" : "");
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@key))", connection, transaction))
-        {
-            command.Parameters.AddWithValue("space", FullSyncLockSpace);
-            command.Parameters.AddWithValue("key", key);
-            await command.ExecuteNonQueryAsync(ct);
-        }
+        await connection.LockForTransactionAsync(transaction, FullSyncLockSpace, key, ct);
 
         using var hangfire = storage.GetConnection();
         var existing = hangfire.GetAllEntriesFromHash("crm:full-sync")?.GetValueOrDefault(key);

@@ -39,8 +39,7 @@ public sealed class WebhookJobs(
     public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, PerformContext? context, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await ExecuteAsync(connection, "SELECT pg_advisory_lock(@space, @id::int)", ct, ("space", LockSpace), ("id", webhookId));
-        try
+        await using (await connection.LockForSessionAsync(LockSpace, checked((int)webhookId), ct))
         {
             var (messages, events) = (0, 0);
             while (true)
@@ -53,7 +52,7 @@ public sealed class WebhookJobs(
                 {
                     // Give the claim up, then look once more: events committed while the
                     // dispatcher saw this job running would otherwise wait for its next poll.
-                    await ExecuteAsync(connection,
+                    await connection.ExecuteAsync(
                         "UPDATE webhooks SET delivery_job_id = NULL WHERE id = @id AND delivery_job_id = @job_id", ct,
                         ("id", webhookId), ("job_id", context?.BackgroundJob.Id ?? ""));
                     if (await FormMessageAsync(connection, webhookId, ct) is null)
@@ -64,11 +63,6 @@ public sealed class WebhookJobs(
                 messages++;
                 events += message.EventCount;
             }
-        }
-        finally
-        {
-            await ExecuteAsync(connection, "SELECT pg_advisory_unlock(@space, @id::int)", CancellationToken.None,
-                ("space", LockSpace), ("id", webhookId));
         }
     }
 
@@ -208,13 +202,5 @@ public sealed class WebhookJobs(
         var pruned = await CrmDatabase.DeleteInSlicesAsync(dataSource, "webhook_messages", "delivered_at < @cutoff", cutoff, 1_000, ct);
         logger.LogInformation("Pruned {Count} delivered webhook messages older than {Days} days", pruned, options.Value.RetentionDays);
         return pruned;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct, params (string Name, object Value)[] parameters)
-    {
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

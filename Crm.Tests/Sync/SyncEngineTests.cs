@@ -312,7 +312,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Default, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal((0, 0m, 0m, (DateTime?)null, CustomerCategory.New),
             (customer.TotalOrders, customer.TotalSpent, customer.AverageOrder, customer.LastOrderDate, customer.Category));
@@ -352,7 +352,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(mode, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(1, 0, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(1, 0, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal(("Анна Смирнова", "anna@example.com", "Казань", "ул. Баумана, 5"), Contact(customer));
         Assert.Equal((2, 300m, 150m, Now.AddDays(-1)),
@@ -381,7 +381,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Auto, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal(("Иван Петров", "petr@example.com", "Москва", "ул. Баумана, 5"), Contact(customer));
         Assert.Equal((2, 300m), (customer.TotalOrders, customer.TotalSpent));
@@ -450,7 +450,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Default, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal((Placeholder, "", "Москва", ""), Contact(customer));
         Assert.Equal((2, 300m, 150m, Now.AddDays(-1)),
@@ -467,7 +467,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Force, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal(("Пётр Сидоров", "ivan@example.com", "Казань", "ул. Ленина, 1"), Contact(customer));
         Assert.Equal((2, 300m), (customer.TotalOrders, customer.TotalSpent));
@@ -481,7 +481,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 0, 0, 0, 0, 0, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 0, 0, 0, 0, 0, counts.DurationMs, counts.RunId), counts);
         Assert.Null(await db.FindCustomerAsync(phone));
     }
 
@@ -494,7 +494,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone));
 
-        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(0, 1, 0, 0, 0, 1, counts.DurationMs, counts.RunId), counts);
         var customer = await db.GetCustomerAsync(phone);
         Assert.Equal((Placeholder, "", "Москва", ""), Contact(customer));
         Assert.Equal((2, 300m, 150m, Now.AddDays(-1)),
@@ -553,7 +553,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Default, new SyncScope.Phones([new1, new2, changed, unchanged, nobody]));
 
-        Assert.Equal(new SyncCounts(2, 1, 1, 0, 0, 4, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(2, 1, 1, 0, 0, 4, counts.DurationMs, counts.RunId), counts);
         Assert.Equal(40m, (await db.GetCustomerAsync(changed)).TotalSpent);
     }
 
@@ -624,7 +624,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var second = await db.RunAsync(mode, new SyncScope.All());
 
-        Assert.Equal(new SyncCounts(0, 0, first.TotalCustomers, first.SkippedCount, 0, first.TotalCustomers, second.DurationMs), second);
+        Assert.Equal(new SyncCounts(0, 0, first.TotalCustomers, first.SkippedCount, 0, first.TotalCustomers, second.DurationMs, second.RunId), second);
         Assert.Equal(rowsBefore.Count, second.TotalCustomers);
         Assert.Equal(rowsBefore, await db.CustomerRowVersionsAsync());
     }
@@ -667,7 +667,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         Assert.Equal(settled.TotalCustomers + 2, counts.TotalCustomers);
         Assert.Equal(
-            new SyncCounts(2, 1, counts.TotalCustomers - 3, settled.SkippedCount, 0, counts.TotalCustomers, counts.DurationMs),
+            new SyncCounts(2, 1, counts.TotalCustomers - 3, settled.SkippedCount, 0, counts.TotalCustomers, counts.DurationMs, counts.RunId),
             counts);
         Assert.Equal(20m, (await db.GetCustomerAsync(unchanged)).TotalSpent);
     }
@@ -753,7 +753,7 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         // The same run succeeds once the cause is gone: the failure left nothing in its way.
         var counts = await db.RunAsync(SyncMode.Force, new SyncScope.All());
-        Assert.Equal(new SyncCounts(1, 2, 0, 0, 0, 3, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(1, 2, 0, 0, 0, 3, counts.DurationMs, counts.RunId), counts);
         Assert.Equal("Запрет", (await db.GetCustomerAsync(forbidden)).City);
     }
 }
@@ -831,7 +831,7 @@ public class PendingSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var counts = await db.RunAsync(SyncMode.Auto, new SyncScope.Pending());
 
-        Assert.Equal(new SyncCounts(1, 1, 0, 0, 0, 2, counts.DurationMs), counts);
+        Assert.Equal(new SyncCounts(1, 1, 0, 0, 0, 2, counts.DurationMs, counts.RunId), counts);
         Assert.Equal(40m, (await db.GetCustomerAsync(dirty)).TotalSpent);
         Assert.Equal(50m, (await db.GetCustomerAsync(dirtyExisting)).TotalSpent);
         Assert.Equal(10m, (await db.GetCustomerAsync(seen)).TotalSpent);
@@ -841,7 +841,7 @@ public class PendingSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 
         var again = await db.RunAsync(SyncMode.Auto, new SyncScope.Pending());
 
-        Assert.Equal(new SyncCounts(0, 0, 0, 0, 0, 0, again.DurationMs), again);
+        Assert.Equal(new SyncCounts(0, 0, 0, 0, 0, 0, again.DurationMs, again.RunId), again);
     }
 }
 

