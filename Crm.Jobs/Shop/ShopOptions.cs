@@ -63,22 +63,9 @@ public sealed class ShopColumns
     public string Status { get; set; } = "status";
     public string CreatedAt { get; set; } = "created_at";
 
-    // In ShopField order: the order the follower reads a row's values in.
+    // In OrderField order: the order the follower reads a row's values in.
     public string[] InFieldOrder() =>
         [Id, CustomerName, CustomerPhone, CustomerEmail, DeliveryCity, DeliveryAddress, TotalAmount, Status, CreatedAt];
-}
-
-public enum ShopField
-{
-    Id,
-    CustomerName,
-    CustomerPhone,
-    CustomerEmail,
-    DeliveryCity,
-    DeliveryAddress,
-    TotalAmount,
-    Status,
-    CreatedAt,
 }
 
 // Checked at start, one line each; what needs the shop's database (the table, wal_level, the
@@ -91,7 +78,7 @@ public sealed partial class ShopOptionsValidation : IValidateOptions<ShopOptions
         var (schema, table) = o.QualifiedTable;
         if (schema.Length == 0 || table.Length == 0 || table.Contains('.'))
             problems.Add($"Crm:Shop:Table '{o.Table}' must be a table name, optionally schema-qualified (public.orders_order).");
-        foreach (var field in Enum.GetValues<ShopField>())
+        foreach (var field in Enum.GetValues<OrderField>())
         {
             if (string.IsNullOrWhiteSpace(o.Columns.InFieldOrder()[(int)field]))
                 problems.Add($"Crm:Shop:Columns:{field} must name a column.");
