@@ -4,11 +4,6 @@ using FluentValidation;
 
 namespace Crm.Jobs.Shop;
 
-// One shop order, ready for the orders table: the shop's id, the order as the API would
-// take it, its E.164 phone. AddressUnchanged: an update left a TOASTed address untouched and
-// the stream did not carry it (keep ours).
-public sealed record ShopOrder(string ShopId, OrderInput Order, string? NormalizedPhone, bool AddressUnchanged = false);
-
 // A shop row's values (text, as PostgreSQL prints them, in OrderField order) into an order,
 // by the same rules as POST /api/orders, or the reason it is rejected.
 public sealed class ShopRows(IValidator<OrderInput> validator, PhoneNormalizer phones, ShopOptions options)
