@@ -1,22 +1,5 @@
 namespace Crm.Jobs.Orders;
 
-public enum OrderStatus
-{
-    New,
-    Processing,
-    Completed,
-    Cancelled,
-}
-
-// Where an order came from: written through the API, loaded by an import, or followed
-// from the shop's own database (SourceId is then the shop's order id).
-public enum OrderSource
-{
-    Api,
-    Import,
-    Shop,
-}
-
 public class Order
 {
     public long Id { get; set; }

@@ -52,6 +52,7 @@ public sealed class ShopBatch
         Inserts = Updates = Deletes = 0;
     }
 
+    // Created once per session and emptied by every commit: each batch of a connection reuses it.
     public const string CreateStagingSql = """
         CREATE TEMP TABLE IF NOT EXISTS shop_incoming (
             op "char" NOT NULL,            -- u: insert or update, d: delete, r: rejected (kept as is)
@@ -62,6 +63,7 @@ public sealed class ShopBatch
         ) ON COMMIT DELETE ROWS
         """;
 
+    // Binary COPY: the snapshot stages the shop's whole table through it.
     public const string CopySql = """
         COPY shop_incoming (op, source_id, customer_name, customer_phone, normalized_phone, customer_email,
                             delivery_city, delivery_address, keep_address, total_amount, status, created_at)
@@ -109,8 +111,21 @@ public sealed class ShopBatch
           AND NOT EXISTS (SELECT 1 FROM shop_incoming i WHERE i.source_id = o.source_id)
         """;
 
+    // TRUNCATE: the customers of every shop order need a sync, then every shop order goes.
     private static readonly string TruncateSql = SyncScheduler.RecordSqlFor(
         $"SELECT normalized_phone FROM orders WHERE source = '{Shop}'") + $";\nDELETE FROM orders WHERE source = '{Shop}'";
+
+    // A temporary table has no statistics: without them a big batch would be planned as a tiny one.
+    private const string AnalyzeSql = "ANALYZE shop_incoming";
+
+    // ON CONFLICT: a replayed shop transaction (same lsn) records nothing twice. The lsn comes as
+    // text (Db types a parameter by its value; Npgsql writes an NpgsqlLogSequenceNumber only
+    // when told its type).
+    private const string RecordRejectionsSql = """
+        INSERT INTO shop_rejections (shop_id, reason, lsn, rejected_at)
+        SELECT shop_id, reason, @lsn::pg_lsn, now() FROM unnest(@ids, @reasons) AS r(shop_id, reason)
+        ON CONFLICT (lsn, shop_id) DO NOTHING
+        """;
 
     // Stages this batch (the stream's path; the snapshot stages its rows as it reads them,
     // rejected ones as 'r' so that they do not count as missing from the copy).
@@ -178,11 +193,10 @@ public sealed class ShopBatch
         string? firstPhone = null;
         if (truncated)
             firstPhone = await FirstPhoneAsync(connection, transaction, TruncateSql, ct);
-        // A temporary table has no statistics: without them a big batch would be planned as a tiny one.
         if (analyze)
-            await ExecuteAsync(connection, transaction, "ANALYZE shop_incoming", ct);
+            await connection.ExecuteAsync(AnalyzeSql, transaction, ct);
         firstPhone = await FirstPhoneAsync(connection, transaction, RecordSql, ct) ?? firstPhone;
-        await ExecuteAsync(connection, transaction, MergeSql, ct);
+        await connection.ExecuteAsync(MergeSql, transaction, ct);
         return firstPhone;
     }
 
@@ -192,22 +206,15 @@ public sealed class ShopBatch
         _rejections.Count == 0 ? 0 : await RecordRejectionsAsync(connection, transaction, _rejections, lsn, ct);
 
     public static async Task<long> RecordRejectionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        IReadOnlyList<(string ShopId, string Reason)> rejections, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("""
-            INSERT INTO shop_rejections (shop_id, reason, lsn, rejected_at)
-            SELECT shop_id, reason, @lsn, now() FROM unnest(@ids, @reasons) AS r(shop_id, reason)
-            ON CONFLICT (lsn, shop_id) DO NOTHING
-            """, connection, transaction) { CommandTimeout = 0 };
-        command.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, lsn);
-        command.Parameters.AddWithValue("ids", rejections.Select(r => r.ShopId).ToArray());
-        command.Parameters.AddWithValue("reasons", rejections.Select(r => r.Reason).ToArray());
-        return await command.ExecuteNonQueryAsync(ct);
-    }
+        IReadOnlyList<(string ShopId, string Reason)> rejections, NpgsqlLogSequenceNumber lsn, CancellationToken ct) =>
+        await connection.ExecuteAsync(RecordRejectionsSql, transaction, ct,
+            ("lsn", lsn.ToString()), ("ids", rejections.Select(r => r.ShopId).ToArray()), ("reasons", rejections.Select(r => r.Reason).ToArray()));
 
+    // The first phone sql returns. Every statement's result is read (TruncateSql has two),
+    // which Db.QueryAsync does not do.
     private static async Task<string?> FirstPhoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
+        await using var command = connection.Command(sql, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
         string? first = null;
         do
@@ -217,11 +224,5 @@ public sealed class ShopBatch
         }
         while (await reader.NextResultAsync(ct));
         return first;
-    }
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = 0 };
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

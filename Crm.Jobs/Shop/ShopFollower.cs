@@ -34,7 +34,8 @@ public sealed class ShopFollower(
     PhoneNormalizer phones, TimeProvider clock, CrmMetrics metrics, ILogger<ShopFollower> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
-    private static readonly string Holder = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    private readonly ShopFollowerStateStore _state = new(jobsDataSource, options);
 
     private ShopOptions Options => options.Value;
 
@@ -107,12 +108,12 @@ public sealed class ShopFollower(
     private async Task FollowAsync(NpgsqlConnection crm, CancellationToken ct)
     {
         var o = Options;
-        var applied = await LoadAppliedLsnAsync(crm, ct);
+        var applied = await _state.LoadAppliedLsnAsync(crm, ct);
         await using var shop = new NpgsqlConnection(o.ConnectionString);
         await shop.OpenAsync(ct);
         await ShopDatabase.CheckAsync(shop, o, ct);
         if (await ShopDatabase.EnsurePublicationAsync(shop, o, ct))
-            await ExecuteAsync(crm, "UPDATE shop_follower SET publication_created = true WHERE id = 1", ct);
+            await _state.MarkPublicationCreatedAsync(crm, ct);
 
         await using var replication = new LogicalReplicationConnection(o.ConnectionString)
         {
@@ -130,7 +131,7 @@ public sealed class ShopFollower(
             // A slot without an applied snapshot is what an interrupted first start leaves; a lost one cannot stream.
             if (walStatus is not null)
                 await replication.DropReplicationSlot(o.Slot, cancellationToken: ct);
-            await SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);
+            await _state.SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);
             // The exported snapshot stays valid while this connection stays idle: the copy
             // runs on other connections, and streaming starts here right after.
             var created = await replication.CreatePgOutputReplicationSlot(
@@ -143,7 +144,7 @@ public sealed class ShopFollower(
             slot = new PgOutputReplicationSlot(o.Slot);
         }
 
-        await SetStateAsync(crm, ShopFollowerStatus.Following, null, ct);
+        await _state.SetStateAsync(crm, ShopFollowerStatus.Following, null, ct);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var stream = StreamAsync(crm, replication, slot, applied.Value, stop.Token);
         var status = ReportStatusAsync(shop, replication, stop.Token);
@@ -175,16 +176,15 @@ public sealed class ShopFollower(
         await using var shop = new NpgsqlConnection(o.ConnectionString);
         await shop.OpenAsync(ct);
         await using var shopTransaction = await shop.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        await ExecuteAsync(shop, $"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''")}'", ct);
+        // The shop's rows exactly as of the slot's creation: the stream starts where they end.
+        await shop.ExecuteAsync($"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''")}'", ct);
 
         await using var transaction = await crm.BeginTransactionAsync(ct);
-        await ExecuteAsync(crm, ShopBatch.CreateStagingSql, ct);
-        var columns = string.Join(", ", o.Columns.InFieldOrder().Select(c => $"{ShopDatabase.Quote(c)}::text"));
-        await using (var export = await shop.BeginBinaryExportAsync(
-            $"COPY (SELECT {columns} FROM {ShopDatabase.QuotedTable(o)}) TO STDOUT (FORMAT BINARY)", ct))
+        await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
+        await using (var export = await shop.BeginBinaryExportAsync(ShopDatabase.ExportSql(o), ct))
         await using (var copy = await crm.BeginBinaryImportAsync(ShopBatch.CopySql, ct))
         {
-            var values = new string?[Enum.GetValues<ShopField>().Length];
+            var values = new string?[Enum.GetValues<OrderField>().Length];
             while (await export.StartRowAsync(ct) != -1)
             {
                 for (var i = 0; i < values.Length; i++)
@@ -197,34 +197,22 @@ public sealed class ShopFollower(
                 }
                 else
                 {
-                    rejections.Add((ShopRows.ShopId(values[(int)ShopField.Id]), reason!));
+                    rejections.Add((ShopRows.ShopId(values[(int)OrderField.Id]), reason!));
                     // A rejected row keeps what this database had of it (it is not missing from the shop).
-                    if (values[(int)ShopField.Id] is { Length: > 0 and <= ShopRows.ShopIdMaxLength } id)
+                    if (values[(int)OrderField.Id] is { Length: > 0 and <= ShopRows.ShopIdMaxLength } id)
                         await ShopBatch.WriteRejectedAsync(copy, id, ct);
                 }
                 if (read % 100_000 == 0)
-                    await ReportSnapshotProgressAsync(read, ct);
+                    await _state.ReportSnapshotProgressAsync(read, ct);
             }
             await copy.CompleteAsync(ct);
         }
         await shopTransaction.CommitAsync(ct);
 
-        await ExecuteAsync(crm, ShopBatch.MissingFromSnapshotSql, ct);
+        await crm.ExecuteAsync(ShopBatch.MissingFromSnapshotSql, ct);
         var firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, truncated: false, analyze: true, ct);
         var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
-        await using (var state = new NpgsqlCommand("""
-            UPDATE shop_follower SET applied_lsn = @lsn, snapshot_rows = @read, snapshot_completed_at = now(),
-                orders_applied = orders_applied + @valid, rejected = rejected + @rejected,
-                last_applied_at = now(), updated_at = now()
-            WHERE id = 1
-            """, crm, transaction))
-        {
-            state.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, consistentPoint);
-            state.Parameters.AddWithValue("read", read);
-            state.Parameters.AddWithValue("valid", valid);
-            state.Parameters.AddWithValue("rejected", rejected);
-            await state.ExecuteNonQueryAsync(ct);
-        }
+        await _state.SnapshotAppliedAsync(crm, transaction, consistentPoint, read, valid, rejected, ct);
         await transaction.CommitAsync(ct);
 
         metrics.ShopApplied("snapshot", valid);
@@ -240,22 +228,14 @@ public sealed class ShopFollower(
         return null;
     }
 
-    private async Task ReportSnapshotProgressAsync(long rows, CancellationToken ct)
-    {
-        await using var command = jobsDataSource.CreateCommand("UPDATE shop_follower SET snapshot_rows = @rows, updated_at = now() WHERE id = 1");
-        command.Parameters.AddWithValue("rows", rows);
-        await command.ExecuteNonQueryAsync(ct);
-    }
-
     // ---- The stream ----
 
     private async Task StreamAsync(NpgsqlConnection crm, LogicalReplicationConnection replication,
         PgOutputReplicationSlot slot, NpgsqlLogSequenceNumber applied, CancellationToken ct)
     {
         var o = Options;
-        var rows = NewRows();
+        var changes = new ShopChangeReader(NewRows(), o);
         var batch = new ShopBatch();
-        var fields = new Dictionary<uint, int[]?>();
         var replicationOptions = new PgOutputReplicationOptions(o.Publication, PgOutputProtocolVersion.V1);
         await foreach (var message in replication.StartReplication(slot, replicationOptions, ct))
         {
@@ -265,37 +245,6 @@ public sealed class ShopFollower(
                 case BeginMessage:
                     _inTransaction = true;
                     batch.Clear();
-                    break;
-                case RelationMessage relation:
-                    fields[relation.RelationId] = FieldPositions(relation);
-                    break;
-                case InsertMessage insert when Positions(fields, insert.Relation) is { } positions:
-                    await ReadRowAsync(rows, batch, insert.NewRow, positions, isUpdate: false, ct);
-                    break;
-                case UpdateMessage update when Positions(fields, update.Relation) is { } positions:
-                    // The old key comes first in the stream when the key changed (or with REPLICA IDENTITY FULL).
-                    var oldId = update switch
-                    {
-                        IndexUpdateMessage keyed => await ReadIdAsync(keyed.Key, positions, ct),
-                        FullUpdateMessage full => await ReadIdAsync(full.OldRow, positions, ct),
-                        _ => null,
-                    };
-                    var newId = await ReadRowAsync(rows, batch, update.NewRow, positions, isUpdate: true, ct);
-                    if (oldId is not null && oldId != newId)
-                        batch.Delete(oldId);
-                    break;
-                case DeleteMessage delete when Positions(fields, delete.Relation) is { } positions:
-                    var deleted = delete switch
-                    {
-                        KeyDeleteMessage keyed => await ReadIdAsync(keyed.Key, positions, ct),
-                        FullDeleteMessage full => await ReadIdAsync(full.OldRow, positions, ct),
-                        _ => null,
-                    };
-                    if (deleted is not null)
-                        batch.Delete(deleted);
-                    break;
-                case TruncateMessage truncate when truncate.Relations.Any(r => Positions(fields, r) is not null):
-                    batch.Truncate();
                     break;
                 case CommitMessage commit:
                     // A transaction this database already has (a replay after a crash) is only confirmed.
@@ -307,74 +256,11 @@ public sealed class ShopFollower(
                     await replication.SendStatusUpdate(ct);
                     _inTransaction = false;
                     break;
+                default:
+                    await changes.ReadAsync(message, batch, ct);
+                    break;
             }
         }
-    }
-
-    // For each column of the shop's table, the ShopField it holds (-1: not ours); null for another table.
-    private int[]? FieldPositions(RelationMessage relation)
-    {
-        var (schema, name) = Options.QualifiedTable;
-        if (relation.Namespace != schema || relation.RelationName != name)
-            return null;
-        var mapped = Options.Columns.InFieldOrder();
-        var positions = relation.Columns.Select(c => Array.IndexOf(mapped, c.ColumnName)).ToArray();
-        var missing = Enum.GetValues<ShopField>().Where(f => !positions.Contains((int)f)).ToList();
-        // A new column is ignored; a mapped one that went makes every later row unreadable.
-        if (missing.Count > 0)
-            throw new ShopSetupException(ShopDatabase.MissingColumns(Options, missing));
-        return positions;
-    }
-
-    private static int[]? Positions(Dictionary<uint, int[]?> fields, RelationMessage relation) =>
-        fields.GetValueOrDefault(relation.RelationId);
-
-    // Reads a new row into the batch (or its rejection); returns its shop id.
-    private static async Task<string?> ReadRowAsync(
-        ShopRows rows, ShopBatch batch, ReplicationTuple tuple, int[] positions, bool isUpdate, CancellationToken ct)
-    {
-        var values = new string?[Enum.GetValues<ShopField>().Length];
-        var addressUnchanged = false;
-        string? tooLong = null;
-        var column = 0;
-        await foreach (var value in tuple)
-        {
-            var field = positions[column++];
-            if (field < 0 || value.IsDBNull)
-                continue;
-            if (value.IsUnchangedToastedValue)
-            {
-                // Unchanged and stored out of line (kilobytes): the stream does not carry it again.
-                if (field == (int)ShopField.DeliveryAddress)
-                    addressUnchanged = true;
-                else
-                    tooLong = ((ShopField)field).ToString();
-                continue;
-            }
-            values[field] = await value.Get<string>(ct);
-        }
-        var id = values[(int)ShopField.Id];
-        if (tooLong is not null)
-            batch.Reject(id ?? "", $"{JsonName(tooLong)}: longer than this service stores");
-        else if (rows.TryRead(values, addressUnchanged, out var order, out var reason))
-            batch.Upsert(order!, isUpdate);
-        else
-            batch.Reject(id ?? "", reason!);
-        return id;
-    }
-
-    private static string JsonName(string field) => char.ToLowerInvariant(field[0]) + field[1..];
-
-    private static async Task<string?> ReadIdAsync(ReplicationTuple tuple, int[] positions, CancellationToken ct)
-    {
-        string? id = null;
-        var column = 0;
-        await foreach (var value in tuple)
-        {
-            if (positions[column++] == (int)ShopField.Id && !value.IsDBNull && !value.IsUnchangedToastedValue)
-                id = await value.Get<string>(ct);
-        }
-        return id;
     }
 
     private async Task ApplyAsync(NpgsqlConnection crm, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
@@ -383,22 +269,11 @@ public sealed class ShopFollower(
         long rejected;
         await using (var transaction = await crm.BeginTransactionAsync(ct))
         {
-            await ExecuteAsync(crm, ShopBatch.CreateStagingSql, ct);
+            await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
             await batch.StageAsync(crm, ct);
             firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, batch.Truncated, analyze: batch.Count > 1_000, ct);
             rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
-            await using (var state = new NpgsqlCommand("""
-                UPDATE shop_follower SET applied_lsn = @lsn, orders_applied = orders_applied + @applied,
-                    rejected = rejected + @rejected, last_applied_at = now(), updated_at = now(),
-                    state = 'following', error = NULL
-                WHERE id = 1
-                """, crm, transaction))
-            {
-                state.Parameters.AddWithValue("lsn", NpgsqlDbType.PgLsn, lsn);
-                state.Parameters.AddWithValue("applied", (long)(batch.Inserts + batch.Updates + batch.Deletes));
-                state.Parameters.AddWithValue("rejected", rejected);
-                await state.ExecuteNonQueryAsync(ct);
-            }
+            await _state.TransactionAppliedAsync(crm, transaction, lsn, batch.Inserts + batch.Updates + batch.Deletes, rejected, ct);
             await transaction.CommitAsync(ct);
         }
         metrics.ShopApplied("insert", batch.Inserts);
@@ -436,45 +311,8 @@ public sealed class ShopFollower(
 
             var lag = await ShopDatabase.LagBytesAsync(shop, Options.Slot, ct);
             metrics.ShopLag(lag);
-            await using var command = jobsDataSource.CreateCommand(
-                "UPDATE shop_follower SET lag_bytes = @lag, holder = @holder, updated_at = now() WHERE id = 1");
-            command.Parameters.AddWithValue("lag", (object?)lag ?? DBNull.Value);
-            command.Parameters.AddWithValue("holder", Holder);
-            await command.ExecuteNonQueryAsync(ct);
+            await _state.HeartbeatAsync(lag, ct);
         }
-    }
-
-    // ---- State ----
-
-    private async Task<NpgsqlLogSequenceNumber?> LoadAppliedLsnAsync(NpgsqlConnection crm, CancellationToken ct)
-    {
-        await using (var ensure = new NpgsqlCommand("""
-            INSERT INTO shop_follower (id, state, slot, publication, publication_created, snapshot_rows, orders_applied, rejected, updated_at)
-            VALUES (1, 'following', @slot, @publication, false, 0, 0, 0, now())
-            ON CONFLICT (id) DO NOTHING
-            """, crm))
-        {
-            ensure.Parameters.AddWithValue("slot", Options.Slot);
-            ensure.Parameters.AddWithValue("publication", Options.Publication);
-            await ensure.ExecuteNonQueryAsync(ct);
-        }
-        await using var command = new NpgsqlCommand("SELECT applied_lsn FROM shop_follower WHERE id = 1", crm);
-        return await command.ExecuteScalarAsync(ct) is NpgsqlLogSequenceNumber lsn ? lsn : null;
-    }
-
-    private async Task SetStateAsync(NpgsqlConnection crm, ShopFollowerStatus state, string? error, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("""
-            UPDATE shop_follower SET state = @state, error = @error, holder = @holder, slot = @slot,
-                publication = @publication, updated_at = now()
-            WHERE id = 1
-            """, crm);
-        command.Parameters.AddWithValue("state", EnumText.ToText(state));
-        command.Parameters.AddWithValue("error", (object?)error ?? DBNull.Value);
-        command.Parameters.AddWithValue("holder", Holder);
-        command.Parameters.AddWithValue("slot", Options.Slot);
-        command.Parameters.AddWithValue("publication", Options.Publication);
-        await command.ExecuteNonQueryAsync(ct);
     }
 
     // Best effort: the state row says why we stopped unless the CRM database is what failed.
@@ -483,7 +321,7 @@ public sealed class ShopFollower(
         try
         {
             if (crm.State == ConnectionState.Open)
-                await SetStateAsync(crm, state, error, CancellationToken.None);
+                await _state.SetStateAsync(crm, state, error, CancellationToken.None);
         }
         catch (Exception e)
         {
@@ -494,10 +332,4 @@ public sealed class ShopFollower(
     private ShopRows NewRows() => new(new OrderInputValidator(clock), phones, Options);
 
     private static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
-
-    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
-        await command.ExecuteNonQueryAsync(ct);
-    }
 }

@@ -4,18 +4,13 @@ using FluentValidation;
 
 namespace Crm.Jobs.Shop;
 
-// One shop order, ready for the orders table: the shop's id, the order as the API would
-// take it, its E.164 phone. AddressUnchanged: an update left a TOASTed address untouched and
-// the stream did not carry it (keep ours).
-public sealed record ShopOrder(string ShopId, OrderInput Order, string? NormalizedPhone, bool AddressUnchanged = false);
-
-// A shop row's values (text, as PostgreSQL prints them, in ShopField order) into an order,
+// A shop row's values (text, as PostgreSQL prints them, in OrderField order) into an order,
 // by the same rules as POST /api/orders, or the reason it is rejected.
 public sealed class ShopRows(IValidator<OrderInput> validator, PhoneNormalizer phones, ShopOptions options)
 {
     public const int ShopIdMaxLength = 100;
 
-    private readonly OrderImporter.PhoneCache _phones = new(phones, OrderImporter.MaxCachedPhones);
+    private readonly PhoneCache _phones = new(phones, OrderImporter.MaxCachedPhones);
 
     public static string ShopId(string? id) =>
         id is null ? "" : id.Length <= ShopIdMaxLength ? id : id[..ShopIdMaxLength];
@@ -23,31 +18,31 @@ public sealed class ShopRows(IValidator<OrderInput> validator, PhoneNormalizer p
     public bool TryRead(IReadOnlyList<string?> values, bool addressUnchanged, out ShopOrder? order, out string? reason)
     {
         order = null;
-        var id = values[(int)ShopField.Id];
+        var id = values[(int)OrderField.Id];
         if (string.IsNullOrEmpty(id) || id.Length > ShopIdMaxLength)
             return Reject(out reason, $"id: must be 1 to {ShopIdMaxLength} characters");
 
-        var amountText = values[(int)ShopField.TotalAmount];
+        var amountText = values[(int)OrderField.TotalAmount];
         if (amountText is null)
             return Reject(out reason, "totalAmount: no amount");
-        if (!OrderImporter.TryParseAmount(amountText, out var amount))
+        if (!OrderText.TryParseAmount(amountText, out var amount))
             return Reject(out reason, $"totalAmount: '{Shorten(amountText)}' is not a number");
 
-        var statusText = values[(int)ShopField.Status];
+        var statusText = values[(int)OrderField.Status];
         if (statusText is null || !options.Statuses.TryGetValue(statusText, out var status))
             return Reject(out reason, $"status: '{Shorten(statusText)}' is not mapped (Crm:Shop:Statuses)");
 
-        var dateText = values[(int)ShopField.CreatedAt];
+        var dateText = values[(int)OrderField.CreatedAt];
         if (dateText is null)
             return Reject(out reason, "createdAt: no date");
-        if (!OrderImporter.TryParseDate(dateText, out var createdAt))
+        if (!OrderText.TryParseDate(dateText, out var createdAt))
             return Reject(out reason, $"createdAt: '{Shorten(dateText)}' is not a date");
 
         var input = new OrderInput(
-            values[(int)ShopField.CustomerName], values[(int)ShopField.CustomerPhone], values[(int)ShopField.CustomerEmail],
-            values[(int)ShopField.DeliveryCity], addressUnchanged ? null : values[(int)ShopField.DeliveryAddress],
+            values[(int)OrderField.CustomerName], values[(int)OrderField.CustomerPhone], values[(int)OrderField.CustomerEmail],
+            values[(int)OrderField.DeliveryCity], addressUnchanged ? null : values[(int)OrderField.DeliveryAddress],
             amount, status, createdAt);
-        if (!OrderImporter.IsValid(validator, input, out reason))
+        if (!OrderText.IsValid(validator, input, out reason))
             return false;
         order = new ShopOrder(id, input, _phones.Normalize(input.CustomerPhone), addressUnchanged);
         return true;

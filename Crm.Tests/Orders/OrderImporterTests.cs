@@ -608,7 +608,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public void PhoneCacheParsesEachSpellingOnceAndStaysWithinItsCapacity()
     {
         var normalizer = new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" }));
-        var cache = new OrderImporter.PhoneCache(normalizer, capacity: 2);
+        var cache = new PhoneCache(normalizer, capacity: 2);
         var (raw, e164) = NewPhone();
         var other = NewPhone();
 

@@ -1,0 +1,3 @@
+namespace Crm.Jobs.Orders;
+
+public sealed record ImportError(long Line, string Reason);

@@ -1,0 +1,7 @@
+namespace Crm.Jobs.Orders;
+
+public enum ImportFormat
+{
+    Ndjson,
+    Csv,
+}

@@ -1,0 +1,9 @@
+namespace Crm.Jobs.Orders;
+
+public enum OrderStatus
+{
+    New,
+    Processing,
+    Completed,
+    Cancelled,
+}

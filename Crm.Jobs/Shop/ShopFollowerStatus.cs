@@ -1,0 +1,10 @@
+namespace Crm.Jobs.Shop;
+
+public enum ShopFollowerStatus
+{
+    Disabled,
+    Snapshotting,
+    Following,
+    Reconnecting,
+    Failed,
+}
