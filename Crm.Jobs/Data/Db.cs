@@ -9,7 +9,10 @@ namespace Crm.Jobs.Data;
 // upserts, locks), so each feature keeps only its SQL, not the plumbing around it.
 public static class Db
 {
-    // No command timeout: the set-based statements of a big table outlast the default 30 s.
+    // No command timeout: the set-based statements of a big table outlast the default 30 s,
+    // and a job is stopped by its cancellation token instead. So Db serves job code on the
+    // jobs' pool (CrmDataSources.Jobs) and the shop's connections; request handlers keep the
+    // request pool's short timeout (EF Core, or their own commands).
     public static NpgsqlCommand Command(
         this NpgsqlConnection connection, string sql, NpgsqlTransaction? transaction, params (string Name, object? Value)[] parameters)
     {
