@@ -153,9 +153,3 @@ public abstract class BadInputTests<TFactory>(TFactory factory) where TFactory :
         return await db.Customers.CountAsync();
     }
 }
-
-public class BadInputInProductionTests(CrmApiFactory factory)
-    : BadInputTests<CrmApiFactory>(factory), IClassFixture<CrmApiFactory>;
-
-public class BadInputInDevelopmentTests(DevelopmentCrmApiFactory factory)
-    : BadInputTests<DevelopmentCrmApiFactory>(factory), IClassFixture<DevelopmentCrmApiFactory>;

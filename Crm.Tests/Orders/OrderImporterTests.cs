@@ -1,3 +1,4 @@
+// Over 400 lines: every importer behaviour against one shared database (one class fixture).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -6,38 +7,9 @@ using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Npgsql;
 using Xunit.Abstractions;
 
 namespace Crm.Tests.Orders;
-
-// The importer on its own cloned database, built by hand: no web host is needed.
-public sealed class OrderImporterDatabase : IAsyncLifetime
-{
-    private string _database = "";
-
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-    public NpgsqlDataSource DataSource { get; private set; } = null!;
-    public OrderImporter Importer { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync();
-        DataSource = NpgsqlDataSource.Create(TestDatabase.ConnectionStringFor(_database));
-        Importer = new OrderImporter(
-            DataSource,
-            new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" })),
-            new OrderInputValidator(Clock),
-            Clock);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await DataSource.DisposeAsync();
-        await TestDatabase.DropAsync(_database);
-    }
-}
 
 // Tests of one class share a database, so each one marks its orders with a city of its own
 // and counts only those.

@@ -2,11 +2,12 @@ using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Sync;
+using Crm.Tests.Infrastructure;
 
 namespace Crm.Tests.Sync;
 
-// SPEC §3's categories through the sync engine, first rule that holds. Runs are scoped to
-// each test's own phones; the clock never moves in this class.
+// The category rules of docs/SYNC-RULES.md through the sync engine, first rule that holds.
+// Runs are scoped to each test's own phones; the clock never moves in this class.
 public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 {
     private DateTime Now => db.Now;
@@ -148,39 +149,5 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
                 (await db.GetCustomerAsync(regular)).Category, (await db.GetCustomerAsync(vipBySpent)).Category,
                 (await db.GetCustomerAsync(vipByCount)).Category, (await db.GetCustomerAsync(inactive)).Category,
             });
-    }
-}
-
-// The recalculation job moves the clock, so it has a database (and a clock) of its own.
-public class CategoryRecalculationTests(SyncDatabase db) : IClassFixture<SyncDatabase>
-{
-    [Fact]
-    public async Task RecalculationTurnsAVipInactiveOnceTimePassesAndCountsIt()
-    {
-        var start = db.Now;
-        var (vip, regular) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
-        await db.AddCompletedOrdersAsync(vip, 1, 150_000m, start.AddDays(-179));
-        await db.AddCompletedOrdersAsync(regular, 3, 100m, start.AddDays(-1));
-        await db.RunAsync(SyncMode.Default, new SyncScope.All());
-        Assert.Equal(CustomerCategory.Vip, (await db.GetCustomerAsync(vip)).Category);
-
-        db.Clock.Advance(TimeSpan.FromDays(2));
-        var result = await db.Recalculation.RunAsync(CancellationToken.None);
-
-        Assert.Equal((1, 2), (result.ChangedCount, result.TotalCustomers));
-        var lapsed = await db.GetCustomerAsync(vip);
-        Assert.Equal(CustomerCategory.Inactive, lapsed.Category);
-        Assert.Equal(db.Now, lapsed.UpdatedAt);
-        // Only the category is recomputed: the statistics stay as the sync left them.
-        Assert.Equal((1, 150_000m, start.AddDays(-179)), (lapsed.TotalOrders, lapsed.TotalSpent, lapsed.LastOrderDate));
-        var kept = await db.GetCustomerAsync(regular);
-        Assert.Equal((CustomerCategory.Regular, start), (kept.Category, kept.UpdatedAt));
-
-        var again = await db.Recalculation.RunAsync(CancellationToken.None);
-
-        Assert.Equal((0, 2), (again.ChangedCount, again.TotalCustomers));
-        // The sync applies the same rule at the same instant, so it has nothing left to change.
-        var sync = await db.RunAsync(SyncMode.Default, new SyncScope.All());
-        Assert.Equal((0, 0, 2), (sync.CreatedCount, sync.UpdatedCount, sync.UnchangedCount));
     }
 }
