@@ -32,7 +32,7 @@ public class HostTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var anonymous = factory.CreateClient(key: null);
         // A customer, so that crm_customers has a series to show even in a database of its own.
         await _client.PostAsync("/api/customers", System.Net.Http.Json.JsonContent.Create(
-            new { name = "Метрика", phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999) }));
+            new { name = "Метрика", phone = TestPhones.New() }));
         var sync = await (await _client.PostAsync("/api/sync", System.Net.Http.Json.JsonContent.Create(new { mode = "statsOnly" }))).ReadJsonAsync();
         await _client.JobAsync((string)sync["jobId"]!);
 

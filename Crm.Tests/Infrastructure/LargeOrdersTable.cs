@@ -9,7 +9,7 @@ public sealed class LargeOrdersTable : IAsyncLifetime
     private const int OrdersPerPhone = 5;
 
     public SyncDatabase Db { get; } = new();
-    public string[] Phones { get; } = Enumerable.Range(0, PhoneCount).Select(_ => SyncDatabase.NewPhone()).ToArray();
+    public string[] Phones { get; } = Enumerable.Range(0, PhoneCount).Select(_ => TestPhones.New()).ToArray();
 
     public async Task InitializeAsync()
     {

@@ -21,9 +21,6 @@ public sealed class SyncDatabase : IAsyncLifetime
 {
     public static readonly DateTimeOffset Start = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
 
-    // Random start, so phones stay unique across classes even when a test reruns in one process.
-    private static int _lastPhone = Random.Shared.Next(0, 5_000_000);
-
     private string _database = "";
 
     public FakeTimeProvider Clock { get; } = new(Start);
@@ -67,8 +64,6 @@ public sealed class SyncDatabase : IAsyncLifetime
             new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>()), NullLogger<SyncEngine>.Instance);
 
     private static readonly ServiceProvider Metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
-
-    public static string NewPhone() => $"+7999{Interlocked.Increment(ref _lastPhone) % 10_000_000:D7}";
 
     public Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId = null) =>
         Engine.RunAsync(mode, scope, jobId, CancellationToken.None);

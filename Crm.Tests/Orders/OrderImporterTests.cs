@@ -17,18 +17,9 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
 {
     private const string CsvHeader = "totalAmount,status,createdAt,deliveryCity,customerName";
 
-    private static int _lastPhone = 1_000_000;
-
     private DateTime Now => db.Clock.GetUtcNow().UtcDateTime;
 
     private static string NewCity() => $"city-{Guid.NewGuid():N}";
-
-    // A phone in a shop's spelling and its E.164 form, unique within the test run.
-    private static (string Raw, string E164) NewPhone()
-    {
-        var n = Interlocked.Increment(ref _lastPhone);
-        return ($"8 (999) {n / 10_000:D3}-{n / 100 % 100:D2}-{n % 100:D2}", $"+7999{n:D7}");
-    }
 
     private static string Json(object order) => JsonSerializer.Serialize(order);
 
@@ -87,7 +78,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task NdjsonLinesLandWithTheExactColumnValues()
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var body = Body(string.Join("\n",
             Json(new
             {
@@ -119,7 +110,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task CsvWithQuotedCommasAndDoubledQuotesLands()
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var body = Lines(
             "CustomerName,customerPhone,DELIVERYCITY,deliveryAddress,totalAmount,status,createdAt,customerEmail",
             $"\"Petrov, Ivan\",{phone.Raw},{city},\"ул. \"\"Ленина\"\", 5\",1234.50,processing,2026-11-20T08:30:00Z,ivan@example.com",
@@ -167,8 +158,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task SpreadsheetExportImportsExactly()
     {
         var city = NewCity();
-        var anna = NewPhone();
-        var ivan = NewPhone();
+        var anna = TestPhones.NewSpelledWith8();
+        var ivan = TestPhones.NewSpelledWith8();
         // As a spreadsheet saves "CSV UTF-8": a BOM, CRLF, every column named, quotes only
         // where a cell needs them, and line breaks typed into a cell kept inside its quotes.
         var text = string.Concat(
@@ -466,8 +457,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task ImportRecordsOneSyncRequestPerDistinctPhone()
     {
         var city = NewCity();
-        var (anna, annaE164) = NewPhone();
-        var (ivan, ivanE164) = NewPhone();
+        var (anna, annaE164) = TestPhones.NewSpelledWith8();
+        var (ivan, ivanE164) = TestPhones.NewSpelledWith8();
 
         var first = await ImportAsync(Lines(
             Json(new { customerPhone = anna, deliveryCity = city, totalAmount = 1 }),
@@ -506,7 +497,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task BodyFailingMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
         var body = new ScriptedStream(head, () => throw new IOException("The client went away."), tail);
 
@@ -522,7 +513,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task CancellationMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
         using var cancellation = new CancellationTokenSource();
         var body = new ScriptedStream(head, cancellation.Cancel, tail);
@@ -581,8 +572,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     {
         var normalizer = new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" }));
         var cache = new OrderImporter.PhoneCache(normalizer, capacity: 2);
-        var (raw, e164) = NewPhone();
-        var other = NewPhone();
+        var (raw, e164) = TestPhones.NewSpelledWith8();
+        var other = TestPhones.NewSpelledWith8();
 
         var first = cache.Normalize(raw);
         // The same instance: the second lookup did not parse again.
@@ -606,7 +597,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     {
         const int count = 50_000;
         var city = NewCity();
-        var phones = Enumerable.Range(0, 5_000).Select(_ => NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 5_000).Select(_ => TestPhones.NewSpelledWith8()).ToArray();
         var text = new StringBuilder(format == ImportFormat.Csv
             ? "customerName,customerPhone,customerEmail,deliveryCity,deliveryAddress,totalAmount,status,createdAt\r\n"
             : "");

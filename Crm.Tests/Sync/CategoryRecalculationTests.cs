@@ -11,7 +11,7 @@ public class CategoryRecalculationTests(SyncDatabase db) : IClassFixture<SyncDat
     public async Task RecalculationTurnsAVipInactiveOnceTimePassesAndCountsIt()
     {
         var start = db.Now;
-        var (vip, regular) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+        var (vip, regular) = (TestPhones.New(), TestPhones.New());
         await db.AddCompletedOrdersAsync(vip, 1, 150_000m, start.AddDays(-179));
         await db.AddCompletedOrdersAsync(regular, 3, 100m, start.AddDays(-1));
         await db.RunAsync(SyncMode.Default, new SyncScope.All());

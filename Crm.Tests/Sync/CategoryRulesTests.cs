@@ -27,7 +27,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(11, CustomerCategory.Vip)]
     public async Task CompletedOrderCountDecidesTheCategory(int completed, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, completed, 100m, Now.AddDays(-1));
 
         var customer = await SyncAsync(phone);
@@ -38,7 +38,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task OrdersThatAreNotCompletedDoNotCountTowardsTheCategory()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 2, 100m, Now.AddDays(-3));
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 200_000m, Now.AddDays(-1), OrderStatus.Cancelled),
@@ -51,7 +51,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ThirdCompletedOrderMakesTheCustomerRegular()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 2, 100m, Now.AddDays(-2));
         Assert.Equal(CustomerCategory.New, (await SyncAsync(phone)).Category);
 
@@ -63,7 +63,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task TenthCompletedOrderMakesTheCustomerVip()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 9, 100m, Now.AddDays(-2));
         Assert.Equal(CustomerCategory.Regular, (await SyncAsync(phone)).Category);
 
@@ -80,7 +80,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData("33333.33 33333.33 33333.34", CustomerCategory.Vip)]
     public async Task TotalSpentOfAHundredThousandMakesTheCustomerVip(string amounts, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(amounts.Split(' ').Select(SyncDatabase.Dec)
             .Select((a, i) => SyncDatabase.OrderOf(phone, a, Now.AddDays(-1 - i))).ToArray());
 
@@ -95,7 +95,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(181, 0, CustomerCategory.Inactive)]
     public async Task LastOrderOlderThan180DaysMakesTheCustomerInactive(int days, int seconds, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         var lastOrder = Now.AddDays(-days).AddSeconds(-seconds);
         await db.AddCompletedOrdersAsync(phone, 3, 100m, lastOrder);
 
@@ -107,7 +107,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task InactiveBeatsVip()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 12, 20_000m, Now.AddDays(-181));
 
         var customer = await SyncAsync(phone);
@@ -118,7 +118,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task RecentOrdersThatAreNotCompletedDoNotKeepACustomerActive()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 3, 100m, Now.AddDays(-200));
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 100m, Now.AddDays(-1), OrderStatus.Cancelled));
 
@@ -133,7 +133,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             RegularMinOrders = 2, VipMinOrders = 5, VipMinSpent = 1_000m, InactiveAfterDays = 30,
         });
         var (regular, vipBySpent, vipByCount, inactive) =
-            (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+            (TestPhones.New(), TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddCompletedOrdersAsync(regular, 2, 10m, Now.AddDays(-1));
         await db.AddCompletedOrdersAsync(vipBySpent, 1, 1_000m, Now.AddDays(-1));
         await db.AddCompletedOrdersAsync(vipByCount, 5, 1m, Now.AddDays(-1));

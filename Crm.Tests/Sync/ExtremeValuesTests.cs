@@ -10,7 +10,7 @@ public class ExtremeValuesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ManyOrdersOfTheLargestAmountSumWithoutOverflow()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 3, 9_999_999_999.99m, db.Now.AddDays(-1));
 
         var counts = await db.RunAsync(SyncMode.Default, SyncScope.Of(phone));

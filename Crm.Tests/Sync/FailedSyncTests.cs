@@ -13,7 +13,7 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task FailingRunChangesNothingAndRecordsAFailedSyncRun()
     {
-        var (stale, missing, forbidden) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+        var (stale, missing, forbidden) = (TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddCustomerAsync(new Customer { Name = "Устаревший", Phone = stale, City = "Москва" });
         await db.AddCustomerAsync(new Customer { Name = "Запретный", Phone = forbidden, City = "Москва" });
         await db.AddOrdersAsync(

@@ -26,7 +26,7 @@ public class FirstSyncIndexTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         await db.ExecuteAsync("DELETE FROM customers; DELETE FROM orders");
         var before = await IndexDefinitionsAsync();
         Assert.Contains(before, d => d.Contains("gin_trgm_ops"));
-        var phones = Enumerable.Range(0, 30).Select(_ => SyncDatabase.NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 30).Select(_ => TestPhones.New()).ToArray();
         await db.AddOrdersAsync(phones.Select((p, i) => SyncDatabase.OrderOf(p, 100 + i, db.Now.AddDays(-1), name: $"Клиент {i}")).ToArray());
 
         var counts = await db.RunAsync(SyncMode.Default, new SyncScope.All());
@@ -47,7 +47,7 @@ public class FirstSyncIndexTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         await db.ExecuteAsync("DELETE FROM customers; DELETE FROM orders");
         var before = await IndexDefinitionsAsync();
         await using var context = db.CreateDbContext();
-        await db.AddOrdersAsync(SyncDatabase.OrderOf(SyncDatabase.NewPhone(), 10, db.Now.AddDays(-1), city: "Отказ"));
+        await db.AddOrdersAsync(SyncDatabase.OrderOf(TestPhones.New(), 10, db.Now.AddDays(-1), city: "Отказ"));
         await db.RefuseCityAsync("Отказ");
         try
         {

@@ -11,7 +11,7 @@ public class FullSyncIsolationTests(SyncDatabase db) : IClassFixture<SyncDatabas
     [Fact]
     public async Task APoisonedPhoneNeitherStopsAFirstSyncNorAChunkedOne()
     {
-        var phones = Enumerable.Range(0, 999).Select(_ => SyncDatabase.NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 999).Select(_ => TestPhones.New()).ToArray();
         await db.AddOrdersInBulkAsync(phones, 2);
         await Poison.AddOrderAsync(db);
 

@@ -17,7 +17,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task OrdersWithoutAUsablePhoneAreSkippedAndCountedWithoutAbortingTheSync()
     {
         var before = await SettleAsync();
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(null, 10m, Now.AddDays(-2), name: "Без телефона"),
             new Order
@@ -43,7 +43,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task SecondFullRunReportsEverythingUnchangedAndWritesNoRow(SyncMode mode)
     {
         await SettleAsync();
-        var (fresh, stale, orderless) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+        var (fresh, stale, orderless) = (TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddCustomerAsync(new Customer { Name = "Устаревший", Phone = stale, TotalOrders = 99, Category = CustomerCategory.Vip });
         await db.AddCustomerAsync(new Customer { Name = "Без заказов", Phone = orderless, TotalSpent = 5m });
         await db.AddOrdersAsync(
@@ -66,7 +66,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task CustomerWithoutOrdersGetsZeroStatisticsAndIsNewAfterAFullSync()
     {
         await SettleAsync();
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCustomerAsync(new Customer
         {
             Name = "Из API", Phone = phone, Email = "api@example.com", TotalOrders = 12, TotalSpent = 150_000m,
@@ -86,7 +86,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task FullRunCountsCreatedUpdatedAndUnchangedExactly()
     {
         var (new1, new2, changed, unchanged) =
-            (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+            (TestPhones.New(), TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(changed, 10m, Now.AddDays(-3)),
             SyncDatabase.OrderOf(unchanged, 20m, Now.AddDays(-3)));
@@ -113,7 +113,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task EveryRunWritesASucceededSyncRunRowWithItsCounts(SyncMode mode, string storedMode)
     {
         await SettleAsync();
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
         var jobId = $"job-{Guid.NewGuid():N}";
 
@@ -131,7 +131,7 @@ public class FullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ScopedRunWritesASyncRunRowToo()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
         var jobId = $"job-{Guid.NewGuid():N}";
 

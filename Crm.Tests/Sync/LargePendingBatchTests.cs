@@ -11,7 +11,7 @@ public class LargePendingBatchTests(SyncDatabase db) : IClassFixture<SyncDatabas
     [Fact]
     public async Task AnImportSizedBatchIsExactAndIsolatesItsPoisonedPhone()
     {
-        var phones = Enumerable.Range(0, 6_000).Select(_ => SyncDatabase.NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 6_000).Select(_ => TestPhones.New()).ToArray();
         await db.AddOrdersInBulkAsync(phones, 2);
         await Poison.AddOrderAsync(db);
         await db.RecordSyncRequestAsync([.. phones, Poison.Phone]);

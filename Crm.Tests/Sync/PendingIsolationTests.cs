@@ -11,7 +11,7 @@ public class PendingIsolationTests(SyncDatabase db) : IClassFixture<SyncDatabase
     [Fact]
     public async Task APoisonedPhoneAmongAThousandPendingOnesIsSkippedReportedAndRetriedLater()
     {
-        var phones = Enumerable.Range(0, 999).Select(_ => SyncDatabase.NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 999).Select(_ => TestPhones.New()).ToArray();
         await db.AddOrdersInBulkAsync(phones, 3);
         await Poison.AddOrderAsync(db);
         await db.RecordSyncRequestAsync([.. phones, Poison.Phone]);

@@ -13,7 +13,7 @@ public class PendingSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task PendingRunSyncsExactlyThePhonesWithUnseenRequests()
     {
         var (dirty, seen, unrequested, dirtyExisting) =
-            (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+            (TestPhones.New(), TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddOrdersAsync(SyncDatabase.OrderOf(seen, 10m, Now.AddDays(-2)));
         await db.RecordSyncRequestAsync(seen);
         await db.RunAsync(SyncMode.Auto, SyncScope.Of(seen));

@@ -32,7 +32,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(SyncMode.Force)]
     public async Task MissingCustomerIsCreatedFromTheLatestOrder(SyncMode mode)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddHistoryAsync(phone, "Анна Смирнова", "anna@example.com", "Казань", "ул. Баумана, 5");
 
         var counts = await db.RunAsync(mode, SyncScope.Of(phone));
@@ -48,7 +48,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ContactFieldsOfTheLatestOrderAreTrimmed()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 1m, Now.AddDays(-1),
             name: "  Анна  ", email: " anna@example.com ", city: "  Казань ", address: " ул. Баумана, 5 "));
 
@@ -60,7 +60,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AutoFillsOnlyEmptyContactFieldsOfAnExistingCustomer()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, "Иван Петров", email: "", city: "Москва", address: "");
         await AddHistoryAsync(phone, "Пётр Сидоров", "petr@example.com", "Казань", "ул. Баумана, 5");
 
@@ -75,7 +75,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AutoReplacesThePlaceholderName()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, Placeholder, email: "kept@example.com");
         await AddHistoryAsync(phone, "Анна Смирнова", "anna@example.com", "Казань", "");
 
@@ -87,7 +87,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AutoKeepsAnEmptyFieldWhenTheLatestOrderHasNoValueEither()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, Placeholder);
         // Only the latest order counts: the older one's values must not leak in.
         await AddHistoryAsync(phone, "", "", "", "");
@@ -102,7 +102,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData("   ")]
     public async Task NewCustomerWithoutANameInItsOrdersIsNamedThePlaceholderUntilAnOrderNamesIt(string orderName)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-2), name: orderName));
         await db.RunAsync(SyncMode.Auto, SyncScope.Of(phone));
         Assert.Equal(Placeholder, (await db.GetCustomerAsync(phone)).Name);
@@ -116,7 +116,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task PlaceholderNameComesFromSyncOptions()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
 
         await db.CreateEngine(new SyncOptions { PlaceholderName = "Unnamed" })
@@ -128,7 +128,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task DefaultLeavesContactFieldsOfAnExistingCustomerUntouchedAndUpdatesStatistics()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         // Empty fields and the placeholder too: Default fills nothing.
         await AddCustomerAsync(phone, Placeholder, email: "", city: "Москва", address: "");
         await AddHistoryAsync(phone, "Пётр Сидоров", "petr@example.com", "Казань", "ул. Баумана, 5");
@@ -145,7 +145,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ForceOverwritesContactFieldsWhereTheLatestOrderHasAValue()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, "Иван Петров", email: "ivan@example.com", city: "Москва", address: "ул. Ленина, 1");
         // Empty email and address in the latest order keep the customer's, not the older order's.
         await AddHistoryAsync(phone, "Пётр Сидоров", "", "Казань", "   ");
@@ -161,7 +161,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task StatsOnlyCreatesNoCustomer()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddHistoryAsync(phone, "Анна Смирнова", "anna@example.com", "Казань", "ул. Баумана, 5");
 
         var counts = await db.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone));
@@ -173,7 +173,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task StatsOnlyUpdatesStatisticsOfAnExistingCustomerAndNothingElse()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, Placeholder, email: "", city: "Москва", address: "");
         await AddHistoryAsync(phone, "Пётр Сидоров", "petr@example.com", "Казань", "ул. Баумана, 5");
 
@@ -189,7 +189,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task LatestOrderTieOnCreatedAtIsBrokenByTheHighestId()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         var at = Now.AddDays(-1);
         var first = SyncDatabase.OrderOf(phone, 1m, at, name: "Первый", city: "Первоград");
         var second = SyncDatabase.OrderOf(phone, 1m, at, name: "Второй", city: "Второград");
@@ -207,7 +207,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task LatestOrderProvidesContactDataWhateverItsStatus()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await AddCustomerAsync(phone, "Иван Петров", city: "Москва");
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 100m, Now.AddDays(-5), name: "Иван Петров", city: "Москва"),
@@ -224,7 +224,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     public async Task ScopedRunCountsCreatedUpdatedAndUnchangedExactly()
     {
         var (new1, new2, changed, unchanged) =
-            (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+            (TestPhones.New(), TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(changed, 10m, Now.AddDays(-3)),
             SyncDatabase.OrderOf(unchanged, 20m, Now.AddDays(-3)));
@@ -234,7 +234,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             SyncDatabase.OrderOf(new1, 40m, Now.AddDays(-1)),
             SyncDatabase.OrderOf(new2, 50m, Now.AddDays(-1)));
         // A phone with neither orders nor a customer is in scope but counts nowhere.
-        var nobody = SyncDatabase.NewPhone();
+        var nobody = TestPhones.New();
 
         var counts = await db.RunAsync(SyncMode.Default, new SyncScope.Phones([new1, new2, changed, unchanged, nobody]));
 
@@ -245,7 +245,7 @@ public class SyncModeTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ScopedRunTouchesNoOtherCustomer()
     {
-        var (inScope, outOfScope) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+        var (inScope, outOfScope) = (TestPhones.New(), TestPhones.New());
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(inScope, 10m, Now.AddDays(-1)),
             SyncDatabase.OrderOf(outOfScope, 20m, Now.AddDays(-1)));

@@ -11,7 +11,7 @@ public class SyncRequestTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AutoRunMarksTheRequestSyncedUpToTheVersionRecordedBeforeIt()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
         await db.RecordSyncRequestAsync(phone);
         await db.RecordSyncRequestAsync(phone);
@@ -28,7 +28,7 @@ public class SyncRequestTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(SyncMode.StatsOnly)]
     public async Task OnlyAutoRunsMarkRequestsSynced(SyncMode mode)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
         await db.RecordSyncRequestAsync(phone);
 
@@ -40,7 +40,7 @@ public class SyncRequestTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AutoRunOfAPhoneWithoutARequestCreatesNone()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 10m, Now.AddDays(-1)));
 
         await db.RunAsync(SyncMode.Auto, SyncScope.Of(phone));

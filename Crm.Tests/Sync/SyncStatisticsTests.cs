@@ -13,7 +13,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task StatisticsCountCompletedOrdersOnly()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 100.00m, Now.AddDays(-10)),
             SyncDatabase.OrderOf(phone, 250.50m, Now.AddDays(-5)),
@@ -40,7 +40,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData("99999.99", "99999.99", "99999.99")]
     public async Task AverageOrderIsTheSumOverTheCountRoundedToTwoDecimals(string amounts, string spent, string average)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         var values = amounts.Split(' ').Select(SyncDatabase.Dec).ToArray();
         await db.AddOrdersAsync(values.Select((a, i) => SyncDatabase.OrderOf(phone, a, Now.AddDays(-1 - i))).ToArray());
 
@@ -55,7 +55,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task LastOrderDateIsTheNewestCompletedOrdersCreatedAt()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         // Inserted newest first, so neither the first nor the last row is the answer by accident.
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 1m, Now.AddDays(-30)),
@@ -70,7 +70,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task CustomerWithoutCompletedOrdersHasZeroStatisticsAndIsNew()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         // An old order too: "no completed orders" must win over "inactive".
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 500m, Now.AddDays(-300), OrderStatus.Cancelled),
@@ -91,7 +91,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task StatisticsFollowAnOrderThatBecomesCompleted()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         var (first, pending) = (SyncDatabase.OrderOf(phone, 40m, Now.AddDays(-3)),
             SyncDatabase.OrderOf(phone, 60m, Now.AddDays(-1), OrderStatus.Processing));
         await db.AddOrdersAsync(first, pending);
@@ -112,7 +112,7 @@ public class SyncStatisticsTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ScopedSyncResetsTheStatisticsOfACustomerWithoutOrders()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCustomerAsync(new Customer
         {
             Name = "Из API", Phone = phone, TotalOrders = 7, TotalSpent = 1234.56m, AverageOrder = 176.37m,

@@ -17,8 +17,6 @@ public static class WebhookTestKit
         return subscription;
     }
 
-    public static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-
     // An order through the API, its customer's sync awaited.
     public static async Task<JsonNode> OrderAsync(this HttpClient client, string phone, decimal amount, string name = "Вебхук Тестов")
     {
