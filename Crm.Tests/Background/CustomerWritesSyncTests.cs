@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
+using Crm.Api.Customers;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -15,8 +15,6 @@ public class CustomerWritesSyncTests(CrmApiFactory factory) : IClassFixture<CrmA
 
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string NewPhone() => "+79" + Random.Shared.Next(100_000_000, 999_999_999);
-
     // Orders written straight into the table: no sync request, as an order from before the CRM.
     private async Task AddOrdersAsync(string phone, params decimal[] amounts)
     {
@@ -28,41 +26,41 @@ public class CustomerWritesSyncTests(CrmApiFactory factory) : IClassFixture<CrmA
                 """);
     }
 
-    private async Task<JsonNode> CustomerAsync(long id) =>
-        await (await _client.GetAsync($"/api/customers/{id}")).ReadJsonAsync();
+    private async Task<CustomerResponse> CustomerAsync(long id) =>
+        await (await _client.GetAsync($"/api/customers/{id}")).ReadJsonAsync<CustomerResponse>();
 
     [Fact]
     public async Task ACustomerCreatedForAPhoneWithOrdersGetsTheirStatistics()
     {
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         await AddOrdersAsync(phone, 100m, 250m);
 
         var created = await _client.PostAsJsonAsync("/api/customers", new { name = "Иван Петров", phone });
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        var id = (long)(await created.ReadJsonAsync())["id"]!;
+        var id = (await created.ReadJsonAsync<CustomerResponse>()).Id;
 
-        var customer = await Waiting.UntilAsync(() => CustomerAsync(id), c => (int)c["totalOrders"]! == 2,
+        var customer = await Waiting.UntilAsync(() => CustomerAsync(id), c => c.TotalOrders == 2,
             "the new customer's statistics", Deadline);
-        Assert.Equal(350m, (decimal)customer["totalSpent"]!);
-        Assert.Equal("Иван Петров", (string)customer["name"]!);
+        Assert.Equal(350m, customer.TotalSpent);
+        Assert.Equal("Иван Петров", customer.Name);
     }
 
     [Fact]
     public async Task ACustomerMovedToAnotherPhoneGetsItsStatisticsAndTheOldPhoneItsCustomerBack()
     {
-        var (oldPhone, newPhone) = (NewPhone(), NewPhone());
+        var (oldPhone, newPhone) = (TestPhones.New(), TestPhones.New());
         await AddOrdersAsync(oldPhone, 100m);
         await AddOrdersAsync(newPhone, 10m, 20m, 30m);
         var created = await _client.PostAsJsonAsync("/api/customers", new { name = "Ольга", phone = oldPhone });
-        var id = (long)(await created.ReadJsonAsync())["id"]!;
-        await Waiting.UntilAsync(() => CustomerAsync(id), c => (int)c["totalOrders"]! == 1, "the statistics of the old phone", Deadline);
+        var id = (await created.ReadJsonAsync<CustomerResponse>()).Id;
+        await Waiting.UntilAsync(() => CustomerAsync(id), c => c.TotalOrders == 1, "the statistics of the old phone", Deadline);
 
         var moved = await _client.PatchAsJsonAsync($"/api/customers/{id}", new { phone = newPhone });
         Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
 
-        var customer = await Waiting.UntilAsync(() => CustomerAsync(id), c => (int)c["totalOrders"]! == 3,
+        var customer = await Waiting.UntilAsync(() => CustomerAsync(id), c => c.TotalOrders == 3,
             "the moved customer's statistics", Deadline);
-        Assert.Equal(60m, (decimal)customer["totalSpent"]!);
+        Assert.Equal(60m, customer.TotalSpent);
         var recreated = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(oldPhone), c => c is not null,
             "a customer for the old phone's orders", Deadline);
         Assert.NotEqual(id, (long)recreated!["id"]!);

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Crm.Api.Orders;
+using Crm.Jobs.Orders;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,32 +16,30 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string NewPhoneDigits() => "9" + Random.Shared.Next(100_000_000, 999_999_999);
-
-    private async Task<JsonNode> PostOrderAsync(object order)
+    private async Task<OrderResponse> PostOrderAsync(object order)
     {
         var response = await _client.PostAsJsonAsync("/api/orders", order);
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return await response.ReadJsonAsync();
+        return await response.ReadJsonAsync<OrderResponse>();
     }
 
     [Fact]
     public async Task WritingAnOrderCreatesItsCustomerThroughAJob()
     {
-        var digits = NewPhoneDigits();
+        var (raw, phone) = TestPhones.NewSpelledWith8();
         var order = await PostOrderAsync(new
         {
-            customerName = "Мария Кузнецова", customerPhone = $"8 ({digits[..3]}) {digits[3..6]}-{digits[6..8]}-{digits[8..]}",
+            customerName = "Мария Кузнецова", customerPhone = raw,
             customerEmail = "maria@example.com", deliveryCity = "Самара", deliveryAddress = "ул. Ленинградская, 10",
             totalAmount = 2500.50m, status = "completed",
         });
 
-        Assert.Equal($"+7{digits}", (string)order["normalizedPhone"]!);
-        var jobId = (string)order["syncJobId"]!;
+        Assert.Equal(phone, order.NormalizedPhone);
+        var jobId = order.SyncJobId!;
         var job = await _client.JobAsync(jobId);
         Assert.Equal(1, (int)job["result"]!["createdCount"]!);
 
-        var customer = await _client.CustomerByPhoneAsync($"+7{digits}");
+        var customer = await _client.CustomerByPhoneAsync(phone);
         Assert.NotNull(customer);
         Assert.Equal("Мария Кузнецова", (string)customer["name"]!);
         Assert.Equal("Самара", (string)customer["city"]!);
@@ -53,52 +53,51 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     {
         var order = await PostOrderAsync(new { customerName = "Без телефона", customerPhone = "не указан", totalAmount = 100 });
 
-        Assert.Null(order["normalizedPhone"]);
-        Assert.Null(order["syncJobId"]);
-        Assert.Equal("не указан", (string)order["customerPhone"]!);
-        Assert.Equal("new", (string)order["status"]!);
-        Assert.Equal(factory.Clock.GetUtcNow().UtcDateTime, (DateTime)order["createdAt"]!);
+        Assert.Null(order.NormalizedPhone);
+        Assert.Null(order.SyncJobId);
+        Assert.Equal("не указан", order.CustomerPhone);
+        Assert.Equal(OrderStatus.New, order.Status);
+        Assert.Equal(factory.Clock.GetUtcNow().UtcDateTime, order.CreatedAt);
     }
 
     [Fact]
     public async Task CreatedAtCarriesHistoryAndOrdersAreListedNewestFirst()
     {
-        var digits = NewPhoneDigits();
-        var phone = $"+7{digits}";
+        var phone = TestPhones.New();
         var old = await PostOrderAsync(new { customerPhone = phone, totalAmount = 10, status = "completed", createdAt = "2025-01-15T10:00:00Z" });
         var newer = await PostOrderAsync(new { customerPhone = phone, totalAmount = 20, status = "completed", createdAt = "2026-03-01T10:00:00+03:00" });
-        await _client.JobAsync((string)newer["syncJobId"]!);
+        await _client.JobAsync(newer.SyncJobId!);
         await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null && (int)c["totalOrders"]! == 2, "both orders counted");
 
-        Assert.Equal(new DateTime(2026, 3, 1, 7, 0, 0, DateTimeKind.Utc), (DateTime)newer["createdAt"]!);
+        Assert.Equal(new DateTime(2026, 3, 1, 7, 0, 0, DateTimeKind.Utc), newer.CreatedAt);
         var customer = (await _client.CustomerByPhoneAsync(phone))!;
         var history = await (await _client.GetAsync($"/api/customers/{customer["id"]}/orders?pageSize=1")).ReadJsonAsync();
         Assert.Equal(2, (int)history["totalCount"]!);
         Assert.True((bool)history["totalCountExact"]!);
-        Assert.Equal((long)newer["id"]!, (long)history["items"]![0]!["id"]!);
+        Assert.Equal(newer.Id, (long)history["items"]![0]!["id"]!);
         var second = await (await _client.GetAsync($"/api/customers/{customer["id"]}/orders?page=2&pageSize=1")).ReadJsonAsync();
-        Assert.Equal((long)old["id"]!, (long)second["items"]![0]!["id"]!);
+        Assert.Equal(old.Id, (long)second["items"]![0]!["id"]!);
 
-        var byPhone = await (await _client.GetAsync($"/api/orders?phone={Uri.EscapeDataString("8" + digits)}&status=completed")).ReadJsonAsync();
-        Assert.Equal([(long)newer["id"]!, (long)old["id"]!], byPhone["items"]!.AsArray().Select(o => (long)o!["id"]!));
+        var byPhone = await (await _client.GetAsync($"/api/orders?phone={Uri.EscapeDataString("8" + phone[2..])}&status=completed")).ReadJsonAsync();
+        Assert.Equal([newer.Id, old.Id], byPhone["items"]!.AsArray().Select(o => (long)o!["id"]!));
     }
 
     [Fact]
     public async Task ChangingAnOrdersPhoneSyncsBothCustomers()
     {
-        var first = $"+7{NewPhoneDigits()}";
-        var second = $"+7{NewPhoneDigits()}";
+        var first = TestPhones.New();
+        var second = TestPhones.New();
         await PostOrderAsync(new { customerName = "Первый", customerPhone = first, totalAmount = 100, status = "completed" });
         var moving = await PostOrderAsync(new { customerName = "Первый", customerPhone = first, totalAmount = 900, status = "completed" });
-        await _client.JobAsync((string)moving["syncJobId"]!);
+        await _client.JobAsync(moving.SyncJobId!);
         await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(first), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "first customer at 1000");
 
-        var patch = await _client.PatchJsonAsync($"/api/orders/{moving["id"]}", new { customerPhone = second, customerName = "Второй" });
+        var patch = await _client.PatchJsonAsync($"/api/orders/{moving.Id}", new { customerPhone = second, customerName = "Второй" });
 
         Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
-        var patched = await patch.ReadJsonAsync();
-        await _client.JobAsync((string)patched["syncJobId"]!);
-        await _client.JobAsync((string)patched["previousCustomerSyncJobId"]!);
+        var patched = await patch.ReadJsonAsync<OrderResponse>();
+        await _client.JobAsync(patched.SyncJobId!);
+        await _client.JobAsync(patched.PreviousCustomerSyncJobId!);
         var firstCustomer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(first), c => (decimal)c!["totalSpent"]! == 100m, "first customer back to 100");
         Assert.Equal(1, (int)firstCustomer!["totalOrders"]!);
         var secondCustomer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(second), c => c is not null, "second customer");
@@ -109,13 +108,13 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task CancellingAnOrderTakesItOutOfTheStatistics()
     {
-        var phone = $"+7{NewPhoneDigits()}";
+        var phone = TestPhones.New();
         await PostOrderAsync(new { customerPhone = phone, totalAmount = 300, status = "completed" });
         var order = await PostOrderAsync(new { customerPhone = phone, totalAmount = 700, status = "completed" });
         await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null && (decimal)c["totalSpent"]! == 1000m, "1000 spent");
 
-        var patch = await (await _client.PatchJsonAsync($"/api/orders/{order["id"]}", new { status = "cancelled" })).ReadJsonAsync();
-        await _client.JobAsync((string)patch["syncJobId"]!);
+        var patch = await (await _client.PatchJsonAsync($"/api/orders/{order.Id}", new { status = "cancelled" })).ReadJsonAsync<OrderResponse>();
+        await _client.JobAsync(patch.SyncJobId!);
 
         var customer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => (decimal)c!["totalSpent"]! == 300m, "300 spent");
         Assert.Equal(1, (int)customer!["totalOrders"]!);
@@ -125,16 +124,16 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task ABurstOfWritesForOneCustomerCoalescesAndEndsExact()
     {
-        var phone = $"+7{NewPhoneDigits()}";
+        var phone = TestPhones.New();
         var writes = await Task.WhenAll(Enumerable.Range(1, 50).Select(async i =>
         {
             var response = await factory.CreateClient().PostAsJsonAsync("/api/orders",
                 new { customerName = "Серийный покупатель", customerPhone = phone, totalAmount = i, status = "completed" });
             Assert.True(HttpStatusCode.Created == response.StatusCode, await response.Content.ReadAsStringAsync());
-            return await response.ReadJsonAsync();
+            return await response.ReadJsonAsync<OrderResponse>();
         }));
 
-        var jobIds = writes.Select(w => (string)w["syncJobId"]!).Distinct().ToList();
+        var jobIds = writes.Select(w => w.SyncJobId!).Distinct().ToList();
         foreach (var jobId in jobIds)
             await _client.JobAsync(jobId);
 
@@ -155,9 +154,9 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task WritesForManyCustomersShareJobsAndEveryCustomerEndsExact()
     {
-        var phones = Enumerable.Range(0, 20).Select(_ => $"+7{NewPhoneDigits()}").ToArray();
+        var phones = Enumerable.Range(0, 20).Select(_ => TestPhones.New()).ToArray();
         var next = -1;
-        var writes = new System.Collections.Concurrent.ConcurrentBag<JsonNode>();
+        var writes = new System.Collections.Concurrent.ConcurrentBag<OrderResponse>();
         await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
         {
             var client = factory.CreateClient();
@@ -166,11 +165,11 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
                 var response = await client.PostAsJsonAsync("/api/orders",
                     new { customerName = $"Покупатель {n % 20}", customerPhone = phones[n % 20], totalAmount = n, status = "completed" });
                 Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-                writes.Add(await response.ReadJsonAsync());
+                writes.Add(await response.ReadJsonAsync<OrderResponse>());
             }
         }));
 
-        var jobIds = writes.Select(w => (string)w["syncJobId"]!).Distinct().ToList();
+        var jobIds = writes.Select(w => w.SyncJobId!).Distinct().ToList();
         foreach (var jobId in jobIds)
             await _client.JobAsync(jobId);
 
@@ -190,15 +189,15 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task AMovedOrderSyncsBothCustomersInOneJob()
     {
-        var first = $"+7{NewPhoneDigits()}";
-        var second = $"+7{NewPhoneDigits()}";
+        var first = TestPhones.New();
+        var second = TestPhones.New();
         var order = await PostOrderAsync(new { customerPhone = first, totalAmount = 100, status = "completed" });
-        await _client.JobAsync((string)order["syncJobId"]!);
+        await _client.JobAsync(order.SyncJobId!);
 
-        var patched = await (await _client.PatchJsonAsync($"/api/orders/{order["id"]}", new { customerPhone = second })).ReadJsonAsync();
+        var patched = await (await _client.PatchJsonAsync($"/api/orders/{order.Id}", new { customerPhone = second })).ReadJsonAsync<OrderResponse>();
 
-        Assert.Equal((string)patched["syncJobId"]!, (string)patched["previousCustomerSyncJobId"]!);
-        await _client.JobAsync((string)patched["syncJobId"]!);
+        Assert.Equal(patched.SyncJobId, patched.PreviousCustomerSyncJobId);
+        await _client.JobAsync(patched.SyncJobId!);
         Assert.Equal(0, (int)(await _client.CustomerByPhoneAsync(first))!["totalOrders"]!);
         Assert.Equal(100m, (decimal)(await _client.CustomerByPhoneAsync(second))!["totalSpent"]!);
     }
@@ -207,7 +206,7 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     public async Task TheSweeperSyncsAWriteWhoseJobWasNeverQueued()
     {
         // What a process that died between the order's commit and the enqueue leaves behind.
-        var phone = $"+7{NewPhoneDigits()}";
+        var phone = TestPhones.New();
         await using (var db = factory.CreateDbContext())
         {
             await db.Database.ExecuteSqlRawAsync("""
@@ -267,8 +266,8 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task AnNdjsonImportLandsGoodLinesReportsBadOnesAndSyncsTheCustomersInOneJob()
     {
-        var a = $"+7{NewPhoneDigits()}";
-        var b = $"+7{NewPhoneDigits()}";
+        var a = TestPhones.New();
+        var b = TestPhones.New();
         var body = string.Join('\n',
             $$"""{"customerName":"Импорт А","customerPhone":"{{a}}","totalAmount":100,"status":"completed"}""",
             $$"""{"customerName":"Импорт А","customerPhone":"{{a}}","totalAmount":200,"status":"completed"}""",
@@ -280,13 +279,13 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
 
         // Accepted like every other job trigger: the job's status URL in Location and in the body.
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var result = await response.ReadJsonAsync();
-        Assert.Equal(3, (int)result["imported"]!);
-        Assert.Equal(2, (int)result["rejected"]!);
-        Assert.Equal([3L, 4L], result["errors"]!.AsArray().Select(e => (long)e!["line"]!));
-        var jobId = (string)result["jobId"]!;
+        var result = await response.ReadJsonAsync<ImportResponse>();
+        Assert.Equal(3, result.Imported);
+        Assert.Equal(2, result.Rejected);
+        Assert.Equal([3L, 4L], result.Errors.Select(e => e.Line));
+        var jobId = result.JobId!;
         Assert.Equal($"/api/jobs/{jobId}", response.Headers.Location?.OriginalString);
-        Assert.Equal($"/api/jobs/{jobId}", (string?)result["statusUrl"]);
+        Assert.Equal($"/api/jobs/{jobId}", result.StatusUrl);
         var job = await _client.JobAsync(jobId);
         Assert.Equal(2, (int)job["result"]!["createdCount"]!);
 
@@ -300,16 +299,16 @@ public class OrdersSyncTests(CrmApiFactory factory) : IClassFixture<CrmApiFactor
     [Fact]
     public async Task ACsvImportReadsTheHeaderAndQuotedFields()
     {
-        var phone = $"+7{NewPhoneDigits()}";
+        var phone = TestPhones.New();
         var body = "customerName,customerPhone,deliveryCity,deliveryAddress,totalAmount,status,createdAt\r\n" +
                    $"\"Орлов, Игорь\",{phone},Тула,\"ул. Мира, д. 1, кв. \"\"5\"\"\",1500.75,completed,2026-10-01T09:00:00Z\r\n";
 
         var response = await _client.PostAsync("/api/orders/import", new StringContent(body, Encoding.UTF8, "text/csv"));
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var result = await response.ReadJsonAsync();
-        Assert.Equal(1, (int)result["imported"]!);
-        await _client.JobAsync((string)result["jobId"]!);
+        var result = await response.ReadJsonAsync<ImportResponse>();
+        Assert.Equal(1, result.Imported);
+        await _client.JobAsync(result.JobId!);
         var customer = await _client.CustomerByPhoneAsync(phone);
         Assert.Equal("Орлов, Игорь", (string)customer!["name"]!);
         Assert.Equal("ул. Мира, д. 1, кв. \"5\"", (string)customer["address"]!);

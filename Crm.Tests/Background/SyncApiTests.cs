@@ -1,7 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
+using Crm.Api.Customers;
+using Crm.Api.Infrastructure;
+using Crm.Api.Orders;
+using Crm.Api.Sync;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
@@ -16,7 +21,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     private async Task<string> AddOrdersDirectlyAsync(int count, decimal amount, OrderStatus status = OrderStatus.Completed)
     {
         // Straight into the table, as a shop writing around the API would: only a sync sees them.
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         await using var db = factory.CreateDbContext();
         for (var i = 0; i < count; i++)
         {
@@ -38,10 +43,10 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var response = await _client.PostAsJsonAsync("/api/sync", new { mode = "default" });
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var accepted = await response.ReadJsonAsync();
-        var jobId = (string)accepted["jobId"]!;
+        var accepted = await response.ReadJsonAsync<JobAccepted>();
+        var jobId = accepted.JobId;
         Assert.Equal($"/api/jobs/{jobId}", response.Headers.Location?.ToString());
-        Assert.Equal($"/api/jobs/{jobId}", (string)accepted["statusUrl"]!);
+        Assert.Equal($"/api/jobs/{jobId}", accepted.StatusUrl);
 
         var job = await _client.JobAsync(jobId);
         var result = job["result"]!;
@@ -56,22 +61,22 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var customer = await db.Customers.SingleAsync(c => c.Phone == phone);
         Assert.Equal((3, 3000m, CustomerCategory.Regular), (customer.TotalOrders, customer.TotalSpent, customer.Category));
 
-        var runs = await (await _client.GetAsync("/api/sync/runs")).ReadJsonAsync();
-        var run = runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!;
-        Assert.True((bool)runs["totalCountExact"]!);
-        Assert.Equal("default", (string)run["mode"]!);
-        Assert.Equal("succeeded", (string)run["status"]!);
+        var runs = await (await _client.GetAsync("/api/sync/runs")).ReadJsonAsync<PagedResponse<SyncRunResponse>>();
+        var run = runs.Items.First(r => r.JobId == jobId);
+        Assert.True(runs.TotalCountExact);
+        Assert.Equal(SyncMode.Default, run.Mode);
+        Assert.Equal(SyncRunStatus.Succeeded, run.Status);
     }
 
     [Fact]
     public async Task ASecondRunReportsEverythingUnchanged()
     {
         await AddOrdersDirectlyAsync(2, 10m);
-        var first = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync();
-        await _client.JobAsync((string)first["jobId"]!);
+        var first = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync<JobAccepted>();
+        await _client.JobAsync(first.JobId);
 
-        var second = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync();
-        var result = (await _client.JobAsync((string)second["jobId"]!))["result"]!;
+        var second = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync<JobAccepted>();
+        var result = (await _client.JobAsync(second.JobId))["result"]!;
 
         Assert.Equal(0, (int)result["createdCount"]!);
         Assert.Equal(0, (int)result["updatedCount"]!);
@@ -89,10 +94,10 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 
         // Sixteen at once queue up on the dedupe's advisory lock: one job, the others find it.
         var firsts = await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
-            (string)(await (await factory.CreateClient().PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync())["jobId"]!));
+            (await (await factory.CreateClient().PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync<JobAccepted>()).JobId));
         var first = Assert.Single(firsts.Distinct());
-        var second = (string)(await (await _client.PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync())["jobId"]!;
-        var other = (string)(await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync())["jobId"]!;
+        var second = (await (await _client.PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync<JobAccepted>()).JobId;
+        var other = (await (await _client.PostAsJsonAsync("/api/sync", new { mode = "force" })).ReadJsonAsync<JobAccepted>()).JobId;
 
         Assert.Equal(first, second);
         Assert.NotEqual(first, other);
@@ -103,7 +108,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         await _client.JobAsync(other);
 
         // Once it has finished, asking again queues a new one.
-        var third = (string)(await (await _client.PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync())["jobId"]!;
+        var third = (await (await _client.PostAsJsonAsync("/api/sync", new { mode = "statsOnly" })).ReadJsonAsync<JobAccepted>()).JobId;
         Assert.NotEqual(first, third);
         await _client.JobAsync(third);
     }
@@ -129,10 +134,10 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         {
             var order = await (await _client.PostAsJsonAsync("/api/orders", new
             {
-                customerName = "Повтор", customerPhone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999),
+                customerName = "Повтор", customerPhone = TestPhones.New(),
                 deliveryCity = "Запретный", totalAmount = 10, status = "completed",
-            })).ReadJsonAsync();
-            jobId = (string)order["syncJobId"]!;
+            })).ReadJsonAsync<OrderResponse>();
+            jobId = order.SyncJobId!;
 
             var retrying = await Waiting.UntilAsync(
                 async () => await (await _client.GetAsync($"/api/jobs/{jobId}")).ReadJsonAsync(),
@@ -164,12 +169,12 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var response = await _client.PostAsync($"/api/customers/{customer.Id}/update-stats", null);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var job = await _client.JobAsync((string)(await response.ReadJsonAsync())["jobId"]!);
+        var job = await _client.JobAsync((await response.ReadJsonAsync<JobAccepted>()).JobId);
         Assert.Equal(1, (int)job["result"]!["updatedCount"]!);
-        var updated = await (await _client.GetAsync($"/api/customers/{customer.Id}")).ReadJsonAsync();
-        Assert.Equal(10, (int)updated["totalOrders"]!);
-        Assert.Equal("vip", (string)updated["category"]!);
-        Assert.Equal("Статистика", (string)updated["name"]!);
+        var updated = await (await _client.GetAsync($"/api/customers/{customer.Id}")).ReadJsonAsync<CustomerResponse>();
+        Assert.Equal(10, updated.TotalOrders);
+        Assert.Equal(CustomerCategory.Vip, updated.Category);
+        Assert.Equal("Статистика", updated.Name);
 
         await (await _client.PostAsync("/api/customers/987654321/update-stats", null)).AssertProblemAsync(HttpStatusCode.NotFound);
     }
@@ -181,7 +186,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var now = factory.Clock.GetUtcNow().UtcDateTime;
         var lapsed = new Customer
         {
-            Name = "Бывший VIP", Phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999), Category = CustomerCategory.Vip,
+            Name = "Бывший VIP", Phone = TestPhones.New(), Category = CustomerCategory.Vip,
             TotalOrders = 12, TotalSpent = 150_000m, AverageOrder = 12_500m, LastOrderDate = now.AddDays(-200),
             CreatedAt = now, UpdatedAt = now,
         };
@@ -192,7 +197,7 @@ public class SyncApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var response = await _client.PostAsync("/api/categories/recalculate", null);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var job = await _client.JobAsync((string)(await response.ReadJsonAsync())["jobId"]!);
+        var job = await _client.JobAsync((await response.ReadJsonAsync<JobAccepted>()).JobId);
         Assert.True((int?)job["result"]?["changedCount"] >= 1, job.ToJsonString());
         Assert.Equal(CustomerCategory.Inactive, (await db.Customers.AsNoTracking().SingleAsync(c => c.Id == lapsed.Id)).Category);
         var after = await CountsAsync();

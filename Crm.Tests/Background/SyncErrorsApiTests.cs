@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using Crm.Api.Infrastructure;
+using Crm.Api.Sync;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 
@@ -20,7 +23,7 @@ public class SyncErrorsApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         // Straight into the table, as an older importer could have written it: a 17-digit
         // "possible" number that the customers table's E.164 check refuses.
         const string poisoned = "+49301234567890123";
-        var good = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var good = TestPhones.New();
         await using (var db = factory.CreateDbContext())
         {
             var now = factory.Clock.GetUtcNow().UtcDateTime;
@@ -35,8 +38,8 @@ public class SyncErrorsApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
             await db.SaveChangesAsync();
         }
 
-        var accepted = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "default" })).ReadJsonAsync();
-        var jobId = (string)accepted["jobId"]!;
+        var accepted = await (await _client.PostAsJsonAsync("/api/sync", new { mode = "default" })).ReadJsonAsync<JobAccepted>();
+        var jobId = accepted.JobId;
         var job = await _client.JobAsync(jobId);
 
         // One attempt: a refused row is not a reason to retry the whole sync.
@@ -45,16 +48,16 @@ public class SyncErrorsApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         await using (var db = factory.CreateDbContext())
             Assert.Equal(1, await db.Customers.CountAsync(c => c.Phone == good));
 
-        var runs = await (await _client.GetAsync("/api/sync/runs")).ReadJsonAsync();
-        var run = runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!;
-        Assert.Equal(("succeeded", 1), ((string)run["status"]!, (int)run["errorCount"]!));
-        Assert.Contains(poisoned, (string?)run["error"]);
+        var runs = await (await _client.GetAsync("/api/sync/runs")).ReadJsonAsync<PagedResponse<SyncRunResponse>>();
+        var run = runs.Items.First(r => r.JobId == jobId);
+        Assert.Equal((SyncRunStatus.Succeeded, 1), (run.Status, run.ErrorCount));
+        Assert.Contains(poisoned, run.Error);
 
-        var errors = await (await _client.GetAsync("/api/sync/errors")).ReadJsonAsync();
-        var error = Assert.Single(errors["items"]!.AsArray())!;
-        Assert.Equal((poisoned, "23514", 1), ((string)error["phone"]!, (string)error["sqlState"]!, (int)error["attempts"]!));
-        Assert.Contains("ck_customers_phone_e164", (string)error["error"]!);
-        Assert.True((DateTime)error["retryAt"]! > (DateTime)error["lastFailedAt"]!);
+        var errors = await (await _client.GetAsync("/api/sync/errors")).ReadJsonAsync<PagedResponse<SyncErrorResponse>>();
+        var error = Assert.Single(errors.Items);
+        Assert.Equal((poisoned, "23514", 1), (error.Phone, error.SqlState, error.Attempts));
+        Assert.Contains("ck_customers_phone_e164", error.Error);
+        Assert.True(error.RetryAt > error.LastFailedAt);
 
         var page = new HttpRequestMessage(HttpMethod.Get, "/hangfire/syncs");
         page.Headers.Authorization = new AuthenticationHeaderValue("Basic",

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Crm.Api.Customers;
 using Crm.Api.Infrastructure;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -41,28 +42,28 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
         }
     }
 
-    private async Task<JsonNode> ListAsync(string query)
+    private async Task<PagedResponse<CustomerResponse>> ListAsync(string query)
     {
         var response = await _client.GetAsync("/api/customers" + query);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return await response.ReadJsonAsync();
+        return await response.ReadJsonAsync<PagedResponse<CustomerResponse>>();
     }
 
     [Fact]
     public async Task UnfilteredListStopsCountingAtTheCapAndSaysSo()
     {
         var page = await ListAsync("");
-        Assert.Equal(PagingRules.MaxCount, (int)page["totalCount"]!);
-        Assert.False((bool)page["totalCountExact"]!);
-        Assert.Equal(50, page["items"]!.AsArray().Count);
+        Assert.Equal(PagingRules.MaxCount, page.TotalCount);
+        Assert.False(page.TotalCountExact);
+        Assert.Equal(50, page.Items.Count);
     }
 
     [Fact]
     public async Task FilterMatchingExactlyTheCapIsCountedExactly()
     {
         var page = await ListAsync("?category=new");
-        Assert.Equal(PagingRules.MaxCount, (int)page["totalCount"]!);
-        Assert.True((bool)page["totalCountExact"]!);
+        Assert.Equal(PagingRules.MaxCount, page.TotalCount);
+        Assert.True(page.TotalCountExact);
     }
 
     [Theory]
@@ -71,9 +72,9 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
     public async Task FilterOrSearchMatchingAFewIsCountedExactly(string query, int expected)
     {
         var page = await ListAsync(query);
-        Assert.Equal(expected, (int)page["totalCount"]!);
-        Assert.True((bool)page["totalCountExact"]!);
-        Assert.Equal(expected, page["items"]!.AsArray().Count);
+        Assert.Equal(expected, page.TotalCount);
+        Assert.True(page.TotalCountExact);
+        Assert.Equal(expected, page.Items.Count);
     }
 
     [Fact]
@@ -82,10 +83,10 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
         // The page just past MaxCount rows, newest first: only the oldest customer is left there.
         var pageNumber = PagingRules.MaxCount / 50 + 1;
         var page = await ListAsync($"?page={pageNumber}&pageSize=50");
-        var only = Assert.Single(page["items"]!.AsArray());
-        Assert.Equal("+79000000001", (string)only!["phone"]!);
-        Assert.Equal(pageNumber, (int)page["page"]!);
-        Assert.False((bool)page["totalCountExact"]!);
+        var only = Assert.Single(page.Items);
+        Assert.Equal("+79000000001", only.Phone);
+        Assert.Equal(pageNumber, page.Page);
+        Assert.False(page.TotalCountExact);
     }
 
     [Theory]
@@ -95,8 +96,8 @@ public class CustomersCountTests : IClassFixture<CustomersCountTests.Fixture>
     public async Task CountExactCountsEveryMatch(string query, int expected)
     {
         var page = await ListAsync(query);
-        Assert.Equal(expected, (int)page["totalCount"]!);
-        Assert.True((bool)page["totalCountExact"]!);
+        Assert.Equal(expected, page.TotalCount);
+        Assert.True(page.TotalCountExact);
     }
 
     [Theory]

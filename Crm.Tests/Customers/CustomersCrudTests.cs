@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Crm.Api.Customers;
 using Crm.Jobs.Customers;
 using Crm.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -10,13 +11,11 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string UniquePhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-
     private async Task<long> CreateAsync(string phone, string name = "Иван Петров")
     {
         var response = await _client.PostAsJsonAsync("/api/customers", new { name, phone });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return (long)(await response.ReadJsonAsync())["id"]!;
+        return (await response.ReadJsonAsync<CustomerResponse>()).Id;
     }
 
     [Fact]
@@ -33,19 +32,19 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var body = await response.ReadJsonAsync();
-        Assert.Equal($"/api/customers/{body["id"]}", response.Headers.Location?.ToString());
-        Assert.Equal("+79125550102", (string)body["phone"]!);
-        Assert.Equal("Анна Смирнова", (string)body["name"]!);
-        Assert.Equal("new", (string)body["category"]!);
-        Assert.Equal(0, (int)body["totalOrders"]!);
-        Assert.Equal(0m, (decimal)body["totalSpent"]!);
-        Assert.Null(body["lastOrderDate"]);
-        Assert.Equal(factory.Clock.GetUtcNow().UtcDateTime, (DateTime)body["createdAt"]!);
+        var body = await response.ReadJsonAsync<CustomerResponse>();
+        Assert.Equal($"/api/customers/{body.Id}", response.Headers.Location?.ToString());
+        Assert.Equal("+79125550102", body.Phone);
+        Assert.Equal("Анна Смирнова", body.Name);
+        Assert.Equal(CustomerCategory.New, body.Category);
+        Assert.Equal(0, body.TotalOrders);
+        Assert.Equal(0m, body.TotalSpent);
+        Assert.Null(body.LastOrderDate);
+        Assert.Equal(factory.Clock.GetUtcNow().UtcDateTime, body.CreatedAt);
 
-        var fetched = await (await _client.GetAsync(response.Headers.Location)).ReadJsonAsync();
-        Assert.Equal("Казань", (string)fetched["city"]!);
-        Assert.Equal("Prefers evening delivery", (string)fetched["notes"]!);
+        var fetched = await (await _client.GetAsync(response.Headers.Location)).ReadJsonAsync<CustomerResponse>();
+        Assert.Equal("Казань", fetched.City);
+        Assert.Equal("Prefers evening delivery", fetched.Notes);
     }
 
     // The longest phone E.164 allows (15 digits) fits the table: what passes validation is stored.
@@ -55,7 +54,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         var response = await _client.PostAsJsonAsync("/api/customers", new { name = "Длинный Номер", phone = "+49 3012345678901" });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.Equal("+493012345678901", (string)(await response.ReadJsonAsync())["phone"]!);
+        Assert.Equal("+493012345678901", (await response.ReadJsonAsync<CustomerResponse>()).Phone);
     }
 
     [Fact]
@@ -100,28 +99,28 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     {
         var response = await _client.PostAsJsonAsync("/api/customers", new
         {
-            name = "Old Name", phone = UniquePhone(), email = "old@example.com", city = "Тверь", notes = "old",
+            name = "Old Name", phone = TestPhones.New(), email = "old@example.com", city = "Тверь", notes = "old",
         });
-        var id = (long)(await response.ReadJsonAsync())["id"]!;
-        var newPhone = UniquePhone();
+        var id = (await response.ReadJsonAsync<CustomerResponse>()).Id;
+        var newPhone = TestPhones.New();
         factory.Clock.Advance(TimeSpan.FromMinutes(5));
 
         var put = await _client.PutAsJsonAsync($"/api/customers/{id}", new { name = "New Name", phone = newPhone, city = "Москва" });
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        var body = await put.ReadJsonAsync();
-        Assert.Equal("New Name", (string)body["name"]!);
-        Assert.Equal(newPhone, (string)body["phone"]!);
-        Assert.Equal("Москва", (string)body["city"]!);
-        Assert.Equal("", (string)body["email"]!);
-        Assert.Equal("", (string)body["notes"]!);
-        Assert.True((DateTime)body["updatedAt"]! > (DateTime)body["createdAt"]!);
+        var body = await put.ReadJsonAsync<CustomerResponse>();
+        Assert.Equal("New Name", body.Name);
+        Assert.Equal(newPhone, body.Phone);
+        Assert.Equal("Москва", body.City);
+        Assert.Equal("", body.Email);
+        Assert.Equal("", body.Notes);
+        Assert.True(body.UpdatedAt > body.CreatedAt);
     }
 
     [Fact]
     public async Task PutWithoutRequiredFieldsNamesThem()
     {
-        var id = await CreateAsync(UniquePhone());
+        var id = await CreateAsync(TestPhones.New());
         var response = await _client.PutAsJsonAsync($"/api/customers/{id}", new { city = "Москва" });
         var problem = await response.AssertValidationErrorAsync("name");
         Assert.NotNull(problem["errors"]!["phone"]);
@@ -130,9 +129,9 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [Fact]
     public async Task ChangingPhoneToATakenOneReturnsConflictAndChangesNothing()
     {
-        var takenPhone = UniquePhone();
+        var takenPhone = TestPhones.New();
         var ownerId = await CreateAsync(takenPhone);
-        var originalPhone = UniquePhone();
+        var originalPhone = TestPhones.New();
         var id = await CreateAsync(originalPhone, "Second");
 
         var put = await _client.PutAsJsonAsync($"/api/customers/{id}", new { name = "Renamed", phone = takenPhone });
@@ -148,29 +147,29 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [Fact]
     public async Task PatchChangesOnlyTheFieldsSent()
     {
-        var phone = UniquePhone();
+        var phone = TestPhones.New();
         var created = await _client.PostAsJsonAsync("/api/customers", new
         {
             name = "Пётр", phone, email = "petr@example.com", city = "Омск", address = "ул. Ленина, 5", notes = "VIP-кандидат",
         });
-        var id = (long)(await created.ReadJsonAsync())["id"]!;
+        var id = (await created.ReadJsonAsync<CustomerResponse>()).Id;
 
         var patch = await _client.PatchJsonAsync($"/api/customers/{id}", new { city = "Томск", email = "" });
 
         Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
-        var body = await patch.ReadJsonAsync();
-        Assert.Equal("Томск", (string)body["city"]!);
-        Assert.Equal("", (string)body["email"]!);
-        Assert.Equal("Пётр", (string)body["name"]!);
-        Assert.Equal(phone, (string)body["phone"]!);
-        Assert.Equal("ул. Ленина, 5", (string)body["address"]!);
-        Assert.Equal("VIP-кандидат", (string)body["notes"]!);
+        var body = await patch.ReadJsonAsync<CustomerResponse>();
+        Assert.Equal("Томск", body.City);
+        Assert.Equal("", body.Email);
+        Assert.Equal("Пётр", body.Name);
+        Assert.Equal(phone, body.Phone);
+        Assert.Equal("ул. Ленина, 5", body.Address);
+        Assert.Equal("VIP-кандидат", body.Notes);
     }
 
     [Fact]
     public async Task PatchWithAnInvalidPhoneIsRejectedAndChangesNothing()
     {
-        var phone = UniquePhone();
+        var phone = TestPhones.New();
         var id = await CreateAsync(phone, "Keep Me");
 
         var response = await _client.PatchJsonAsync($"/api/customers/{id}", new { name = "Changed", phone = "12" });
@@ -185,7 +184,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     {
         await (await _client.PatchJsonAsync("/api/customers/987654321", new { city = "Сочи" }))
             .AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await _client.PutAsJsonAsync("/api/customers/987654321", new { name = "X", phone = UniquePhone() }))
+        await (await _client.PutAsJsonAsync("/api/customers/987654321", new { name = "X", phone = TestPhones.New() }))
             .AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
@@ -200,7 +199,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [InlineData("updatedAt", "\"2020-01-01T00:00:00Z\"")]
     public async Task ClientsCannotWriteComputedFields(string field, string value)
     {
-        var phone = UniquePhone();
+        var phone = TestPhones.New();
         var create = await _client.PostRawAsync("/api/customers", $$"""{"name":"Hacker","phone":"{{phone}}","{{field}}":{{value}}}""");
         await create.AssertValidationErrorAsync(field);
 
@@ -219,7 +218,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [Fact]
     public async Task DeletingCustomerRemovesItAndItsNotes()
     {
-        var id = await CreateAsync(UniquePhone());
+        var id = await CreateAsync(TestPhones.New());
         await _client.PostAsJsonAsync($"/api/customers/{id}/notes", new { note = "called back" });
 
         var delete = await _client.DeleteAsync($"/api/customers/{id}");
@@ -234,18 +233,18 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [Fact]
     public async Task NotesAreListedNewestFirstWithTheirAuthor()
     {
-        var id = await CreateAsync(UniquePhone());
+        var id = await CreateAsync(TestPhones.New());
         var first = await _client.PostAsJsonAsync($"/api/customers/{id}/notes", new { note = "Первый звонок" });
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
         await _client.PostAsJsonAsync($"/api/customers/{id}/notes", new { note = "Second call" });
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        var created = await first.ReadJsonAsync();
-        Assert.Equal(TestKeys.Admin.Name, (string)created["createdBy"]!);
-        Assert.Equal(id, (long)created["customerId"]!);
+        var created = await first.ReadJsonAsync<NoteResponse>();
+        Assert.Equal(TestKeys.Admin.Name, created.CreatedBy);
+        Assert.Equal(id, created.CustomerId);
 
-        var notes = (await (await _client.GetAsync($"/api/customers/{id}/notes")).ReadJsonAsync()).AsArray();
-        Assert.Equal(["Second call", "Первый звонок"], notes.Select(n => (string)n!["note"]!));
+        var notes = await (await _client.GetAsync($"/api/customers/{id}/notes")).ReadJsonAsync<NoteResponse[]>();
+        Assert.Equal(["Second call", "Первый звонок"], notes.Select(n => n.Note));
     }
 
     [Fact]
@@ -263,7 +262,7 @@ public class CustomersCrudTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [InlineData("""{"note":"bad\u0000char"}""")]
     public async Task InvalidNotesAreRejectedNamingTheField(string body)
     {
-        var id = await CreateAsync(UniquePhone());
+        var id = await CreateAsync(TestPhones.New());
         var response = await _client.PostRawAsync($"/api/customers/{id}/notes", body);
         await response.AssertValidationErrorAsync("note");
         await using var db = factory.CreateDbContext();

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Crm.Api.Customers;
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 using Crm.Tests.Infrastructure;
 
@@ -38,24 +40,24 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
             };
     }
 
-    private async Task<JsonNode> ListAsync(string query)
+    private async Task<PagedResponse<CustomerResponse>> ListAsync(string query)
     {
         var response = await _client.GetAsync("/api/customers" + query);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        return await response.ReadJsonAsync();
+        return await response.ReadJsonAsync<PagedResponse<CustomerResponse>>();
     }
 
     private async Task<string[]> NamesAsync(string query) =>
-        (await ListAsync(query))["items"]!.AsArray().Select(c => (string)c!["name"]!).ToArray();
+        (await ListAsync(query)).Items.Select(c => c.Name).ToArray();
 
     [Fact]
     public async Task ListIsNewestFirstByDefaultWithPagingMetadata()
     {
         var page = await ListAsync("");
-        Assert.Equal(5, (int)page["totalCount"]!);
-        Assert.True((bool)page["totalCountExact"]!);
-        Assert.Equal(1, (int)page["page"]!);
-        Assert.Equal(50, (int)page["pageSize"]!);
+        Assert.Equal(5, page.TotalCount);
+        Assert.True(page.TotalCountExact);
+        Assert.Equal(1, page.Page);
+        Assert.Equal(50, page.PageSize);
         Assert.Equal(["Борис", "anatoly ivanov", "Anna Smith", "ПЁТР Сидоров", "Иван Иванов"], await NamesAsync(""));
     }
 
@@ -100,11 +102,11 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
         var beyond = await ListAsync("?ordering=totalSpent&page=4&pageSize=2");
 
         var names = new[] { first, second, third }
-            .SelectMany(p => p["items"]!.AsArray().Select(c => (string)c!["name"]!)).ToArray();
+            .SelectMany(p => p.Items.Select(c => c.Name)).ToArray();
         Assert.Equal(["Борис", "Anna Smith", "anatoly ivanov", "ПЁТР Сидоров", "Иван Иванов"], names);
-        Assert.Equal(5, (int)third["totalCount"]!);
-        Assert.Equal(3, (int)third["page"]!);
-        Assert.Empty(beyond["items"]!.AsArray());
+        Assert.Equal(5, third.TotalCount);
+        Assert.Equal(3, third.Page);
+        Assert.Empty(beyond.Items);
     }
 
     [Theory]
@@ -132,7 +134,7 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
     public async Task FiltersCombine()
     {
         Assert.Equal(["anatoly ivanov"], await NamesAsync("?search=an&category=inactive"));
-        Assert.Equal(0, (int)(await ListAsync("?search=борис&category=vip"))["totalCount"]!);
+        Assert.Equal(0, (await ListAsync("?search=борис&category=vip")).TotalCount);
     }
 
     [Theory]
@@ -154,7 +156,7 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
     [Fact]
     public async Task PageSizeBoundsAreInclusive()
     {
-        Assert.Single((await ListAsync("?pageSize=1"))["items"]!.AsArray());
-        Assert.Equal(200, (int)(await ListAsync("?pageSize=200"))["pageSize"]!);
+        Assert.Single((await ListAsync("?pageSize=1")).Items);
+        Assert.Equal(200, (await ListAsync("?pageSize=200")).PageSize);
     }
 }

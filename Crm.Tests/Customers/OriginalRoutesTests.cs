@@ -13,8 +13,6 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-
     // Straight into the table, as a shop writing around the API would: only a sync sees them.
     private async Task AddOrdersDirectlyAsync(string phone, int count, decimal amount, string city = "", DateTime? newest = null)
     {
@@ -49,7 +47,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     {
         // Whatever earlier tests left unsynced is synced first, so the counts are this test's.
         Assert.Equal(HttpStatusCode.OK, (await _client.PostAsync("/api/customers/sync_from_orders/", null)).StatusCode);
-        foreach (var phone in new[] { NewPhone(), NewPhone(), NewPhone() })
+        foreach (var phone in new[] { TestPhones.New(), TestPhones.New(), TestPhones.New() })
             await AddOrdersDirectlyAsync(phone, 2, 700m);
 
         var response = await _client.PostAsync("/api/customers/sync_from_orders/", null);
@@ -91,7 +89,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
         string jobId;
         try
         {
-            await AddOrdersDirectlyAsync(NewPhone(), 1, 10m, city: "Запретный");
+            await AddOrdersDirectlyAsync(TestPhones.New(), 1, 10m, city: "Запретный");
 
             var response = await _client.PostAsync("/api/customers/sync_from_orders/", null);
 
@@ -117,7 +115,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [Fact]
     public async Task OrdersHistoryIsTheCustomersOrdersNewestFirstInSnakeCase()
     {
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         var id = await AddCustomerDirectlyAsync(phone, "История");
         await AddOrdersDirectlyAsync(phone, 3, 250m);
         await AddOrdersDirectlyAsync(phone, 1, 90m); // the same time as the newest: the higher id comes first
@@ -144,7 +142,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [Fact]
     public async Task OrdersHistoryStopsAtTheNewestThousandOrders()
     {
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         var id = await AddCustomerDirectlyAsync(phone, "Оптовик");
         await using var db = factory.CreateDbContext();
         await db.Database.ExecuteSqlAsync($"""
@@ -164,7 +162,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [Fact]
     public async Task UpdateStatsAnswersTheCustomerWithRecomputedStatistics()
     {
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         var id = await AddCustomerDirectlyAsync(phone, "Статистика");
         await AddOrdersDirectlyAsync(phone, 10, 50m);
 
@@ -188,7 +186,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [Fact]
     public async Task UpdateStatsWithoutWaitingAnswersTheJobToFollow()
     {
-        var id = await AddCustomerDirectlyAsync(NewPhone(), "Без ожидания");
+        var id = await AddCustomerDirectlyAsync(TestPhones.New(), "Без ожидания");
 
         var response = await _client.PostAsync($"/api/customers/{id}/update_stats/?wait=0", null);
 
@@ -205,7 +203,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [InlineData("1.5")]
     public async Task AWaitOutsideZeroToThreeHundredSecondsIsRejected(string wait)
     {
-        var id = await AddCustomerDirectlyAsync(NewPhone(), "Ожидание");
+        var id = await AddCustomerDirectlyAsync(TestPhones.New(), "Ожидание");
         await (await _client.PostAsync($"/api/customers/sync_from_orders/?wait={wait}", null)).AssertValidationErrorAsync("wait");
         await (await _client.PostAsync($"/api/customers/{id}/update_stats/?wait={wait}", null)).AssertValidationErrorAsync("wait");
     }
@@ -213,7 +211,7 @@ public class OriginalRoutesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     [Fact]
     public async Task TheRoutesNeedAKeyAndThePostsMoreThanAReader()
     {
-        var id = await AddCustomerDirectlyAsync(NewPhone(), "Ключи");
+        var id = await AddCustomerDirectlyAsync(TestPhones.New(), "Ключи");
         var anonymous = factory.CreateClient(key: null);
         var reader = factory.CreateClient(TestKeys.Reader);
 

@@ -102,7 +102,7 @@ public class DashboardBrowserTests : IAsyncLifetime
         await db.Database.ExecuteSqlRawAsync(CityRefusal.CreateSql("Отказ"));
         try
         {
-            var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+            var phone = TestPhones.New();
             var order = await (await _factory.CreateClient().PostAsJsonAsync("/api/orders", new
             {
                 customerName = "Неудача", customerPhone = phone, deliveryCity = "Отказ", totalAmount = 10, status = "completed",
@@ -204,7 +204,7 @@ public class DashboardBrowserTests : IAsyncLifetime
     // An order written around the API, so that only a full sync creates its customer.
     private async Task<string> AddOrderDirectlyAsync()
     {
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         await using var db = _factory.CreateDbContext();
         var now = _factory.Clock.GetUtcNow().UtcDateTime;
         db.Orders.Add(new Order

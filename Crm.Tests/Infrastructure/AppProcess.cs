@@ -2,14 +2,6 @@ using System.Diagnostics;
 
 namespace Crm.Tests.Infrastructure;
 
-// What a process printed: its standard output and its standard error apart, and together.
-public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError)
-{
-    public string Output => StandardOutput + StandardError;
-
-    public void Deconstruct(out int exitCode, out string output) => (exitCode, output) = (ExitCode, Output);
-}
-
 // Runs the real Crm.Api executable (built beside the tests) as a separate process.
 public static class AppProcess
 {

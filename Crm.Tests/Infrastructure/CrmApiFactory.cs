@@ -95,23 +95,3 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         await DropDatabaseAsync();
     }
 }
-
-public sealed class DevelopmentCrmApiFactory : CrmApiFactory
-{
-    protected override string EnvironmentName => "Development";
-}
-
-public sealed class RealClockCrmApiFactory : CrmApiFactory
-{
-    public override bool UsesFakeClock => false;
-}
-
-public sealed record TestKey(string Name, string Key, string Roles);
-
-public static class TestKeys
-{
-    public static readonly TestKey Admin = new("test-admin", "admin-key-0123456789abcdef", "admin");
-    public static readonly TestKey Operator = new("test-operator", "operator-key-0123456789abcdef", "operator");
-    public static readonly TestKey Reader = new("test-reader", "reader-key-0123456789abcdef", "reader");
-    public static readonly TestKey[] All = [Admin, Operator, Reader];
-}

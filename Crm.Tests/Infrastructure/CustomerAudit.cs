@@ -3,7 +3,7 @@ using Npgsql;
 namespace Crm.Tests.Infrastructure;
 
 // The customers as their orders say they should be, computed independently of the engine
-// (one plain GROUP BY, SPEC §3's default thresholds).
+// (one plain GROUP BY, the default thresholds of docs/SYNC-RULES.md).
 public static class CustomerAudit
 {
     // Customers whose statistics or category differ from what their orders say, and phones

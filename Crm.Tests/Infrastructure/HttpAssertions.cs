@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Crm.Jobs.Data;
 
 namespace Crm.Tests.Infrastructure;
 
@@ -10,6 +12,21 @@ public static class HttpAssertions
     public static async Task<JsonNode> ReadJsonAsync(this HttpResponseMessage response) =>
         JsonNode.Parse(await response.Content.ReadAsStringAsync())
         ?? throw new InvalidOperationException("The response body is empty.");
+
+    // The API's own JSON options, read as strictly as a raw read checks: a member name not
+    // spelled as the contract's camelCase, a member the contract lacks, a constructor
+    // parameter missing from the body or a null where the contract has none fails the read.
+    private static readonly JsonSerializerOptions Contract = new(CrmJson.Options)
+    {
+        PropertyNameCaseInsensitive = false,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    // The body as a contract type of the API (CustomerResponse, OrderResponse...).
+    public static async Task<T> ReadJsonAsync<T>(this HttpResponseMessage response) =>
+        await response.Content.ReadFromJsonAsync<T>(Contract)
+        ?? throw new InvalidOperationException("The response body is null.");
 
     // The customer of this E.164 phone as the list's search finds it, or null.
     public static async Task<JsonNode?> CustomerByPhoneAsync(this HttpClient client, string e164)

@@ -20,7 +20,7 @@ public class CategoryReasonTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
     // Straight into the table, as the shop writing around the API would: only a sync sees them.
     private async Task<string> AddOrdersAsync(int count, decimal amount, DateTime newest, OrderStatus status = OrderStatus.Completed)
     {
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         await using var db = factory.CreateDbContext();
         for (var i = 0; i < count; i++)
         {

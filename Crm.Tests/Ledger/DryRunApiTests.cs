@@ -13,7 +13,7 @@ public class DryRunApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory
     [Fact]
     public async Task ADryRunsJobReportsTheCountsChangesAndSampleAndWritesNoCustomer()
     {
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         await using (var dataSource = NpgsqlDataSource.Create(factory.ConnectionString))
         await using (var command = dataSource.CreateCommand("""
             INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, total_amount, status, created_at, updated_at)

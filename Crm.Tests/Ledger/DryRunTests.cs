@@ -12,7 +12,7 @@ public class DryRunTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AForceSyncsLedgerEqualsItsDryRunAndTheDryRunWritesNothing()
     {
-        var phones = Enumerable.Range(0, 120).Select(_ => SyncDatabase.NewPhone()).ToList();
+        var phones = Enumerable.Range(0, 120).Select(_ => TestPhones.New()).ToList();
         await db.AddOrdersInBulkAsync(phones, 2);
         await db.RunAsync(SyncMode.Default, new SyncScope.All());
 
@@ -74,7 +74,7 @@ public class DryRunTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         await empty.InitializeAsync();
         try
         {
-            var phones = Enumerable.Range(0, 40).Select(_ => SyncDatabase.NewPhone()).ToList();
+            var phones = Enumerable.Range(0, 40).Select(_ => TestPhones.New()).ToList();
             await empty.AddOrdersInBulkAsync(phones, 3);
             var indexes = await CountAsync(empty, "SELECT count(*) FROM pg_indexes WHERE tablename = 'customers'");
 

@@ -14,8 +14,6 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-
     private sealed record Change(long CustomerId, string Field, string? From, string? To, string Source, long? RunId, string? Reason);
 
     private async Task<List<Change>> ChangesAsync(long customerId)
@@ -50,7 +48,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         const string api = "api:test-admin";
 
         // 1. POST /api/customers.
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         var created = await (await _client.PostAsJsonAsync("/api/customers", new { name = "Журнал Тест", phone })).ReadJsonAsync();
         var id = (long)created["id"]!;
         Assert.Contains(await ChangesAsync(id), c => c is { Field: "created", Source: api, RunId: null });
@@ -88,7 +86,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         Assert.Equal(500m, (decimal)JsonNode.Parse(statistics.From!)!["totalSpent"]!);
 
         // 6. Full syncs of every mode.
-        var fresh = NewPhone();
+        var fresh = TestPhones.New();
         await AddOrderDirectlyAsync(fresh, 10);
         var defaultRun = await _client.FullSyncRunAsync("default");
         var freshId = (long)(await _client.CustomerByPhoneAsync(fresh))!["id"]!;
@@ -114,7 +112,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
         Assert.Equal(180, (int)reason["thresholds"]!["inactiveAfterDays"]!);
 
         // 8. POST /api/orders/import: its pending sync creates the customer.
-        var imported = NewPhone();
+        var imported = TestPhones.New();
         var import = await (await _client.PostAsync("/api/orders/import", new StringContent(
             $$"""{"customerName":"Импорт Журнал","customerPhone":"{{imported}}","totalAmount":100,"status":"completed"}""",
             Encoding.UTF8, "application/x-ndjson"))).ReadJsonAsync();
@@ -145,7 +143,7 @@ public class LedgerWritePathsTests(CrmApiFactory factory) : IClassFixture<CrmApi
     [Fact]
     public async Task AnUnchangedResyncWritesNoLedgerRows()
     {
-        await AddOrderDirectlyAsync(NewPhone(), 10);
+        await AddOrderDirectlyAsync(TestPhones.New(), 10);
         await _client.FullSyncRunAsync("force");
         await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM customer_changes");

@@ -20,7 +20,7 @@ public class RevertApiTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory
     // An order written around the API, so that only a full sync creates its customer.
     private async Task<string> AddOrderDirectlyAsync()
     {
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         await using var db = factory.CreateDbContext();
         var now = factory.Clock.GetUtcNow().UtcDateTime;
         db.Orders.Add(new Order

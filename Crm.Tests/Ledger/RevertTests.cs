@@ -12,8 +12,6 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
-
     private Task AddOrderDirectlyAsync(string phone, string name, string email, string city, DateTime at) =>
         factory.ExecuteAsync("""
             INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
@@ -25,7 +23,7 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     public async Task ARevertPutsBackWhatTheRunChangedAndKeepsALaterEdit()
     {
         var now = factory.Clock.GetUtcNow().UtcDateTime;
-        var (edited, untouched) = (NewPhone(), NewPhone());
+        var (edited, untouched) = (TestPhones.New(), TestPhones.New());
         foreach (var phone in new[] { edited, untouched })
             await AddOrderDirectlyAsync(phone, "Старое Имя", "old@example.com", "Москва", now.AddDays(-2));
         await _client.FullSyncRunAsync("default");

@@ -30,7 +30,7 @@ public class TimelineTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     // A customer with two old orders (synced one by one), then a note, a new city and a third order a minute apart.
     private async Task<(long Id, long[] OrderIds, long NoteId)> ACustomerWithAHistoryAsync()
     {
-        var phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
+        var phone = TestPhones.New();
         var first = await PostOrderAsync(new
         {
             customerName = "Ольга Смирнова", customerPhone = phone, totalAmount = 1000, status = "completed", createdAt = "2026-10-01T10:00:00Z",

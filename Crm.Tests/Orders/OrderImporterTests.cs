@@ -1,3 +1,4 @@
+// Over 400 lines: every importer behaviour against one shared database (one class fixture).
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -6,38 +7,9 @@ using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
 using Crm.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
-using Npgsql;
 using Xunit.Abstractions;
 
 namespace Crm.Tests.Orders;
-
-// The importer on its own cloned database, built by hand: no web host is needed.
-public sealed class OrderImporterDatabase : IAsyncLifetime
-{
-    private string _database = "";
-
-    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-    public NpgsqlDataSource DataSource { get; private set; } = null!;
-    public OrderImporter Importer { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = await TestDatabase.CreateAsync();
-        DataSource = NpgsqlDataSource.Create(TestDatabase.ConnectionStringFor(_database));
-        Importer = new OrderImporter(
-            DataSource,
-            new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" })),
-            new OrderInputValidator(Clock),
-            Clock);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await DataSource.DisposeAsync();
-        await TestDatabase.DropAsync(_database);
-    }
-}
 
 // Tests of one class share a database, so each one marks its orders with a city of its own
 // and counts only those.
@@ -45,18 +17,9 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
 {
     private const string CsvHeader = "totalAmount,status,createdAt,deliveryCity,customerName";
 
-    private static int _lastPhone = 1_000_000;
-
     private DateTime Now => db.Clock.GetUtcNow().UtcDateTime;
 
     private static string NewCity() => $"city-{Guid.NewGuid():N}";
-
-    // A phone in a shop's spelling and its E.164 form, unique within the test run.
-    private static (string Raw, string E164) NewPhone()
-    {
-        var n = Interlocked.Increment(ref _lastPhone);
-        return ($"8 (999) {n / 10_000:D3}-{n / 100 % 100:D2}-{n % 100:D2}", $"+7999{n:D7}");
-    }
 
     private static string Json(object order) => JsonSerializer.Serialize(order);
 
@@ -115,7 +78,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task NdjsonLinesLandWithTheExactColumnValues()
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var body = Body(string.Join("\n",
             Json(new
             {
@@ -147,7 +110,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task CsvWithQuotedCommasAndDoubledQuotesLands()
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var body = Lines(
             "CustomerName,customerPhone,DELIVERYCITY,deliveryAddress,totalAmount,status,createdAt,customerEmail",
             $"\"Petrov, Ivan\",{phone.Raw},{city},\"ул. \"\"Ленина\"\", 5\",1234.50,processing,2026-11-20T08:30:00Z,ivan@example.com",
@@ -195,8 +158,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task SpreadsheetExportImportsExactly()
     {
         var city = NewCity();
-        var anna = NewPhone();
-        var ivan = NewPhone();
+        var anna = TestPhones.NewSpelledWith8();
+        var ivan = TestPhones.NewSpelledWith8();
         // As a spreadsheet saves "CSV UTF-8": a BOM, CRLF, every column named, quotes only
         // where a cell needs them, and line breaks typed into a cell kept inside its quotes.
         var text = string.Concat(
@@ -494,8 +457,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task ImportRecordsOneSyncRequestPerDistinctPhone()
     {
         var city = NewCity();
-        var (anna, annaE164) = NewPhone();
-        var (ivan, ivanE164) = NewPhone();
+        var (anna, annaE164) = TestPhones.NewSpelledWith8();
+        var (ivan, ivanE164) = TestPhones.NewSpelledWith8();
 
         var first = await ImportAsync(Lines(
             Json(new { customerPhone = anna, deliveryCity = city, totalAmount = 1 }),
@@ -534,7 +497,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task BodyFailingMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
         var body = new ScriptedStream(head, () => throw new IOException("The client went away."), tail);
 
@@ -550,7 +513,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     public async Task CancellationMidStreamWritesNothing(ImportFormat format)
     {
         var city = NewCity();
-        var phone = NewPhone();
+        var phone = TestPhones.NewSpelledWith8();
         var (head, tail) = ManyRecords(format, city, phone.Raw, 5_000);
         using var cancellation = new CancellationTokenSource();
         var body = new ScriptedStream(head, cancellation.Cancel, tail);
@@ -609,8 +572,8 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     {
         var normalizer = new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" }));
         var cache = new PhoneCache(normalizer, capacity: 2);
-        var (raw, e164) = NewPhone();
-        var other = NewPhone();
+        var (raw, e164) = TestPhones.NewSpelledWith8();
+        var other = TestPhones.NewSpelledWith8();
 
         var first = cache.Normalize(raw);
         // The same instance: the second lookup did not parse again.
@@ -634,7 +597,7 @@ public class OrderImporterTests(OrderImporterDatabase db, ITestOutputHelper outp
     {
         const int count = 50_000;
         var city = NewCity();
-        var phones = Enumerable.Range(0, 5_000).Select(_ => NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 5_000).Select(_ => TestPhones.NewSpelledWith8()).ToArray();
         var text = new StringBuilder(format == ImportFormat.Csv
             ? "customerName,customerPhone,customerEmail,deliveryCity,deliveryAddress,totalAmount,status,createdAt\r\n"
             : "");

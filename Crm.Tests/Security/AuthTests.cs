@@ -124,7 +124,7 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     public async Task ANoteIsSignedWithTheKeysName()
     {
         var customer = await (await factory.CreateClient().PostAsJsonAsync("/api/customers",
-            new { name = "Подпись", phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999) })).ReadJsonAsync();
+            new { name = "Подпись", phone = TestPhones.New() })).ReadJsonAsync();
         var note = await (await factory.CreateClient(TestKeys.Operator)
             .PostAsJsonAsync($"/api/customers/{customer["id"]}/notes", new { note = "Перезвонить" })).ReadJsonAsync();
         Assert.Equal(TestKeys.Operator.Name, (string)note["createdBy"]!);

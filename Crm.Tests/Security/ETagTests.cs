@@ -12,7 +12,7 @@ public class ETagTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
     private async Task<(long Id, string ETag)> CreateAsync()
     {
         var response = await _client.PostAsJsonAsync("/api/customers",
-            new { name = "Версия", phone = "+7999" + Random.Shared.Next(1_000_000, 9_999_999) });
+            new { name = "Версия", phone = TestPhones.New() });
         return ((long)(await response.ReadJsonAsync())["id"]!, response.Headers.ETag!.Tag);
     }
 

@@ -11,8 +11,6 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
 {
     private static readonly TimeSpan ProcessDeadline = TimeSpan.FromMinutes(3);
 
-    private static string NewPhone() => "+79" + Random.Shared.Next(100_000_000, 999_999_999);
-
     private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -43,7 +41,7 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
     public async Task TheShopsServerRestartingOnlyPausesTheFollower()
     {
         var shop = await cluster.CreateShopAsync();
-        await ShopCluster.InsertOrderAsync(shop, "До", NewPhone(), 100m);
+        await ShopCluster.InsertOrderAsync(shop, "До", TestPhones.New(), 100m);
         await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot());
         await app.InitializeAsync();
         app.CreateClient();
@@ -52,7 +50,7 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
         await cluster.Server.StopAsync();
         await Waiting.UntilAsync(() => StateAsync(app.ConnectionString), s => s!.StartsWith("reconnecting"), "reconnecting");
         await cluster.Server.StartAgainAsync();
-        await ShopCluster.InsertOrderAsync(shop, "После", NewPhone(), 200m);
+        await ShopCluster.InsertOrderAsync(shop, "После", TestPhones.New(), 200m);
 
         await WaitForSameOrdersAsync(shop, app.ConnectionString);
         await Waiting.UntilAsync(() => StateAsync(app.ConnectionString), s => s == "following", "following again");
@@ -63,7 +61,7 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
     {
         var shop = await cluster.CreateShopAsync();
         var slot = ShopCluster.NewSlot();
-        await ShopCluster.InsertOrderAsync(shop, "Один", NewPhone(), 100m);
+        await ShopCluster.InsertOrderAsync(shop, "Один", TestPhones.New(), 100m);
         await using var crm = new RealClockCrmApiFactory();
         await crm.InitializeAsync();
         await using var second = new ShopFollowingFactory(shop, slot, owner: crm);
@@ -82,8 +80,8 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
 
             // Whichever holds it goes first: the survivor takes over from the slot, no second snapshot.
             await first.DisposeAsync();
-            await ShopCluster.InsertOrderAsync(shop, "Два", NewPhone(), 200m);
-            await ShopCluster.InsertOrderAsync(shop, "Три", NewPhone(), 300m);
+            await ShopCluster.InsertOrderAsync(shop, "Два", TestPhones.New(), 200m);
+            await ShopCluster.InsertOrderAsync(shop, "Три", TestPhones.New(), 300m);
             await WaitForSameOrdersAsync(shop, crm.ConnectionString);
             Assert.Equal(1L, await ScalarAsync<long>(crm.ConnectionString, "SELECT snapshot_rows FROM shop_follower"));
         }
@@ -108,7 +106,7 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
             ("Crm__Shop__MaxReconnectDelay", "00:00:02"), ("Crm__Sync__Cron", ""), ("Crm__Sync__PendingCron", ""),
             ("Crm__Sync__RunPruneCron", ""), ("Crm__Categories__RecalculateCron", "0 0 31 2 *"),
         ];
-        var phones = Enumerable.Range(0, 20).Select(_ => NewPhone()).ToArray();
+        var phones = Enumerable.Range(0, 20).Select(_ => TestPhones.New()).ToArray();
 
         await using (var first = WorkerProcess.Start(crm.ConnectionString, settings))
         {
@@ -174,7 +172,7 @@ public class ShopFollowerReliabilityTests(ShopCluster cluster) : IClassFixture<S
         await Waiting.UntilAsync(() => StateAsync(app.ConnectionString), s => s == "following", "following");
 
         await ShopCluster.ExecuteAsync(shop, "ALTER TABLE orders_order ADD COLUMN loyalty_card varchar(20) NOT NULL DEFAULT ''");
-        await ShopCluster.InsertOrderAsync(shop, "Новая колонка", NewPhone(), 100m);
+        await ShopCluster.InsertOrderAsync(shop, "Новая колонка", TestPhones.New(), 100m);
         await WaitForSameOrdersAsync(shop, app.ConnectionString);
 
         await ShopCluster.ExecuteAsync(shop, "ALTER TABLE orders_order DROP COLUMN delivery_city");

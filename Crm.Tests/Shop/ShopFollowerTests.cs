@@ -9,8 +9,6 @@ namespace Crm.Tests.Shop;
 // Django-shaped orders_order is copied, then streamed, into orders; customers become exact.
 public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
 {
-    private static string NewPhone() => "+79" + Random.Shared.Next(100_000_000, 999_999_999);
-
     private static async Task<ShopFollowingFactory> StartAsync(string shop, string? slot = null)
     {
         var app = new ShopFollowingFactory(shop, slot ?? ShopCluster.NewSlot());
@@ -44,7 +42,7 @@ public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
     public async Task CopiesTheTableThenStreamsInsertsUpdatesAndDeletes()
     {
         var shop = await cluster.CreateShopAsync();
-        var (anna, boris) = (NewPhone(), NewPhone());
+        var (anna, boris) = (TestPhones.New(), TestPhones.New());
         var first = await ShopCluster.InsertOrderAsync(shop, "Анна", anna, 1500m);
         await ShopCluster.InsertOrderAsync(shop, "Анна", anna, 500m, "cancelled");
         var third = await ShopCluster.InsertOrderAsync(shop, "Борис", boris, 700m);
@@ -96,7 +94,7 @@ public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
     public async Task APhoneThatChangesResyncsBothCustomers()
     {
         var shop = await cluster.CreateShopAsync();
-        var (before, after) = (NewPhone(), NewPhone());
+        var (before, after) = (TestPhones.New(), TestPhones.New());
         await ShopCluster.InsertOrderAsync(shop, "Вера", before, 300m);
         var moving = await ShopCluster.InsertOrderAsync(shop, "Вера", before, 1000m);
 
@@ -128,7 +126,7 @@ public class ShopFollowerTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         var shop = await cluster.CreateShopAsync(ShopCluster.DjangoOrdersTable
             .Replace("total_amount numeric(10, 2) NOT NULL", "total_amount numeric(10, 2)")
             .Replace("created_at timestamp with time zone NOT NULL", "created_at varchar(40) NOT NULL"));
-        var phone = NewPhone();
+        var phone = TestPhones.New();
         await ShopCluster.ExecuteAsync(shop, """
             INSERT INTO orders_order (id, customer_name, customer_phone, customer_email, delivery_city, delivery_address,
                                       total_amount, status, created_at, updated_at) VALUES

@@ -2,11 +2,12 @@ using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Sync;
+using Crm.Tests.Infrastructure;
 
 namespace Crm.Tests.Sync;
 
-// SPEC §3's categories through the sync engine, first rule that holds. Runs are scoped to
-// each test's own phones; the clock never moves in this class.
+// The category rules of docs/SYNC-RULES.md through the sync engine, first rule that holds.
+// Runs are scoped to each test's own phones; the clock never moves in this class.
 public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
 {
     private DateTime Now => db.Now;
@@ -26,7 +27,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(11, CustomerCategory.Vip)]
     public async Task CompletedOrderCountDecidesTheCategory(int completed, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, completed, 100m, Now.AddDays(-1));
 
         var customer = await SyncAsync(phone);
@@ -37,7 +38,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task OrdersThatAreNotCompletedDoNotCountTowardsTheCategory()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 2, 100m, Now.AddDays(-3));
         await db.AddOrdersAsync(
             SyncDatabase.OrderOf(phone, 200_000m, Now.AddDays(-1), OrderStatus.Cancelled),
@@ -50,7 +51,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task ThirdCompletedOrderMakesTheCustomerRegular()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 2, 100m, Now.AddDays(-2));
         Assert.Equal(CustomerCategory.New, (await SyncAsync(phone)).Category);
 
@@ -62,7 +63,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task TenthCompletedOrderMakesTheCustomerVip()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 9, 100m, Now.AddDays(-2));
         Assert.Equal(CustomerCategory.Regular, (await SyncAsync(phone)).Category);
 
@@ -79,7 +80,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData("33333.33 33333.33 33333.34", CustomerCategory.Vip)]
     public async Task TotalSpentOfAHundredThousandMakesTheCustomerVip(string amounts, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddOrdersAsync(amounts.Split(' ').Select(SyncDatabase.Dec)
             .Select((a, i) => SyncDatabase.OrderOf(phone, a, Now.AddDays(-1 - i))).ToArray());
 
@@ -94,7 +95,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [InlineData(181, 0, CustomerCategory.Inactive)]
     public async Task LastOrderOlderThan180DaysMakesTheCustomerInactive(int days, int seconds, CustomerCategory expected)
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         var lastOrder = Now.AddDays(-days).AddSeconds(-seconds);
         await db.AddCompletedOrdersAsync(phone, 3, 100m, lastOrder);
 
@@ -106,7 +107,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task InactiveBeatsVip()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 12, 20_000m, Now.AddDays(-181));
 
         var customer = await SyncAsync(phone);
@@ -117,7 +118,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task RecentOrdersThatAreNotCompletedDoNotKeepACustomerActive()
     {
-        var phone = SyncDatabase.NewPhone();
+        var phone = TestPhones.New();
         await db.AddCompletedOrdersAsync(phone, 3, 100m, Now.AddDays(-200));
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 100m, Now.AddDays(-1), OrderStatus.Cancelled));
 
@@ -132,7 +133,7 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             RegularMinOrders = 2, VipMinOrders = 5, VipMinSpent = 1_000m, InactiveAfterDays = 30,
         });
         var (regular, vipBySpent, vipByCount, inactive) =
-            (SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
+            (TestPhones.New(), TestPhones.New(), TestPhones.New(), TestPhones.New());
         await db.AddCompletedOrdersAsync(regular, 2, 10m, Now.AddDays(-1));
         await db.AddCompletedOrdersAsync(vipBySpent, 1, 1_000m, Now.AddDays(-1));
         await db.AddCompletedOrdersAsync(vipByCount, 5, 1m, Now.AddDays(-1));
@@ -148,39 +149,5 @@ public class CategoryRulesTests(SyncDatabase db) : IClassFixture<SyncDatabase>
                 (await db.GetCustomerAsync(regular)).Category, (await db.GetCustomerAsync(vipBySpent)).Category,
                 (await db.GetCustomerAsync(vipByCount)).Category, (await db.GetCustomerAsync(inactive)).Category,
             });
-    }
-}
-
-// The recalculation job moves the clock, so it has a database (and a clock) of its own.
-public class CategoryRecalculationTests(SyncDatabase db) : IClassFixture<SyncDatabase>
-{
-    [Fact]
-    public async Task RecalculationTurnsAVipInactiveOnceTimePassesAndCountsIt()
-    {
-        var start = db.Now;
-        var (vip, regular) = (SyncDatabase.NewPhone(), SyncDatabase.NewPhone());
-        await db.AddCompletedOrdersAsync(vip, 1, 150_000m, start.AddDays(-179));
-        await db.AddCompletedOrdersAsync(regular, 3, 100m, start.AddDays(-1));
-        await db.RunAsync(SyncMode.Default, new SyncScope.All());
-        Assert.Equal(CustomerCategory.Vip, (await db.GetCustomerAsync(vip)).Category);
-
-        db.Clock.Advance(TimeSpan.FromDays(2));
-        var result = await db.Recalculation.RunAsync(CancellationToken.None);
-
-        Assert.Equal((1, 2), (result.ChangedCount, result.TotalCustomers));
-        var lapsed = await db.GetCustomerAsync(vip);
-        Assert.Equal(CustomerCategory.Inactive, lapsed.Category);
-        Assert.Equal(db.Now, lapsed.UpdatedAt);
-        // Only the category is recomputed: the statistics stay as the sync left them.
-        Assert.Equal((1, 150_000m, start.AddDays(-179)), (lapsed.TotalOrders, lapsed.TotalSpent, lapsed.LastOrderDate));
-        var kept = await db.GetCustomerAsync(regular);
-        Assert.Equal((CustomerCategory.Regular, start), (kept.Category, kept.UpdatedAt));
-
-        var again = await db.Recalculation.RunAsync(CancellationToken.None);
-
-        Assert.Equal((0, 2), (again.ChangedCount, again.TotalCustomers));
-        // The sync applies the same rule at the same instant, so it has nothing left to change.
-        var sync = await db.RunAsync(SyncMode.Default, new SyncScope.All());
-        Assert.Equal((0, 0, 2), (sync.CreatedCount, sync.UpdatedCount, sync.UnchangedCount));
     }
 }

@@ -11,7 +11,7 @@ public class ChunkedFullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     [Fact]
     public async Task AFullSyncRacingOrderWritesEndsExactForEveryCustomer()
     {
-        var phones = Enumerable.Range(0, 300).Select(_ => SyncDatabase.NewPhone()).ToList();
+        var phones = Enumerable.Range(0, 300).Select(_ => TestPhones.New()).ToList();
         await db.AddOrdersInBulkAsync(phones, 2);
         await db.RunAsync(SyncMode.Default, new SyncScope.All());
         // Seven phones a chunk: some 45 transactions per full sync for order writes to slip between.
@@ -32,7 +32,7 @@ public class ChunkedFullSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         var writes = 0;
         while (!fullSyncs.IsCompleted)
         {
-            var phone = random.Next(10) == 0 ? SyncDatabase.NewPhone() : phones[random.Next(phones.Count)];
+            var phone = random.Next(10) == 0 ? TestPhones.New() : phones[random.Next(phones.Count)];
             await using (var connection = await db.DataSource.OpenConnectionAsync())
             await using (var transaction = await connection.BeginTransactionAsync())
             {

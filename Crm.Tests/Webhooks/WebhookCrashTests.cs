@@ -84,7 +84,7 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             for (var i = 0; i < count; i++)
             {
-                var phone = WebhookTestKit.NewPhone();
+                var phone = TestPhones.New();
                 var created = await client.PostAsJsonAsync("/api/customers", new { name = $"Клиент {phones.Count}", phone });
                 Assert.Equal(HttpStatusCode.Created, created.StatusCode);
                 phones.Add(phone);

@@ -29,7 +29,7 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         var subscription = await _client.SubscribeAsync(receiver, "customer.category_changed");
-        var phone = WebhookTestKit.NewPhone();
+        var phone = TestPhones.New();
 
         await _client.OrderAsync(phone, 500m);
         await _client.OrderAsync(phone, 150_000m);
@@ -91,7 +91,7 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
     {
         await using var receiver = await WebhookReceiver.StartAsync();
         var subscription = await _client.SubscribeAsync(receiver, "customer.updated");
-        var phone = WebhookTestKit.NewPhone();
+        var phone = TestPhones.New();
         await _client.OrderAsync(phone, 100m);
         var customerId = await CustomerIdAsync(phone);
 
@@ -122,7 +122,7 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
         var patched = await _client.PatchAsJsonAsync($"/api/webhooks/{off.Id}", new { enabled = false });
         Assert.False((bool)(await patched.ReadJsonAsync())["enabled"]!);
 
-        var phone = WebhookTestKit.NewPhone();
+        var phone = TestPhones.New();
         await _client.OrderAsync(phone, 100m);
         await enabled.EventsAsync(e => e.Any(x => (string?)x["data"]!["phone"] == phone), "the created event");
 
@@ -217,13 +217,13 @@ public class WebhookDeliveryTests(WebhookDeliveryTests.Factory factory) : IClass
         var served = await _client.SubscribeAsync(quick, "customer.created");
         try
         {
-            var first = WebhookTestKit.NewPhone();
+            var first = TestPhones.New();
             await _client.OrderAsync(first, 100m);
             await Waiting.UntilAsync(() => Task.FromResult(slow.Received.Count), n => n > 0, "the slow receiver to hold a request");
 
             // While the slow receiver holds its delivery: the other subscription is served, and
             // order writes and a full sync run.
-            var second = WebhookTestKit.NewPhone();
+            var second = TestPhones.New();
             await _client.OrderAsync(second, 100m);
             await quick.EventsAsync(e => e.Any(x => (string?)x["data"]!["phone"] == second), "the quick receiver's events");
             await _client.FullSyncRunAsync("default");

@@ -139,7 +139,7 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
         await using (var db = factory.CreateDbContext())
         {
             var events = await db.WebhookEvents.CountAsync(e => e.WebhookId == subscription.Id);
-            await _client.OrderAsync(WebhookTestKit.NewPhone(), 100m);
+            await _client.OrderAsync(TestPhones.New(), 100m);
             Assert.Equal(events, await db.WebhookEvents.CountAsync(e => e.WebhookId == subscription.Id));
         }
 

@@ -12,13 +12,6 @@ using StandardWebhooks.Diagnostics;
 
 namespace Crm.Tests.Webhooks;
 
-// One request as the receiver got it, with which of its secrets verified it.
-public sealed record ReceivedWebhook(
-    string Path, string WebhookId, string Timestamp, string Signature, string Body, IReadOnlyList<string> VerifiedBy)
-{
-    public JsonArray Events => JsonNode.Parse(Body)!["events"]!.AsArray();
-}
-
 // A real HTTP receiver: Kestrel on a loopback port, verifying every request with the
 // StandardWebhooks library, as a receiver would.
 public sealed class WebhookReceiver : IAsyncDisposable

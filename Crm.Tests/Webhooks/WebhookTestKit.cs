@@ -2,30 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Crm.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
 
 namespace Crm.Tests.Webhooks;
-
-// The app in Development (the receivers are plain http on loopback) with the real clock (the
-// receiver checks webhook-timestamp against its own), dispatching every second.
-public class WebhookCrmApiFactory : CrmApiFactory
-{
-    protected override string EnvironmentName => "Development";
-
-    public override bool UsesFakeClock => false;
-
-    protected virtual IEnumerable<(string Key, string Value)> Settings => [];
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Crm:Webhooks:PollInterval", "00:00:01");
-        foreach (var (key, value) in Settings)
-            builder.UseSetting(key, value);
-    }
-}
-
-public sealed record Subscription(long Id, string Secret);
 
 public static class WebhookTestKit
 {
@@ -38,8 +16,6 @@ public static class WebhookTestKit
         receiver.Secrets.Add(subscription.Secret);
         return subscription;
     }
-
-    public static string NewPhone() => "+7999" + Random.Shared.Next(1_000_000, 9_999_999);
 
     // An order through the API, its customer's sync awaited.
     public static async Task<JsonNode> OrderAsync(this HttpClient client, string phone, decimal amount, string name = "Вебхук Тестов")

@@ -1,0 +1,6 @@
+using Crm.Tests.Infrastructure;
+
+namespace Crm.Tests.Customers;
+
+public class BadInputInProductionTests(CrmApiFactory factory)
+    : BadInputTests<CrmApiFactory>(factory), IClassFixture<CrmApiFactory>;

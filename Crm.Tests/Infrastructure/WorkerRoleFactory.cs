@@ -1,0 +1,3 @@
+namespace Crm.Tests.Infrastructure;
+
+public sealed class WorkerRoleFactory() : RoleFactory("worker");

@@ -1,0 +1,6 @@
+using Crm.Tests.Infrastructure;
+
+namespace Crm.Tests.Reliability;
+
+public class BadInputCorpusInDevelopmentTests(DevelopmentBadInputCorpusFactory factory)
+    : BadInputCorpusTests<DevelopmentBadInputCorpusFactory>(factory), IClassFixture<DevelopmentBadInputCorpusFactory>;

@@ -1,0 +1,3 @@
+namespace Crm.Tests.Webhooks;
+
+public sealed record Subscription(long Id, string Secret);
