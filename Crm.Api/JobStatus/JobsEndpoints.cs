@@ -3,25 +3,10 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Sync;
 using Hangfire;
 using Hangfire.States;
-using Hangfire.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace Crm.Api.JobStatus;
-
-public sealed record JobStatusResponse(
-    string JobId, string State, DateTime? CreatedAt, int RetryCount, string? Reason, object? Result);
-
-// A job as Hangfire's storage holds it: its data, its current state and its retries so far.
-public sealed record StoredJob(JobData Job, StateData? State, int RetryCount)
-{
-    public string StateName => State?.Name ?? Job.State;
-
-    // A failure's reason names its exception; other states say why Hangfire moved the job.
-    public string? Reason => State?.Name == FailedState.StateName && State.Data.TryGetValue("ExceptionMessage", out var message)
-        ? $"{State.Reason}: {message}".TrimStart(':', ' ')
-        : State?.Reason;
-}
 
 public static class JobsEndpoints
 {

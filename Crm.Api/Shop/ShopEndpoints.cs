@@ -7,12 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace Crm.Api.Shop;
 
-public sealed record ShopResponse(
-    ShopFollowerStatus State, long SnapshotRows, long OrdersApplied, long Rejected, long? LagBytes,
-    DateTime? LastAppliedAt, string? Error, string? Slot, string? Publication, string? Holder, DateTime? UpdatedAt);
-
-public sealed record ShopRejectionResponse(long Id, string ShopId, string Reason, string Lsn, DateTime RejectedAt);
-
 // The follower of the shop's database (ShopFollower), as any process sees it: its row in
 // shop_follower, judged against the configuration and the time of its last report.
 public static class ShopEndpoints

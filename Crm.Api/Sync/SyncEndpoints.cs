@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
@@ -14,43 +13,6 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Crm.Api.Sync;
-
-public sealed record SyncRequest(SyncMode? Mode, bool DryRun = false);
-
-public sealed record SyncRunResponse(
-    long Id, string? JobId, SyncMode Mode, SyncRunStatus Status, DateTime StartedAt, DateTime? FinishedAt,
-    int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
-    int TotalCustomers, long DurationMs, string? Error, string? StatusUrl,
-    bool DryRun, JsonElement? Changes, string? ChangesUrl, string? RevertJobId, DateTime? RevertedAt);
-
-public sealed record RunChangeResponse(
-    long Id, long CustomerId, string Field, JsonElement? From, JsonElement? To, JsonElement? Reason,
-    DateTime At, string Source, long? RunId);
-
-public sealed record RunChangesQuery(int Page = 1, int PageSize = 50, string? Count = null, string? Field = null) : IPageQuery;
-
-public sealed class RunChangesQueryValidator : AbstractValidator<RunChangesQuery>
-{
-    public RunChangesQueryValidator()
-    {
-        this.ValidPaging();
-        RuleFor(q => q.Field)
-            .Must(f => f is null || CustomerChange.Fields.Contains(f))
-            .WithMessage($"Field must be one of: {string.Join(", ", CustomerChange.Fields)}.");
-    }
-}
-
-public sealed record SyncErrorResponse(
-    string Phone, string SqlState, string Error, long? RunId, int Attempts,
-    DateTime FirstFailedAt, DateTime LastFailedAt, DateTime RetryAt);
-
-public sealed class SyncRequestValidator : AbstractValidator<SyncRequest>
-{
-    public SyncRequestValidator() =>
-        RuleFor(r => r.Mode)
-            .NotNull().Must(m => m is SyncMode.Default or SyncMode.Force or SyncMode.StatsOnly)
-            .WithMessage("Mode must be one of: default, force, statsOnly.");
-}
 
 public static class SyncEndpoints
 {

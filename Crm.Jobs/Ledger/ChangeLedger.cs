@@ -6,9 +6,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Ledger;
 
-// One change of a run as a dry run's sample shows it.
-public sealed record ChangeSample(long CustomerId, string? Phone, string Field, JsonElement? From, JsonElement? To);
-
 // The writer's side of the ledger: every transaction that changes customers first names its
 // source (and run) here; the trigger on customers (migration ChangeLedger) writes the rows.
 public static class ChangeLedger

@@ -1,0 +1,3 @@
+namespace Crm.Api.Auth;
+
+public sealed record Caller(string Name, string[] Roles);
