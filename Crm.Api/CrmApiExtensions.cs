@@ -34,6 +34,13 @@ public static class CrmApiExtensions
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
         services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
+        // The reads the API, the dashboard and the health checks share, one class per feature.
+        services.AddScoped<CustomerQueries>();
+        services.AddScoped<OrderQueries>();
+        services.AddScoped<SyncQueries>();
+        services.AddScoped<JobQueries>();
+        services.AddScoped<ShopQueries>();
+        services.AddScoped<WebhookQueries>();
         services.AddCrmOpenApi();
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);

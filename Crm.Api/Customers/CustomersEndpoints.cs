@@ -129,25 +129,20 @@ public static class CustomersEndpoints
     private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(http.User.Identity?.Name);
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
-        long id, [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
+        long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
     {
-        var phone = await PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         if (phone is null)
             return TypedResults.NotFound();
-        var orders = db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone);
-        return TypedResults.Ok(await OrdersEndpoints.NewestFirstAsync(orders, db, query, ct));
+        return TypedResults.Ok(await orders.NewestFirstAsync(orders.OfCustomer(phone), query, ct));
     }
 
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
-        long id, CrmDbContext db, SyncScheduler scheduler, CancellationToken ct)
+        long id, CustomerQueries customers, SyncScheduler scheduler, CancellationToken ct)
     {
-        var phone = await PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         return phone is null ? TypedResults.NotFound() : JobAccepted.For(scheduler.EnqueueStatistics(phone));
     }
-
-    // A customer's identity, which its orders and its jobs go by; null if there is no such customer.
-    public static Task<string?> PhoneOfAsync(CrmDbContext db, long id, CancellationToken ct) =>
-        db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
         long id, CrmDbContext db, CancellationToken ct)
