@@ -103,6 +103,8 @@ public static class CrmApiExtensions
         app.UseHangfireDashboard(DashboardAccess.Path, new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",
+            // "Back to site": the API reference, mapped wherever the dashboard is (the app has no page at "/").
+            AppPath = "/scalar",
             Authorization = [new DashboardAccess()],
             IsReadOnlyFunc = DashboardAccess.IsReadOnly,
         }, app.Services.GetRequiredService<JobStorage>());

@@ -1,3 +1,4 @@
+using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
 using Crm.Jobs.Categories;
@@ -103,7 +104,9 @@ public static class CustomersEndpoints
             return await PhoneTakenAsync(db, customer.Phone, ct);
         }
         SetETag(http, customer);
-        return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
+        // Answered as a read answers it: the numeric columns at their scale (totalSpent 0.00, not 0).
+        var created = await db.Customers.AsNoTracking().Where(c => c.Id == customer.Id).Select(CustomerResponse.Projection).FirstOrDefaultAsync(ct);
+        return TypedResults.Created($"/api/customers/{customer.Id}", created ?? CustomerResponse.From(customer));
     }
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
@@ -126,7 +129,7 @@ public static class CustomersEndpoints
     }
 
     // The ledger's source of an API write: the caller's key.
-    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(http.User.Identity?.Name);
+    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(Caller.NameOf(http.User));
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
         long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
@@ -164,7 +167,7 @@ public static class CustomersEndpoints
         {
             CustomerId = id,
             Note = request.Note!,
-            CreatedBy = http.User.Identity?.Name ?? "anonymous", // the API key's name
+            CreatedBy = Caller.NameOf(http.User),
             CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         db.CustomerNotes.Add(note);

@@ -21,7 +21,7 @@ public sealed class DashboardBasicAuthentication(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (keys.Disabled)
-            return Task.FromResult(Success(new Caller("development", CrmRoles.All)));
+            return Task.FromResult(Success(Caller.Development));
         if (Request.Headers.Authorization.Count == 0)
             return Task.FromResult(AuthenticateResult.NoResult());
         var caller = FromBasicHeader(Request);
