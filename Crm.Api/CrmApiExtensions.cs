@@ -34,6 +34,13 @@ public static class CrmApiExtensions
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);
         services.AddValidatorsFromAssemblyContaining<OrderInputValidator>(includeInternalTypes: true);
+        // The reads the API, the dashboard and the health checks share, one class per feature.
+        services.AddScoped<CustomerQueries>();
+        services.AddScoped<OrderQueries>();
+        services.AddScoped<SyncQueries>();
+        services.AddScoped<JobQueries>();
+        services.AddScoped<ShopQueries>();
+        services.AddScoped<WebhookQueries>();
         services.AddCrmOpenApi();
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);
@@ -96,6 +103,8 @@ public static class CrmApiExtensions
         app.UseHangfireDashboard(DashboardAccess.Path, new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",
+            // "Back to site": the API reference, mapped wherever the dashboard is (the app has no page at "/").
+            AppPath = "/scalar",
             Authorization = [new DashboardAccess()],
             IsReadOnlyFunc = DashboardAccess.IsReadOnly,
         }, app.Services.GetRequiredService<JobStorage>());

@@ -210,7 +210,7 @@ public static class CrmJobsExtensions
             sp.GetRequiredService<IOptions<WebhookOptions>>().Value.WorkerCount));
         services.AddHostedService<WebhookDispatcher>();
         services.AddHostedService<ListenerNudge>();
-        services.AddHostedService<CustomerCountPublisher>();
+        services.AddHostedService<GaugePublisher>();
         services.AddHostedService<ShopFollower>();
     }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Crm.Api.Auth;
 
 // X-Api-Key → the key's name and roles. Without configured keys (Development only) every
-// caller is the all-powerful "development" user.
+// caller is the all-powerful development caller (Caller.Development).
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
     ApiKeyStore keys, IProblemDetailsService problems)
@@ -18,7 +18,7 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         if (keys.Disabled)
-            return Task.FromResult(Success(new Caller("development", CrmRoles.All)));
+            return Task.FromResult(Success(Caller.Development));
         if (!Request.Headers.TryGetValue(Header, out var presented) || string.IsNullOrEmpty(presented))
             return Task.FromResult(AuthenticateResult.NoResult());
         var caller = keys.Find(presented.ToString());

@@ -6,11 +6,14 @@ using Microsoft.OpenApi;
 namespace Crm.Api.Auth;
 
 // Declares the X-Api-Key scheme in the OpenAPI document, so Scalar offers a field for it, and
-// on each operation the answers given before its handler runs: 401, 403 and 429.
-public sealed class OpenApiSecurity : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
+// on each operation the answers given before its handler runs: 401, 403 and 429. Without
+// keys (Development only) nothing asks for one, and the document says so.
+public sealed class OpenApiSecurity(ApiKeyStore keys) : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken ct)
     {
+        if (keys.Disabled)
+            return Task.CompletedTask;
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[ApiKeyAuthenticationHandler.SchemeName] = new OpenApiSecurityScheme
@@ -32,7 +35,7 @@ public sealed class OpenApiSecurity : IOpenApiDocumentTransformer, IOpenApiOpera
     {
         var metadata = context.Description.ActionDescriptor.EndpointMetadata;
         var authorize = metadata.OfType<IAuthorizeData>().ToList();
-        var secured = authorize.Count > 0 && !metadata.OfType<IAllowAnonymous>().Any();
+        var secured = !keys.Disabled && authorize.Count > 0 && !metadata.OfType<IAllowAnonymous>().Any();
         // Every key may read (roles imply reader), so only a role above reader can be refused.
         var roleAboveReader = authorize.Any(a => a.Roles is { } roles
             && !roles.Split(',', StringSplitOptions.TrimEntries).Contains(CrmRoles.Reader));

@@ -7,8 +7,6 @@ using Microsoft.EntityFrameworkCore;
 
 namespace Crm.Api.Categories;
 
-public sealed record CategoryCount(CustomerCategory Category, int Count);
-
 public static class CategoriesEndpoints
 {
     public static RouteGroupBuilder MapCategories(this IEndpointRouteBuilder app)

@@ -8,33 +8,6 @@ using Npgsql;
 
 namespace Crm.Api.Categories;
 
-// Thresholds to try; a missing one is the configured value (Crm:Categories).
-public sealed record CategoryPreviewRequest(int? RegularMinOrders, int? VipMinOrders, decimal? VipMinSpent, int? InactiveAfterDays);
-
-public sealed record CategoryCounts(int New, int Regular, int Vip, int Inactive);
-
-public sealed record CategoryTransition(CustomerCategory From, CustomerCategory To, int Count);
-
-// Customers per category as stored (current) and as these thresholds would make them today
-// (proposed), and who would move where; inactiveBefore is the date the thresholds imply.
-public sealed record CategoryPreviewResponse(
-    CategoryThresholds Thresholds, CategoryCounts Current, CategoryCounts Proposed, List<CategoryTransition> Transitions);
-
-public sealed class CategoryPreviewRequestValidator : AbstractValidator<CategoryPreviewRequest>
-{
-    // Far enough back for any real rule; DateTime arithmetic on "now" stays in range.
-    public const int MaxInactiveAfterDays = 36_500;
-
-    public CategoryPreviewRequestValidator()
-    {
-        RuleFor(r => r.RegularMinOrders).GreaterThan(0).WithMessage("regularMinOrders must be a positive whole number.");
-        RuleFor(r => r.VipMinOrders).GreaterThan(0).WithMessage("vipMinOrders must be a positive whole number.");
-        RuleFor(r => r.VipMinSpent).GreaterThan(0).WithMessage("vipMinSpent must be a positive amount.");
-        RuleFor(r => r.InactiveAfterDays).InclusiveBetween(1, MaxInactiveAfterDays)
-            .WithMessage($"inactiveAfterDays must be a whole number of days from 1 to {MaxInactiveAfterDays}.");
-    }
-}
-
 public static class CategoryPreview
 {
     // Every customer's stored category against the one the thresholds give, in one pass over

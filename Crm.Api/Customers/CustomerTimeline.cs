@@ -9,21 +9,6 @@ using Npgsql;
 
 namespace Crm.Api.Customers;
 
-public enum TimelineKind
-{
-    Order,
-    Note,
-    Change,
-    Created,
-}
-
-// One thing that happened to a customer. Which ids and values are set depends on the kind:
-// orderId for an order, noteId for a note, field/from/to/runId for a change (reason on a
-// category change); text is a short human summary of each.
-public sealed record TimelineItem(
-    DateTime At, TimelineKind Kind, string Source, string? Field, JsonElement? From, JsonElement? To,
-    long? RunId, long? OrderId, long? NoteId, string Text, CategoryReason? Reason);
-
 // GET /api/customers/{id}/timeline: the customer's orders (by its current phone), notes and
 // ledger rows, merged newest first.
 public static class CustomerTimeline

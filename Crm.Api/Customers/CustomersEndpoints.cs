@@ -1,3 +1,4 @@
+using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
 using Crm.Jobs.Categories;
@@ -103,7 +104,9 @@ public static class CustomersEndpoints
             return await PhoneTakenAsync(db, customer.Phone, ct);
         }
         SetETag(http, customer);
-        return TypedResults.Created($"/api/customers/{customer.Id}", CustomerResponse.From(customer));
+        // Answered as a read answers it: the numeric columns at their scale (totalSpent 0.00, not 0).
+        var created = await db.Customers.AsNoTracking().Where(c => c.Id == customer.Id).Select(CustomerResponse.Projection).FirstOrDefaultAsync(ct);
+        return TypedResults.Created($"/api/customers/{customer.Id}", created ?? CustomerResponse.From(customer));
     }
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
@@ -126,28 +129,23 @@ public static class CustomersEndpoints
     }
 
     // The ledger's source of an API write: the caller's key.
-    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(http.User.Identity?.Name);
+    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(Caller.NameOf(http.User));
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
-        long id, [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct)
+        long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
     {
-        var phone = await PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         if (phone is null)
             return TypedResults.NotFound();
-        var orders = db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone);
-        return TypedResults.Ok(await OrdersEndpoints.NewestFirstAsync(orders, db, query, ct));
+        return TypedResults.Ok(await orders.NewestFirstAsync(orders.OfCustomer(phone), query, ct));
     }
 
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
-        long id, CrmDbContext db, SyncScheduler scheduler, CancellationToken ct)
+        long id, CustomerQueries customers, SyncScheduler scheduler, CancellationToken ct)
     {
-        var phone = await PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         return phone is null ? TypedResults.NotFound() : JobAccepted.For(scheduler.EnqueueStatistics(phone));
     }
-
-    // A customer's identity, which its orders and its jobs go by; null if there is no such customer.
-    public static Task<string?> PhoneOfAsync(CrmDbContext db, long id, CancellationToken ct) =>
-        db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
         long id, CrmDbContext db, CancellationToken ct)
@@ -169,7 +167,7 @@ public static class CustomersEndpoints
         {
             CustomerId = id,
             Note = request.Note!,
-            CreatedBy = http.User.Identity?.Name ?? "anonymous", // the API key's name
+            CreatedBy = Caller.NameOf(http.User),
             CreatedAt = clock.GetUtcNow().UtcDateTime,
         };
         db.CustomerNotes.Add(note);

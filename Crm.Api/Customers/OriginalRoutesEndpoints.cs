@@ -4,7 +4,6 @@ using Crm.Api.JobStatus;
 using Crm.Api.Orders;
 using Crm.Jobs.Data;
 using Crm.Jobs.Sync;
-using Hangfire;
 using Hangfire.States;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -58,41 +57,42 @@ public static class OriginalRoutesEndpoints
     }
 
     private static async Task<Results<Ok<OriginalSyncResult>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>>> SyncFromOrders(
-        [AsParameters] WaitQuery query, SyncScheduler scheduler, JobStorage storage, CrmDbContext db, CancellationToken ct)
+        [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, CancellationToken ct)
     {
         var jobId = await scheduler.EnqueueFullSyncAsync(SyncMode.Default, ct);
-        var waited = await WaitForJobAsync(storage, jobId, query.Wait, ct);
+        var waited = await WaitForJobAsync(jobs, jobId, query.Wait, ct);
         if (waited.Error is not null)
             return Failed(jobId, waited.Error);
         if (!waited.Succeeded)
             return Running(jobId);
 
         // A full sync records its run before it succeeds (SyncEngine); a missing row is a broken invariant, a 500.
-        var counts = await JobsEndpoints.SyncCountsAsync(db, jobId, ct)
+        var counts = await jobs.SyncCountsAsync(jobId, ct)
             ?? throw new InvalidOperationException($"Full sync job {jobId} succeeded without a run row.");
         return TypedResults.Ok(new OriginalSyncResult(
             "success", counts.CreatedCount, counts.UpdatedCount, counts.ErrorCount, counts.TotalCustomers, jobId));
     }
 
     private static async Task<Results<Ok<List<OriginalOrder>>, NotFound>> OrdersHistory(
-        long id, CrmDbContext db, CancellationToken ct)
+        long id, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
     {
-        var phone = await CustomersEndpoints.PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         if (phone is null)
             return TypedResults.NotFound();
         // The query of GET /api/customers/{id}/orders: a range scan of the phone's index, newest first.
-        var orders = OrdersEndpoints.NewestFirst(db.Orders.AsNoTracking().Where(o => o.NormalizedPhone == phone));
-        return TypedResults.Ok(await orders.Take(HistoryLimit).Select(OriginalOrder.Projection).ToListAsync(ct));
+        var history = OrderQueries.NewestFirst(orders.OfCustomer(phone));
+        return TypedResults.Ok(await history.Take(HistoryLimit).Select(OriginalOrder.Projection).ToListAsync(ct));
     }
 
     private static async Task<Results<Ok<OriginalCustomer>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>, NotFound>> UpdateStats(
-        long id, [AsParameters] WaitQuery query, SyncScheduler scheduler, JobStorage storage, CrmDbContext db, CancellationToken ct)
+        long id, [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, CustomerQueries customers, CrmDbContext db,
+        CancellationToken ct)
     {
-        var phone = await CustomersEndpoints.PhoneOfAsync(db, id, ct);
+        var phone = await customers.PhoneOfAsync(id, ct);
         if (phone is null)
             return TypedResults.NotFound();
         var jobId = scheduler.EnqueueStatistics(phone);
-        var waited = await WaitForJobAsync(storage, jobId, query.Wait, ct);
+        var waited = await WaitForJobAsync(jobs, jobId, query.Wait, ct);
         if (waited.Error is not null)
             return Failed(jobId, waited.Error);
         if (!waited.Succeeded)
@@ -121,7 +121,7 @@ public static class OriginalRoutesEndpoints
     // Polls Hangfire's storage, quickly at first (a customer's job takes milliseconds), then four
     // times a second. No connection is held in between, so a long wait costs the pools nothing.
     // Wall-clock time: the app's TimeProvider may be a test's fake clock.
-    private static async Task<Waited> WaitForJobAsync(JobStorage storage, string jobId, int seconds, CancellationToken ct)
+    private static async Task<Waited> WaitForJobAsync(JobQueries jobs, string jobId, int seconds, CancellationToken ct)
     {
         var limit = TimeSpan.FromSeconds(seconds);
         var waiting = Stopwatch.StartNew();
@@ -131,7 +131,7 @@ public static class OriginalRoutesEndpoints
             if (left <= TimeSpan.Zero)
                 return new Waited(false, null);
             await Task.Delay(Min(poll, left), ct);
-            if (Outcome(await JobsEndpoints.ReadAsync(storage, jobId, ct)) is { } outcome)
+            if (Outcome(await jobs.ReadAsync(jobId, ct)) is { } outcome)
                 return outcome;
         }
     }

@@ -1,8 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using Crm.Api.Sync;
+using Crm.Jobs.Data;
 using Hangfire.Dashboard;
 using Hangfire.Dashboard.Pages;
-using Npgsql;
 
 namespace Crm.Api.Dashboard;
 
@@ -19,7 +20,7 @@ public sealed class SyncChangesPage(long runId) : RazorPage
     public override void Execute()
     {
         Layout = new LayoutPage($"Sync run {runId}: changes");
-        var dataSource = Context.GetHttpContext().RequestServices.GetRequiredService<NpgsqlDataSource>();
+        var queries = Context.GetHttpContext().RequestServices.GetRequiredService<SyncQueries>();
         var field = string.IsNullOrEmpty(Query("field")) ? null : Query("field");
         // Pages follow the change ids (keyset): the next page starts after the last id shown.
         var after = long.TryParse(Query("after"), out var id) && id > 0 ? id : 0;
@@ -29,37 +30,34 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             <h1 class="page-header">Sync run {runId}: changes</h1>
             <p><a href="{Url.To(SyncsPage.Path)}">All sync runs</a></p>
             """);
-        if (!WriteSummary(dataSource, field))
+        if (!WriteSummary(queries, field))
         {
             Context.Response.StatusCode = StatusCodes.Status404NotFound;
             WriteLiteral($"""<p id="sync-run-missing">Sync run {runId} does not exist (or was pruned with its changes).</p></div></div>""");
             return;
         }
-        WriteChanges(dataSource, field, after);
+        WriteChanges(queries, field, after);
         WriteLiteral("</div></div>");
     }
 
     // The run's mode and status, and its counts per field as filters; false for no such run.
-    private bool WriteSummary(NpgsqlDataSource dataSource, string? field)
+    // Hangfire renders its pages synchronously: the shared asynchronous reads are waited for.
+    private bool WriteSummary(SyncQueries queries, string? field)
     {
-        using var command = dataSource.CreateCommand(
-            "SELECT mode, status, started_at, dry_run, changes::text, revert_job_id, reverted_at FROM sync_runs WHERE id = @id");
-        command.Parameters.AddWithValue("id", runId);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        if (queries.RunAsync(runId, CancellationToken.None).GetAwaiter().GetResult() is not { } run)
             return false;
-        var counts = reader.IsDBNull(4) ? [] : JsonSerializer.Deserialize<Dictionary<string, int>>(reader.GetString(4))!;
+        var counts = queries.ChangeCountsAsync(run, CancellationToken.None).GetAwaiter().GetResult();
         var notes = new List<string>();
-        if (reader.GetBoolean(3))
+        if (run.DryRun)
             notes.Add("""<span class="label label-info dry-run">dry run</span> Its changes were rolled back with it: the counts are what it would have changed.""");
-        if (!reader.IsDBNull(5))
+        if (run.RevertJobId is { } revertJobId)
         {
-            notes.Add(reader.IsDBNull(6)
-                ? $"""<span class="label label-default reverted">reverting</span> Revert job #{WebUtility.HtmlEncode(reader.GetString(5))} has not finished."""
-                : $"""<span class="label label-warning reverted">reverted</span> By job #{WebUtility.HtmlEncode(reader.GetString(5))} at {reader.GetDateTime(6):yyyy-MM-dd HH:mm:ss} (UTC).""");
+            notes.Add(run.RevertedAt is { } revertedAt
+                ? $"""<span class="label label-warning reverted">reverted</span> By job #{WebUtility.HtmlEncode(revertJobId)} at {revertedAt:yyyy-MM-dd HH:mm:ss} (UTC). Its changes are listed with the run's (source revert)."""
+                : $"""<span class="label label-default reverted">reverting</span> Revert job #{WebUtility.HtmlEncode(revertJobId)} has not finished.""");
         }
         WriteLiteral($"""
-            <p>Mode {WebUtility.HtmlEncode(reader.GetString(0))} · {WebUtility.HtmlEncode(reader.GetString(1))} · started {reader.GetDateTime(2):yyyy-MM-dd HH:mm:ss} (UTC)</p>
+            <p>Mode {WebUtility.HtmlEncode(EnumText.ToText(run.Mode))} · {WebUtility.HtmlEncode(EnumText.ToText(run.Status))} · started {run.StartedAt:yyyy-MM-dd HH:mm:ss} (UTC)</p>
             {string.Concat(notes.Select(n => $"<p>{n}</p>"))}
             <ul class="nav nav-pills" id="sync-change-fields">{Filter(null, "all", counts.Values.Sum(), field)}
             {string.Concat(counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => Filter(c.Key, c.Key, c.Value, field)))}</ul>
@@ -74,20 +72,11 @@ public sealed class SyncChangesPage(long runId) : RazorPage
         return $"""<li{active}><a href="{href}">{WebUtility.HtmlEncode(text)} <span class="badge">{count}</span></a></li>""";
     }
 
-    private void WriteChanges(NpgsqlDataSource dataSource, string? field, long after)
+    private void WriteChanges(SyncQueries queries, string? field, long after)
     {
-        using var command = dataSource.CreateCommand($"""
-            SELECT id, customer_id, field, old_value::text, new_value::text, changed_at, source
-            FROM customer_changes
-            WHERE run_id = @run_id AND id > @after{(field is null ? "" : " AND field = @field")}
-            ORDER BY id LIMIT {Shown + 1}
-            """);
-        command.Parameters.AddWithValue("run_id", runId);
-        command.Parameters.AddWithValue("after", after);
-        if (field is not null)
-            command.Parameters.AddWithValue("field", field);
-        using var reader = command.ExecuteReader();
-        if (!reader.HasRows)
+        // One row more than shown tells whether there is a next page.
+        var changes = queries.ChangesAfterAsync(runId, field, after, Shown + 1, CancellationToken.None).GetAwaiter().GetResult();
+        if (changes.Count == 0)
         {
             WriteLiteral("""<p id="sync-changes-none">No changes here.</p>""");
             return;
@@ -97,19 +86,17 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             <thead><tr><th>Change</th><th>Customer</th><th>Field</th><th>From</th><th>To</th><th>At (UTC)</th><th>Source</th></tr></thead>
             <tbody>
             """);
-        // One row more than shown tells whether there is a next page.
-        var rows = 0;
-        while (reader.Read() && ++rows <= Shown)
+        foreach (var change in changes.Take(Shown))
         {
-            after = reader.GetInt64(0);
+            after = change.Id;
             WriteLiteral($"""
-                <tr><td>{after}</td><td>{reader.GetInt64(1)}</td><td>{WebUtility.HtmlEncode(reader.GetString(2))}</td>
-                <td>{Value(reader, 3)}</td><td>{Value(reader, 4)}</td><td>{reader.GetDateTime(5):yyyy-MM-dd HH:mm:ss}</td>
-                <td>{WebUtility.HtmlEncode(reader.GetString(6))}</td></tr>
+                <tr><td>{change.Id}</td><td>{change.CustomerId}</td><td>{WebUtility.HtmlEncode(change.Field)}</td>
+                <td>{Value(change.From)}</td><td>{Value(change.To)}</td><td>{change.At:yyyy-MM-dd HH:mm:ss}</td>
+                <td>{WebUtility.HtmlEncode(change.Source)}</td></tr>
                 """);
         }
         WriteLiteral("</tbody></table></div>");
-        if (rows > Shown)
+        if (changes.Count > Shown)
         {
             var query = "?after=" + after + (field is null ? "" : "&field=" + Uri.EscapeDataString(field));
             WriteLiteral($"""<p><a class="btn btn-default" id="sync-changes-next" href="{Url.To(PathOf(runId)) + query}">Next {Shown}</a></p>""");
@@ -117,11 +104,7 @@ public sealed class SyncChangesPage(long runId) : RazorPage
     }
 
     // A text value as the text itself; numbers, objects (statistics, a created customer) as JSON.
-    private static string Value(NpgsqlDataReader reader, int ordinal)
-    {
-        if (reader.IsDBNull(ordinal))
-            return "";
-        using var json = JsonDocument.Parse(reader.GetString(ordinal));
-        return WebUtility.HtmlEncode(json.RootElement.ValueKind == JsonValueKind.String ? json.RootElement.GetString() ?? "" : json.RootElement.GetRawText());
-    }
+    private static string Value(JsonElement? value) => value is not { } json
+        ? ""
+        : WebUtility.HtmlEncode(json.ValueKind == JsonValueKind.String ? json.GetString() ?? "" : json.GetRawText());
 }

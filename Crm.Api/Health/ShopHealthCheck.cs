@@ -8,11 +8,11 @@ namespace Crm.Api.Health;
 
 // The shop follower in readiness: Degraded, never Unhealthy, while it reconnects, has failed,
 // or lags past Crm:Shop:MaxLag; the API keeps serving either way.
-public sealed class ShopHealthCheck(CrmDbContext db, IOptions<ShopOptions> options, TimeProvider clock) : IHealthCheck
+public sealed class ShopHealthCheck(ShopQueries queries, IOptions<ShopOptions> options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
     {
-        var shop = await ShopEndpoints.ReadAsync(db, options.Value, clock, ct);
+        var shop = await queries.FollowerAsync(ct);
         return shop.State switch
         {
             ShopFollowerStatus.Disabled => HealthCheckResult.Healthy("not configured (Crm:Shop:ConnectionString)"),

@@ -43,14 +43,22 @@ public static class ApiReference
 
     // An internal reference: nothing on the page sends the document, the key or the user to a third
     // party (no AI chat, MCP, hosted client, SDK generator, deploy or share links, telemetry, CDN fonts).
-    public static IEndpointConventionBuilder MapCrmApiReference(this IEndpointRouteBuilder app) =>
-        app.MapScalarApiReference(options => options
-            .WithTitle("crm-minimal API")
-            .AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName])
-            .HideDeveloperTools()
-            .HideClientButton()
-            .DisableAgent()
-            .DisableMcp()
-            .DisableTelemetry()
-            .DisableDefaultFonts());
+    // Without keys (Development only) no request needs one: the page asks for none.
+    public static IEndpointConventionBuilder MapCrmApiReference(this IEndpointRouteBuilder app)
+    {
+        var keysDisabled = app.ServiceProvider.GetRequiredService<ApiKeyStore>().Disabled;
+        return app.MapScalarApiReference(options =>
+        {
+            options
+                .WithTitle("crm-minimal API")
+                .HideDeveloperTools()
+                .HideClientButton()
+                .DisableAgent()
+                .DisableMcp()
+                .DisableTelemetry()
+                .DisableDefaultFonts();
+            if (!keysDisabled)
+                options.AddPreferredSecuritySchemes([ApiKeyAuthenticationHandler.SchemeName]);
+        });
+    }
 }

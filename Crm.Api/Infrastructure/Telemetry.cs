@@ -1,5 +1,4 @@
 using Crm.Jobs.Hosting;
-using Microsoft.AspNetCore.RateLimiting;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;

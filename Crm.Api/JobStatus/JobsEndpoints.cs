@@ -1,27 +1,8 @@
 using System.Text.Json.Nodes;
-using Crm.Jobs.Data;
-using Crm.Jobs.Sync;
-using Hangfire;
 using Hangfire.States;
-using Hangfire.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace Crm.Api.JobStatus;
-
-public sealed record JobStatusResponse(
-    string JobId, string State, DateTime? CreatedAt, int RetryCount, string? Reason, object? Result);
-
-// A job as Hangfire's storage holds it: its data, its current state and its retries so far.
-public sealed record StoredJob(JobData Job, StateData? State, int RetryCount)
-{
-    public string StateName => State?.Name ?? Job.State;
-
-    // A failure's reason names its exception; other states say why Hangfire moved the job.
-    public string? Reason => State?.Name == FailedState.StateName && State.Data.TryGetValue("ExceptionMessage", out var message)
-        ? $"{State.Reason}: {message}".TrimStart(':', ' ')
-        : State?.Reason;
-}
 
 public static class JobsEndpoints
 {
@@ -34,13 +15,13 @@ public static class JobsEndpoints
     }
 
     private static async Task<Results<Ok<JobStatusResponse>, NotFound>> GetJob(
-        string jobId, JobStorage storage, CrmDbContext db, CancellationToken ct)
+        string jobId, JobQueries jobs, CancellationToken ct)
     {
         // Hangfire's PostgreSQL ids are numbers; anything else cannot be a job.
         if (!long.TryParse(jobId, out _))
             return TypedResults.NotFound();
 
-        var stored = await ReadAsync(storage, jobId, ct);
+        var stored = await jobs.ReadAsync(jobId, ct);
         if (stored is null)
             return TypedResults.NotFound();
 
@@ -48,7 +29,7 @@ public static class JobsEndpoints
         if (stored.StateName == SucceededState.StateName)
         {
             // A sync's counts come from its run row; other jobs report what they returned.
-            result = await SyncCountsAsync(db, jobId, ct);
+            result = await jobs.SyncCountsAsync(jobId, ct);
             if (result is null && stored.State?.Data.TryGetValue("Result", out var returned) == true && !string.IsNullOrEmpty(returned))
                 result = JsonNode.Parse(returned);
         }
@@ -56,30 +37,5 @@ public static class JobsEndpoints
         var job = stored.Job;
         var createdAt = job.CreatedAt == default ? (DateTime?)null : DateTime.SpecifyKind(job.CreatedAt, DateTimeKind.Utc);
         return TypedResults.Ok(new JobStatusResponse(jobId, stored.StateName, createdAt, stored.RetryCount, stored.Reason, result));
-    }
-
-    // Hangfire's storage API is synchronous: it runs on a pool thread, not the request's.
-    // Its connection is opened and closed within the read.
-    public static Task<StoredJob?> ReadAsync(JobStorage storage, string jobId, CancellationToken ct) =>
-        Task.Run(() => ReadJob(storage, jobId), ct);
-
-    // The counts of a sync job that succeeded, from its run row; null for other jobs. A dry
-    // run's job reports what it returned (its changes and sample are in no row).
-    public static Task<SyncCounts?> SyncCountsAsync(CrmDbContext db, string jobId, CancellationToken ct) =>
-        db.SyncRuns.AsNoTracking()
-            .Where(r => r.JobId == jobId && r.Status == SyncRunStatus.Succeeded && !r.DryRun)
-            .OrderByDescending(r => r.Id)
-            .Select(r => new SyncCounts(r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount,
-                r.ErrorCount, r.TotalCustomers, r.DurationMs, r.Id))
-            .FirstOrDefaultAsync(ct);
-
-    private static StoredJob? ReadJob(JobStorage storage, string jobId)
-    {
-        using var connection = storage.GetConnection();
-        var job = connection.GetJobData(jobId);
-        if (job is null)
-            return null;
-        var retryCount = int.TryParse(connection.GetJobParameter(jobId, "RetryCount"), out var retries) ? retries : 0;
-        return new StoredJob(job, connection.GetStateData(jobId), retryCount);
     }
 }

@@ -84,7 +84,7 @@ public static class OrdersEndpoints
     }
 
     private static async Task<Ok<PagedResponse<OrderResponse>>> ListOrders(
-        [AsParameters] OrderListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
+        [AsParameters] OrderListQuery query, CrmDbContext db, OrderQueries queries, PhoneNormalizer phones, CancellationToken ct)
     {
         var orders = db.Orders.AsNoTracking();
         if (query.Phone is not null)
@@ -94,7 +94,7 @@ public static class OrdersEndpoints
         }
         if (EnumText.TryParse<OrderStatus>(query.Status, out var status))
             orders = orders.Where(o => o.Status == status);
-        return TypedResults.Ok(await NewestFirstAsync(orders, db, query, ct));
+        return TypedResults.Ok(await queries.NewestFirstAsync(orders, query, ct));
     }
 
     private static async Task<Results<Ok<OrderResponse>, NotFound>> GetOrder(long id, CrmDbContext db, CancellationToken ct)
@@ -154,14 +154,4 @@ public static class OrdersEndpoints
             PreviousCustomerSyncJobId = previousPhone is not null && previousPhone != order.NormalizedPhone ? jobId : null,
         };
     }
-
-    // A customer's history and the order list: newest first, id breaking ties.
-    public static Task<PagedResponse<OrderResponse>> NewestFirstAsync(
-        IQueryable<Order> orders, CrmDbContext db, IPageQuery query, CancellationToken ct) =>
-        orders.ToPageAsync(db, query, NewestFirst, OrderResponse.Projection, ct);
-
-    // The order of the index on (normalized_phone, created_at desc, id desc): a customer's
-    // history is a range scan of it.
-    public static IQueryable<Order> NewestFirst(IQueryable<Order> orders) =>
-        orders.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id);
 }

@@ -1,20 +1,10 @@
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Data;
-using Crm.Jobs.Shop;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Crm.Api.Shop;
 
-public sealed record ShopResponse(
-    ShopFollowerStatus State, long SnapshotRows, long OrdersApplied, long Rejected, long? LagBytes,
-    DateTime? LastAppliedAt, string? Error, string? Slot, string? Publication, string? Holder, DateTime? UpdatedAt);
-
-public sealed record ShopRejectionResponse(long Id, string ShopId, string Reason, string Lsn, DateTime RejectedAt);
-
-// The follower of the shop's database (ShopFollower), as any process sees it: its row in
-// shop_follower, judged against the configuration and the time of its last report.
 public static class ShopEndpoints
 {
     public static RouteGroupBuilder MapShop(this IEndpointRouteBuilder app)
@@ -30,8 +20,8 @@ public static class ShopEndpoints
         return group;
     }
 
-    private static async Task<Ok<ShopResponse>> GetShop(CrmDbContext db, IOptions<ShopOptions> options, TimeProvider clock, CancellationToken ct) =>
-        TypedResults.Ok(await ReadAsync(db, options.Value, clock, ct));
+    private static async Task<Ok<ShopResponse>> GetShop(ShopQueries queries, CancellationToken ct) =>
+        TypedResults.Ok(await queries.FollowerAsync(ct));
 
     private static async Task<Ok<PagedResponse<ShopRejectionResponse>>> ListRejections(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
@@ -39,32 +29,4 @@ public static class ShopEndpoints
             rejections => rejections.OrderByDescending(r => r.Id),
             r => new ShopRejectionResponse(r.Id, r.ShopId, r.Reason, r.Lsn.ToString(), r.RejectedAt),
             ct));
-
-    // A follower reports every StatusInterval; a row older than a few of them has no follower
-    // behind it any more (its process stopped or lost the CRM database).
-    public static async Task<ShopResponse> ReadAsync(CrmDbContext db, ShopOptions options, TimeProvider clock, CancellationToken ct)
-    {
-        if (!options.Enabled)
-            return new ShopResponse(ShopFollowerStatus.Disabled, 0, 0, 0, null, null, null, null, null, null, null);
-        var row = await db.ShopFollower.AsNoTracking().SingleOrDefaultAsync(ct);
-        if (row is null)
-        {
-            return new ShopResponse(ShopFollowerStatus.Reconnecting, 0, 0, 0, null, null,
-                "No process has started following the shop yet (it takes a process with role all or worker).",
-                options.Slot, options.Publication, null, null);
-        }
-        var silent = clock.GetUtcNow().UtcDateTime - row.UpdatedAt;
-        var state = row.State;
-        var error = row.Error;
-        if (state is ShopFollowerStatus.Following or ShopFollowerStatus.Snapshotting && silent > StaleAfter(options))
-        {
-            state = ShopFollowerStatus.Reconnecting;
-            error = $"No follower has reported for {silent.TotalSeconds:0} s (is a process with role all or worker running?).";
-        }
-        return new ShopResponse(state, row.SnapshotRows, row.OrdersApplied, row.Rejected, row.LagBytes,
-            row.LastAppliedAt, error, row.Slot, row.Publication, row.Holder, row.UpdatedAt);
-    }
-
-    private static TimeSpan StaleAfter(ShopOptions options) =>
-        TimeSpan.FromTicks(Math.Max(options.StatusInterval.Ticks * 3, TimeSpan.FromSeconds(30).Ticks));
 }

@@ -1,56 +1,15 @@
-using System.Text.Json;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Jobs.Data;
-using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
 using FluentValidation;
-using Hangfire;
 using Hangfire.States;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace Crm.Api.Sync;
-
-public sealed record SyncRequest(SyncMode? Mode, bool DryRun = false);
-
-public sealed record SyncRunResponse(
-    long Id, string? JobId, SyncMode Mode, SyncRunStatus Status, DateTime StartedAt, DateTime? FinishedAt,
-    int CreatedCount, int UpdatedCount, int UnchangedCount, int SkippedCount, int ErrorCount,
-    int TotalCustomers, long DurationMs, string? Error, string? StatusUrl,
-    bool DryRun, JsonElement? Changes, string? ChangesUrl, string? RevertJobId, DateTime? RevertedAt);
-
-public sealed record RunChangeResponse(
-    long Id, long CustomerId, string Field, JsonElement? From, JsonElement? To, JsonElement? Reason,
-    DateTime At, string Source, long? RunId);
-
-public sealed record RunChangesQuery(int Page = 1, int PageSize = 50, string? Count = null, string? Field = null) : IPageQuery;
-
-public sealed class RunChangesQueryValidator : AbstractValidator<RunChangesQuery>
-{
-    public RunChangesQueryValidator()
-    {
-        this.ValidPaging();
-        RuleFor(q => q.Field)
-            .Must(f => f is null || CustomerChange.Fields.Contains(f))
-            .WithMessage($"Field must be one of: {string.Join(", ", CustomerChange.Fields)}.");
-    }
-}
-
-public sealed record SyncErrorResponse(
-    string Phone, string SqlState, string Error, long? RunId, int Attempts,
-    DateTime FirstFailedAt, DateTime LastFailedAt, DateTime RetryAt);
-
-public sealed class SyncRequestValidator : AbstractValidator<SyncRequest>
-{
-    public SyncRequestValidator() =>
-        RuleFor(r => r.Mode)
-            .NotNull().Must(m => m is SyncMode.Default or SyncMode.Force or SyncMode.StatsOnly)
-            .WithMessage("Mode must be one of: default, force, statsOnly.");
-}
 
 public static class SyncEndpoints
 {
@@ -79,24 +38,12 @@ public static class SyncEndpoints
         JobAccepted.For(await scheduler.EnqueueFullSyncAsync(request.Mode!.Value, ct, request.DryRun));
 
     private static async Task<Results<Ok<PagedResponse<RunChangeResponse>>, NotFound>> ListRunChanges(
-        long id, [AsParameters] RunChangesQuery query, CrmDbContext db, CancellationToken ct)
-    {
-        if (!await db.SyncRuns.AnyAsync(r => r.Id == id, ct))
-            return TypedResults.NotFound();
-        var changes = db.CustomerChanges.AsNoTracking().Where(c => c.RunId == id);
-        if (query.Field is not null)
-            changes = changes.Where(c => c.Field == query.Field);
-        var page = await changes.ToPageAsync(db, query, c => c.OrderBy(x => x.Id),
-            c => new { c.Id, c.CustomerId, c.Field, c.OldValue, c.NewValue, c.Reason, c.ChangedAt, c.Source, c.RunId }, ct);
-        return TypedResults.Ok(new PagedResponse<RunChangeResponse>(
-            page.Items.Select(c => new RunChangeResponse(c.Id, c.CustomerId, c.Field, ChangeLedger.Json(c.OldValue),
-                ChangeLedger.Json(c.NewValue), ChangeLedger.Json(c.Reason), c.ChangedAt, c.Source, c.RunId)).ToList(),
-            page.Page, page.PageSize, page.TotalCount, page.TotalCountExact));
-    }
+        long id, [AsParameters] RunChangesQuery query, SyncQueries queries, CancellationToken ct) =>
+        await queries.ChangesAsync(id, query, ct) is { } page ? TypedResults.Ok(page) : TypedResults.NotFound();
 
     // The run row is locked while the job is enqueued, so two requests cannot both revert it.
     private static async Task<Results<Accepted<JobAccepted>, ProblemHttpResult>> RevertRun(
-        long id, CrmDbContext db, SyncScheduler scheduler, JobStorage storage, CancellationToken ct)
+        long id, CrmDbContext db, SyncScheduler scheduler, JobQueries jobs, CancellationToken ct)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(ct);
         var run = await db.SyncRuns.FromSql($"SELECT * FROM sync_runs WHERE id = {id} FOR UPDATE").FirstOrDefaultAsync(ct);
@@ -108,7 +55,7 @@ public static class SyncEndpoints
             { DryRun: true } => "It is a dry run: it changed nothing.",
             { RevertedAt: not null } => $"It was already reverted by job {run.RevertJobId}.",
             // A revert job that failed for good (or was deleted) may be asked for again.
-            { RevertJobId: { } job } when await RevertUnfinishedAsync(storage, job, ct) => $"It is being reverted by job {job}.",
+            { RevertJobId: { } job } when await RevertUnfinishedAsync(jobs, job, ct) => $"It is being reverted by job {job}.",
             { Status: SyncRunStatus.Running } => "It is still running; revert it once it has finished.",
             _ => null,
         };
@@ -123,42 +70,18 @@ public static class SyncEndpoints
         return JobAccepted.For(jobId);
     }
 
-    private static async Task<bool> RevertUnfinishedAsync(JobStorage storage, string jobId, CancellationToken ct)
+    private static async Task<bool> RevertUnfinishedAsync(JobQueries jobs, string jobId, CancellationToken ct)
     {
-        var job = await JobsEndpoints.ReadAsync(storage, jobId, ct);
+        var job = await jobs.ReadAsync(jobId, ct);
         var state = job?.StateName;
         return state is not null && state != FailedState.StateName && state != DeletedState.StateName;
     }
 
     private static async Task<Ok<PagedResponse<SyncRunResponse>>> ListRuns(
-        [AsParameters] PageQuery query, CrmDbContext db, NpgsqlDataSource dataSource, CancellationToken ct)
-    {
-        var page = await db.SyncRuns.AsNoTracking().ToPageAsync(db, query,
-            runs => runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id),
-            r => new
-            {
-                r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
-                r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
-                r.TotalCustomers, r.DurationMs, r.Error, r.DryRun, r.Changes, r.RevertJobId, r.RevertedAt
-            },
-            ct);
-        // Only jobs Hangfire still stores get a statusUrl: an expired job's would be a 404.
-        var stored = await SyncRuns.StoredJobIdsAsync(dataSource, page.Items.Select(r => r.JobId), ct);
-        return TypedResults.Ok(new PagedResponse<SyncRunResponse>(
-            page.Items.Select(r => new SyncRunResponse(r.Id, r.JobId, r.Mode, r.Status, r.StartedAt, r.FinishedAt,
-                r.CreatedCount, r.UpdatedCount, r.UnchangedCount, r.SkippedCount, r.ErrorCount,
-                r.TotalCustomers, r.DurationMs, r.Error,
-                stored.Contains(r.JobId ?? "") ? $"/api/jobs/{r.JobId}" : null,
-                r.DryRun, ChangeLedger.Json(r.Changes),
-                // A dry run's changes were rolled back with it: its counts are all there is.
-                r.DryRun ? null : $"/api/sync/runs/{r.Id}/changes", r.RevertJobId, r.RevertedAt)).ToList(),
-            page.Page, page.PageSize, page.TotalCount, page.TotalCountExact));
-    }
+        [AsParameters] PageQuery query, SyncQueries queries, CancellationToken ct) =>
+        TypedResults.Ok(await queries.RunsAsync(query, ct));
 
     private static async Task<Ok<PagedResponse<SyncErrorResponse>>> ListErrors(
-        [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await db.SyncErrors.AsNoTracking().ToPageAsync(db, query,
-            errors => errors.OrderByDescending(e => e.LastFailedAt).ThenBy(e => e.Phone),
-            e => new SyncErrorResponse(e.Phone, e.SqlState, e.Error, e.RunId, e.Attempts, e.FirstFailedAt, e.LastFailedAt, e.RetryAt),
-            ct));
+        [AsParameters] PageQuery query, SyncQueries queries, CancellationToken ct) =>
+        TypedResults.Ok(await queries.ErrorsAsync(query, ct));
 }

@@ -1,4 +1,3 @@
-using System.Linq.Expressions;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Crm.Api.Auth;
@@ -63,26 +62,16 @@ public static class WebhooksEndpoints
             new WebhookCreated(hook.Id, hook.Url, hook.Events, hook.Description, hook.Enabled, hook.Secret));
     }
 
-    // A subscription as the API shows it, with its pending events (those not yet in a message
-    // and those of its undelivered message, both from partial indexes); never the secret.
-    private static Expression<Func<Webhook, WebhookSubscription>> Shown(CrmDbContext db) => w => new WebhookSubscription(
-        w.Id, w.Url, w.Events, w.Description, w.Enabled, w.DisabledReason, w.FailingSince, w.LastError,
-        db.WebhookEvents.Count(e => e.WebhookId == w.Id && e.MessageId == null)
-            + (db.WebhookMessages.Where(m => m.WebhookId == w.Id && m.DeliveredAt == null).Sum(m => (long?)m.EventCount) ?? 0),
-        w.PreviousSecretExpiresAt, w.CreatedAt, w.UpdatedAt, $"/api/webhooks/{w.Id}/deliveries");
-
-    private static Task<WebhookSubscription?> FindAsync(CrmDbContext db, long id, CancellationToken ct) =>
-        db.Webhooks.AsNoTracking().Where(w => w.Id == id).Select(Shown(db)).FirstOrDefaultAsync(ct);
-
     private static async Task<Ok<PagedResponse<WebhookSubscription>>> List(
-        [AsParameters] WebhooksQuery query, CrmDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await db.Webhooks.AsNoTracking().ToPageAsync(db, query, w => w.OrderBy(x => x.Id), Shown(db), ct));
+        [AsParameters] WebhooksQuery query, WebhookQueries queries, CancellationToken ct) =>
+        TypedResults.Ok(await queries.ListAsync(query, ct));
 
-    private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Get(long id, CrmDbContext db, CancellationToken ct) =>
-        await FindAsync(db, id, ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
+    private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Get(long id, WebhookQueries queries, CancellationToken ct) =>
+        await queries.FindAsync(id, ct) is { } hook ? TypedResults.Ok(hook) : TypedResults.NotFound();
 
     private static async Task<Results<Ok<WebhookSubscription>, NotFound>> Patch(
-        long id, WebhookPatchRequest request, CrmDbContext db, WebhookDispatch dispatch, TimeProvider clock, CancellationToken ct)
+        long id, WebhookPatchRequest request, CrmDbContext db, WebhookQueries queries, WebhookDispatch dispatch, TimeProvider clock,
+        CancellationToken ct)
     {
         var hook = await db.Webhooks.FindAsync([id], ct);
         if (hook is null)
@@ -103,7 +92,7 @@ public static class WebhooksEndpoints
         // The events it kept while disabled go out now, not at its job's next retry.
         if (enabling)
             await dispatch.DeliverNowAsync(id, ct);
-        return TypedResults.Ok((await FindAsync(db, id, ct))!);
+        return TypedResults.Ok((await queries.FindAsync(id, ct))!);
     }
 
     private static async Task<Results<NoContent, NotFound>> Delete(long id, CrmDbContext db, CancellationToken ct) =>

@@ -2,14 +2,6 @@ using Crm.Jobs.Categories;
 
 namespace Crm.Jobs.Customers;
 
-public enum CustomerCategory
-{
-    New,
-    Regular,
-    Vip,
-    Inactive,
-}
-
 public class Customer
 {
     public const int NameMaxLength = 200;

@@ -62,13 +62,3 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
             .OnDelete(DeleteBehavior.Cascade);
     }
 }
-
-internal sealed class CustomerNoteConfiguration : IEntityTypeConfiguration<CustomerNote>
-{
-    public void Configure(EntityTypeBuilder<CustomerNote> note)
-    {
-        note.Property(n => n.CreatedBy).HasMaxLength(200);
-        note.Property(n => n.CreatedAt).HasDefaultValueSql("now()");
-        note.HasIndex(n => new { n.CustomerId, n.CreatedAt });
-    }
-}

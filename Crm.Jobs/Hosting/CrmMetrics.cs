@@ -32,10 +32,10 @@ public sealed class CrmMetrics
         HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     };
 
-    // Set by CustomerCountPublisher with crm_customers; null elsewhere.
+    // Set by GaugePublisher with crm_customers; null elsewhere.
     private volatile WebhookBacklog? _webhookPending;
 
-    // Set by CustomerCountPublisher in the one process that publishes crm_customers; empty elsewhere.
+    // Set by GaugePublisher in the one process that publishes crm_customers; empty elsewhere.
     private volatile Measurement<long>[] _customersByCategory = [];
 
     public CrmMetrics(IMeterFactory meters)
@@ -65,7 +65,7 @@ public sealed class CrmMetrics
             () => _shopLag is { } lag ? [new Measurement<long>(lag.Value)] : Array.Empty<Measurement<long>>(),
             description: "WAL the shop's database keeps for the follower's slot (bytes), from the following process");
         // A scrape reads the last count and never touches the database; one process publishes
-        // it (CustomerCountPublisher), so a sum over instances is the database's total.
+        // it (GaugePublisher), so a sum over instances is the database's total.
         meter.CreateObservableGauge("crm_customers", () => _customersByCategory,
             description: "Customers per category, published by one process of the cluster");
     }
@@ -84,11 +84,12 @@ public sealed class CrmMetrics
 
     public void CustomerRefused(string sqlState) => _customersRefused.Add(1, new TagList { { "sql_state", sqlState } });
 
+    // job_name, not job: Prometheus sets `job` itself at scrape time (ours would become exported_job).
     public void JobFinished(string job, TimeSpan duration, bool failed)
     {
-        _jobDuration.Record(duration.TotalSeconds, new TagList { { "job", job }, { "outcome", failed ? "failed" : "succeeded" } });
+        _jobDuration.Record(duration.TotalSeconds, new TagList { { "job_name", job }, { "outcome", failed ? "failed" : "succeeded" } });
         if (failed)
-            _jobFailures.Add(1, new TagList { { "job", job } });
+            _jobFailures.Add(1, new TagList { { "job_name", job } });
     }
 
     public void Imported(int imported, int rejected)
@@ -123,5 +124,3 @@ public sealed class CrmMetrics
             : [.. Enum.GetValues<CustomerCategory>().Select(category => new Measurement<long>(
                 counts.GetValueOrDefault(category), new KeyValuePair<string, object?>("category", Data.EnumText.ToText(category))))];
 }
-
-public sealed record WebhookBacklog(long Events, TimeSpan? OldestAge);

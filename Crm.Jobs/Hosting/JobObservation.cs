@@ -35,11 +35,3 @@ internal sealed class JobObservation(CrmMetrics metrics, ILogger<JobObservation>
 
     private static string Name(Job job) => $"{job.Type.Name}.{job.Method.Name}";
 }
-
-// Hangfire's global filters plus this host's own, so that several hosts in one process
-// (the tests) each observe their own jobs.
-internal sealed class HostJobFilterProvider(JobObservation observation) : IJobFilterProvider
-{
-    public IEnumerable<JobFilter> GetFilters(Job job) =>
-        JobFilterProviders.Providers.GetFilters(job).Append(new JobFilter(observation, JobFilterScope.Global, null));
-}

@@ -1,12 +1,5 @@
 namespace Crm.Jobs.Hosting;
 
-public enum AppRole
-{
-    All,
-    Api,
-    Worker,
-}
-
 public sealed class JobsOptions
 {
     public const string Section = "Crm:Jobs";
@@ -27,19 +20,6 @@ public sealed class JobsOptions
     // How often a process with job servers sends `NOTIFY new_job` (see ListenerNudge).
     public TimeSpan ListenerNudgeInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    // How often the one process that publishes crm_customers counts them (see CustomerCountPublisher).
+    // How often the one process that publishes crm_customers counts them (see GaugePublisher).
     public TimeSpan CustomerCountInterval { get; set; } = TimeSpan.FromSeconds(30);
-}
-
-public static class JobQueues
-{
-    public const string Default = "default";
-
-    // Full syncs, pending batches and category recalculation: one at a time per process,
-    // so a waiting full sync never holds a worker that per-customer jobs need.
-    public const string Bulk = "bulk";
-
-    // Webhook deliveries, on workers of their own (Crm:Webhooks:WorkerCount): a receiver that
-    // is slow to answer holds one of them, never a sync's.
-    public const string Webhooks = "webhooks";
 }

@@ -6,9 +6,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Ledger;
 
-// One change of a run as a dry run's sample shows it.
-public sealed record ChangeSample(long CustomerId, string? Phone, string Field, JsonElement? From, JsonElement? To);
-
 // The writer's side of the ledger: every transaction that changes customers first names its
 // source (and run) here; the trigger on customers (migration ChangeLedger) writes the rows.
 public static class ChangeLedger
@@ -18,8 +15,8 @@ public static class ChangeLedger
 
     public static string SyncSource(SyncMode mode) => "sync:" + EnumText.ToText(mode);
 
-    // The API key's name (ApiKeyAuthenticationHandler sets it as the identity's name).
-    public static string ApiSource(string? keyName) => "api:" + (keyName ?? "anonymous");
+    // The caller's name: its API key's, or the development caller's (Crm.Api's Caller.NameOf).
+    public static string ApiSource(string callerName) => "api:" + callerName;
 
     // Transaction-local (set_config(..., true)): they end with the transaction, so a pooled
     // connection never carries one writer's name into the next.

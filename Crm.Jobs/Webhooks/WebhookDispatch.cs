@@ -1,10 +1,5 @@
-using Crm.Jobs.Data;
 using Hangfire;
 using Hangfire.States;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Crm.Jobs.Webhooks;
@@ -88,42 +83,5 @@ public sealed class WebhookDispatch(NpgsqlDataSource dataSource, IBackgroundJobC
     {
         using var connection = storage.GetConnection();
         return connection.GetStateData(jobId)?.Name;
-    }
-}
-
-// In every process with job servers: dispatches when a transaction that wrote events commits
-// (the triggers NOTIFY crm_webhooks, delivered at commit) and every Crm:Webhooks:PollInterval
-// as a fallback, so a missed notification delays delivery by one interval at most.
-public sealed class WebhookDispatcher(
-    IConfiguration configuration, WebhookDispatch dispatch, IOptions<WebhookOptions> options, ILogger<WebhookDispatcher> logger)
-    : BackgroundService
-{
-    public const string Channel = "crm_webhooks";
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // Its own unpooled connection: a LISTEN belongs to a session.
-        await using var listenSource = SessionLocks.CreateDataSource(CrmJobsExtensions.FailFast(configuration.GetConnectionString("Crm")!));
-        var interval = options.Value.PollInterval;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = await listenSource.OpenConnectionAsync(stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                while (true)
-                {
-                    await dispatch.DispatchAllAsync(stoppingToken);
-                    await connection.WaitAsync(interval, stoppingToken);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The database is away: the events wait in the outbox; try again after an interval.
-                logger.LogWarning(e, "Webhook dispatch failed; retrying in {Interval}", interval);
-                await Task.Delay(interval, stoppingToken);
-            }
-        }
     }
 }

@@ -5,13 +5,6 @@ using StandardWebhooks;
 
 namespace Crm.Jobs.Webhooks;
 
-// What one attempt got: the receiver's status (null when no answer came) and, when it
-// failed, why.
-public sealed record SendResult(int? Status, string? Error)
-{
-    public bool Delivered => Status is >= 200 and < 300;
-}
-
 // Sends one signed message. One HttpClient for the process: its handler connects only to
 // addresses WebhookUrlPolicy allows (checked at every connection, so a DNS change after
 // registration cannot point a subscription inside), follows no redirect, uses no proxy

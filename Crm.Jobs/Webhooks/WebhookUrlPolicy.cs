@@ -105,6 +105,3 @@ public sealed class WebhookUrlPolicy(IHostEnvironment environment, IOptions<Webh
                  || b[0] >= 224);                           // multicast, reserved, broadcast
     }
 }
-
-// A URL or address the policy refuses: the delivery fails with this message.
-public sealed class WebhookRefusedException(string message) : Exception(message);

@@ -41,6 +41,9 @@ public class HostTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         Assert.Contains("outcome=\"succeeded\"", metrics);
         Assert.Contains("crm_customers{", metrics);
         Assert.Contains("crm_job_duration", metrics);
+        // Prometheus sets `job` itself when it scrapes: ours is job_name.
+        Assert.Matches("crm_job_duration_seconds_count\\{[^}]*job_name=\"SyncJobs\\.", metrics);
+        Assert.DoesNotMatch("crm_job_\\w+\\{(job|[^}]*,job)=", metrics);
         Assert.Contains("http_server_request_duration", metrics);
     }
 

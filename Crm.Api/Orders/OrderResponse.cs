@@ -1,9 +1,5 @@
 using System.Linq.Expressions;
-using Crm.Api.Infrastructure;
-using Crm.Jobs.Data;
 using Crm.Jobs.Orders;
-using Crm.Jobs.Phones;
-using FluentValidation;
 
 namespace Crm.Api.Orders;
 
@@ -34,23 +30,4 @@ public sealed record OrderResponse(
     private static readonly Func<Order, OrderResponse> FromEntity = Projection.Compile();
 
     public static OrderResponse From(Order order) => FromEntity(order);
-}
-
-public sealed record OrderListQuery(string? Phone = null, string? Status = null, int Page = 1, int PageSize = 50, string? Count = null)
-    : IPageQuery;
-
-public sealed record ImportResponse(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, string? JobId, string? StatusUrl);
-
-public sealed class OrderListQueryValidator : AbstractValidator<OrderListQuery>
-{
-    public OrderListQueryValidator(PhoneNormalizer phones)
-    {
-        RuleFor(q => q.Phone)
-            .Must(p => p is null || phones.Normalize(p) is not null)
-            .WithMessage("Phone is not a possible phone number.");
-        RuleFor(q => q.Status)
-            .Must(s => s is null || EnumText.TryParse<OrderStatus>(s, out _))
-            .WithMessage($"Status must be one of: {EnumText.SqlList<OrderStatus>()}.");
-        this.ValidPaging();
-    }
 }

@@ -3,62 +3,6 @@ using System.Text;
 
 namespace Crm.Api.Auth;
 
-public static class CrmRoles
-{
-    public const string Reader = "reader";
-    public const string Operator = "operator";
-    public const string Admin = "admin";
-
-    public static readonly string[] All = [Reader, Operator, Admin];
-
-    // Each role includes the ones below it: admin ⊃ operator ⊃ reader.
-    public static string[] Implied(IEnumerable<string> roles)
-    {
-        var granted = roles.ToHashSet();
-        if (granted.Contains(Admin))
-            granted.Add(Operator);
-        if (granted.Contains(Operator))
-            granted.Add(Reader);
-        return [.. granted];
-    }
-}
-
-public sealed class AuthOptions
-{
-    public const string Section = "Crm:Auth";
-
-    // Crm:Auth:ApiKeys:N:{Name,Key,Roles}; Roles lists some of reader, operator, admin.
-    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
-
-    // Roles may be text ("reader, operator", as environment variables write it) or a JSON
-    // array (["reader"] in appsettings.json, which configuration flattens to Roles:0,
-    // Roles:1, …, and the binder cannot put into a string): both are read here.
-    public static AuthOptions Read(IConfiguration configuration)
-    {
-        var section = configuration.GetSection(Section);
-        var options = section.Get<AuthOptions>() ?? new AuthOptions();
-        var keys = section.GetSection("ApiKeys").GetChildren().ToList();
-        for (var i = 0; i < keys.Count && i < options.ApiKeys.Count; i++)
-        {
-            var roles = keys[i].GetSection("Roles");
-            if (roles.Value is null)
-                options.ApiKeys[i].Roles = string.Join(',', roles.GetChildren().Select(r => r.Value));
-        }
-        return options;
-    }
-}
-
-public sealed class ApiKeyOptions
-{
-    public string Name { get; set; } = "";
-    public string Key { get; set; } = "";
-    public string Roles { get; set; } = "";
-
-    public string[] RoleList => Roles.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-}
-
-public sealed record Caller(string Name, string[] Roles);
-
 // The configured keys, kept only as SHA-256 digests and compared in constant time.
 public sealed class ApiKeyStore
 {

@@ -5,25 +5,6 @@ using Npgsql;
 
 namespace Crm.Api.Infrastructure;
 
-// TotalCount stops at PagingRules.MaxCount; TotalCountExact is false when more than that matched.
-public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, int TotalCount, bool TotalCountExact);
-
-// What every paged list accepts: the page, its size, and count=exact to count every match.
-public interface IPageQuery
-{
-    int Page { get; }
-    int PageSize { get; }
-    string? Count { get; }
-}
-
-public sealed record PageQuery(int Page = 1, int PageSize = 50, string? Count = null) : IPageQuery;
-
-public sealed record JobAccepted(string JobId, string StatusUrl)
-{
-    public static Microsoft.AspNetCore.Http.HttpResults.Accepted<JobAccepted> For(string jobId) =>
-        TypedResults.Accepted($"/api/jobs/{jobId}", new JobAccepted(jobId, $"/api/jobs/{jobId}"));
-}
-
 public static class PagingRules
 {
     public const int MaxPageSize = 200;
@@ -98,13 +79,5 @@ public static class PagingRules
         {
             db.Database.SetCommandTimeout(commandTimeout);
         }
-    }
-}
-
-public sealed class PageQueryValidator : AbstractValidator<PageQuery>
-{
-    public PageQueryValidator()
-    {
-        this.ValidPaging();
     }
 }

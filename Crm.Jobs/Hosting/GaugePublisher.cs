@@ -9,14 +9,15 @@ using Npgsql;
 
 namespace Crm.Jobs.Hosting;
 
-// crm_customers (and the webhook backlog gauges) are figures of the whole database, not of a process: if every process
-// published it, a sum over instances would multiply it. Processes with job servers compete
-// for a session advisory lock; the holder counts every Crm:Jobs:CustomerCountInterval and
-// alone publishes the gauge, so a scrape never queries the database. When the holder stops
+// The gauges that are figures of the whole database, not of a process: crm_customers and the
+// webhook backlog (crm_webhook_pending_events, crm_webhook_oldest_pending_age). If every
+// process published them, a sum over instances would multiply them. Processes with job servers
+// compete for a session advisory lock; the holder counts every Crm:Jobs:CustomerCountInterval
+// and alone publishes the gauges, so a scrape never queries the database. When the holder stops
 // or dies, its session and the lock go with it, and another process takes over within one
 // interval.
-public sealed class CustomerCountPublisher(
-    IConfiguration configuration, CrmMetrics metrics, IOptions<JobsOptions> options, ILogger<CustomerCountPublisher> logger)
+public sealed class GaugePublisher(
+    IConfiguration configuration, CrmMetrics metrics, IOptions<JobsOptions> options, ILogger<GaugePublisher> logger)
     : BackgroundService
 {
     public const long PublisherLockKey = AdvisoryLockKeys.CustomerCountPublisher;
@@ -40,7 +41,7 @@ public sealed class CustomerCountPublisher(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // The database is away (readiness says so): publish nothing rather than a stale count.
-                    logger.LogWarning(e, "Could not count customers for crm_customers; trying again in {Interval}", interval);
+                    logger.LogWarning(e, "Could not count customers and the webhook backlog for their gauges; trying again in {Interval}", interval);
                     metrics.CustomersCounted(null);
                     metrics.WebhookBacklogCounted(null);
                     await CloseAsync(publisher);

@@ -1,0 +1,9 @@
+namespace Crm.Api.Customers;
+
+public enum TimelineKind
+{
+    Order,
+    Note,
+    Change,
+    Created,
+}

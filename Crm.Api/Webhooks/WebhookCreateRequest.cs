@@ -1,0 +1,3 @@
+namespace Crm.Api.Webhooks;
+
+public sealed record WebhookCreateRequest(string? Url, string[]? Events, string? Description);

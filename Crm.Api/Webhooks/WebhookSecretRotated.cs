@@ -1,0 +1,3 @@
+namespace Crm.Api.Webhooks;
+
+public sealed record WebhookSecretRotated(long Id, string Secret, DateTime PreviousSecretExpiresAt);

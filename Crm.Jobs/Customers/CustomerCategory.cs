@@ -1,0 +1,9 @@
+namespace Crm.Jobs.Customers;
+
+public enum CustomerCategory
+{
+    New,
+    Regular,
+    Vip,
+    Inactive,
+}

@@ -1,0 +1,8 @@
+namespace Crm.Jobs.Hosting;
+
+public enum AppRole
+{
+    All,
+    Api,
+    Worker,
+}

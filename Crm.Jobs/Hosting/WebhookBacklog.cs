@@ -1,0 +1,3 @@
+namespace Crm.Jobs.Hosting;
+
+public sealed record WebhookBacklog(long Events, TimeSpan? OldestAge);

@@ -1,0 +1,18 @@
+namespace Crm.Jobs.Webhooks;
+
+// The event types a subscription may ask for ("*": all of them).
+public static class WebhookEventTypes
+{
+    public const string All = "*";
+    public const string CustomerCreated = "customer.created";
+    public const string CustomerUpdated = "customer.updated";
+    public const string CustomerCategoryChanged = "customer.category_changed";
+    public const string CustomerDeleted = "customer.deleted";
+    public const string SyncCompleted = "sync.completed";
+    public const string SyncFailed = "sync.failed";
+    // Sent by POST /api/webhooks/{id}/test to that subscription alone.
+    public const string Test = "webhook.test";
+
+    public static readonly string[] Subscribable =
+        [All, CustomerCreated, CustomerUpdated, CustomerCategoryChanged, CustomerDeleted, SyncCompleted, SyncFailed];
+}
