@@ -6,26 +6,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Categories;
 
-// Which rule decided a customer's category.
-public enum CategoryRule
-{
-    NoCompletedOrders,
-    Inactive,
-    VipByOrders,
-    VipBySpent,
-    Regular,
-    New,
-}
-
-// The thresholds a category was computed with, as the ledger keeps them with a category change.
-public sealed record CategoryThresholds(
-    int RegularMinOrders, int VipMinOrders, decimal VipMinSpent, int InactiveAfterDays, DateTime InactiveBefore)
-{
-    public static CategoryThresholds From(CategoryOptions options, DateTime now) => new(
-        options.RegularMinOrders, options.VipMinOrders, options.VipMinSpent, options.InactiveAfterDays,
-        now.AddDays(-options.InactiveAfterDays));
-}
-
 // docs/SYNC-RULES.md#categories: the first rule that holds decides. The one list below produces the category
 // SQL the sync engine and the recalculation write, the rule SQL written beside it
 // (customers.category_rule), and the explanation of each rule: one source of truth.

@@ -11,8 +11,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Categories;
 
-public sealed record RecalculationResult(int ChangedCount, int TotalCustomers, long DurationMs);
-
 // Categories depend on time as well as on orders (a VIP who stops buying becomes
 // inactive), so they are recomputed from the stored statistics on a schedule.
 public sealed class RecalculateCategoriesJob(

@@ -10,8 +10,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Ledger;
 
-public sealed record RevertResult(long RunId, int RevertedCount, int SkippedCount);
-
 // The jobs over the change ledger: undoing a sync run, and pruning old changes.
 public sealed class LedgerJobs(
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, TimeProvider clock, IOptions<LedgerOptions> options,

@@ -3,14 +3,6 @@ using PhoneNumbers;
 
 namespace Crm.Jobs.Phones;
 
-public sealed class PhoneOptions
-{
-    public const string Section = "Crm:Phone";
-
-    // Region assumed for numbers written without a country code ("8 (999) ...", "999...").
-    public string DefaultRegion { get; set; } = "RU";
-}
-
 // Phone is the customer's identity: every spelling of one number maps to one E.164 string.
 public sealed class PhoneNormalizer(IOptions<PhoneOptions> options)
 {

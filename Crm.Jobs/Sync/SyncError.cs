@@ -20,15 +20,3 @@ public class SyncError
     public DateTime LastFailedAt { get; set; }
     public DateTime RetryAt { get; set; }
 }
-
-internal sealed class SyncErrorConfiguration : IEntityTypeConfiguration<SyncError>
-{
-    public void Configure(EntityTypeBuilder<SyncError> error)
-    {
-        error.HasKey(e => e.Phone);
-        // Orders keep whatever phone text the shop sent; the normalised form fits this.
-        error.Property(e => e.Phone).HasMaxLength(Customers.Customer.PhoneMaxLength);
-        error.Property(e => e.SqlState).HasMaxLength(5);
-        error.HasIndex(e => e.LastFailedAt);
-    }
-}

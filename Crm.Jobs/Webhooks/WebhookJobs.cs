@@ -11,11 +11,6 @@ using Npgsql;
 
 namespace Crm.Jobs.Webhooks;
 
-public sealed record WebhookDeliveryResult(long WebhookId, int Messages, int Events, string Outcome);
-
-// A delivery that failed: Hangfire retries the job, and the dashboard shows the attempts.
-public sealed class WebhookDeliveryException(string message) : Exception(message);
-
 // The jobs of the webhook outbox: delivering a subscription's events, and pruning.
 public sealed class WebhookJobs(
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, WebhookSender sender, CrmMetrics metrics,

@@ -1,3 +1,4 @@
+// Over 400 lines: the full-sync benchmark's phases, run in this order at every size, read as one script.
 using System.Diagnostics;
 
 namespace Crm.Bench;

@@ -1,3 +1,4 @@
+// Over 400 lines: the webhook benchmark's phases and its verifying receiver, read as one script.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;

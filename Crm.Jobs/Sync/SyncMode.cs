@@ -1,0 +1,9 @@
+namespace Crm.Jobs.Sync;
+
+public enum SyncMode
+{
+    Auto,
+    Default,
+    Force,
+    StatsOnly,
+}
