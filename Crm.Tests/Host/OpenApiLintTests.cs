@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Crm.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -9,7 +8,7 @@ namespace Crm.Tests.Host;
 // error and no warning, and every answer of authentication and the rate limiter is declared.
 public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 {
-    // The one version CI installs (.ci/run) and the README names.
+    // The one version: ./test.sh reads it from here and installs it (scripts/test-tools.sh).
     public const string RedoclyVersion = "2.77.0";
     private const string Install = $"npm install --prefix .tools/redocly @redocly/cli@{RedoclyVersion}";
 
@@ -76,43 +75,11 @@ public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
         Assert.NotNull(responses["429"]!["headers"]?["Retry-After"]);
     }
 
-    private static async Task<ProcessResult> RunAsync(string program, string workingDirectory, params string[] args)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        // The linter runs offline: no usage report, no update check.
-        start.Environment["REDOCLY_TELEMETRY"] = "off";
-        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
+    // The linter runs offline: no usage report, no update check.
+    private static Task<ProcessResult> RunAsync(string program, string workingDirectory, params string[] args) =>
+        ChildProcess.RunAsync(program, workingDirectory,
+            new Dictionary<string, string> { ["REDOCLY_TELEMETRY"] = "off", ["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true" },
+            TimeSpan.FromMinutes(2), args);
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{program} {string.Join(' ', args)} did not exit within 2 minutes.");
-        }
-        return new ProcessResult(process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "crm-minimal.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"No crm-minimal.sln above {AppContext.BaseDirectory}.");
-    }
+    private static string RepoRoot() => PrivatePostgres.RepoRoot();
 }
