@@ -529,7 +529,7 @@ public sealed class WebhookBenchmark(BenchOptions options, DateTime now)
         }
     }
 
-    // A large-scope sync runs under SET LOCAL enable_nestloop = off (SyncEngine.BulkSettings).
+    // A large-scope sync runs under SET LOCAL enable_nestloop = off (SyncSql.BulkSettingsSql).
     // The trigger's join with webhooks (w.events @> ARRAY[e.type]) has no equality, so a nested
     // loop is its only plan: disabled, it costs 10^10, past jit_above_cost and the inlining and
     // optimisation thresholds. One customer's email changed by SQL (rolled back: the ledger
