@@ -3,7 +3,7 @@
 -- whatever its row count), and the NOTIFY that wakes the dispatcher is delivered only at commit.
 -- It first works out which ledger fields the enabled subscriptions want, and returns unless
 -- the statement changed one of them.
--- jit off, enable_nestloop on: a bulk run plans with enable_nestloop off (SyncEngine's bulk
+-- jit off, enable_nestloop on: a bulk run plans with enable_nestloop off (SyncSql's bulk
 -- settings), which inflates the cost of the joins that can only be nested loops (the
 -- subscriptions' events) past jit_above_cost: every call paid a JIT compilation (100–400 ms)
 -- for a few rows. The transition table carries true row counts, so the planner needs no help.
