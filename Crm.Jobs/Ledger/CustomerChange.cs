@@ -19,6 +19,11 @@ public class CustomerChange
     // recomputed from orders, never reverted).
     public static readonly string[] ContactFields = ["name", "email", "city", "address"];
 
+    // The fields whose values are personal data (docs/PRIVACY.md): created and deleted rows
+    // carry the phone and the name. An erase and the retention of personal values null
+    // their old and new values; the field, time, source and run stay.
+    public static readonly string[] PersonalFields = [Created, Deleted, "name", "phone", "email", "city", "address", "notes"];
+
     public long Id { get; set; }
     // No foreign key: the ledger outlives a deleted customer.
     public long CustomerId { get; set; }
