@@ -6,6 +6,7 @@ using Crm.Api.Health;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
+using Crm.Api.Privacy;
 using Crm.Api.Shop;
 using Crm.Api.Sync;
 using Crm.Api.Webhooks;
@@ -13,6 +14,7 @@ using Crm.Jobs;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Privacy;
 using FluentValidation;
 using Hangfire;
 using Microsoft.AspNetCore.Authentication;
@@ -65,6 +67,13 @@ public static class CrmApiExtensions
                 "No API keys are configured (Crm:Auth:ApiKeys). Outside Development the API refuses to start without them: " +
                 "set Crm__Auth__ApiKeys__0__Name, Crm__Auth__ApiKeys__0__Key (16+ characters) and Crm__Auth__ApiKeys__0__Roles (reader, operator or admin).");
 
+        // Every serving role writes orders (the API its requests, workers the shop's), and each
+        // write asks the erasure tombstones, keyed by this hash (docs/PRIVACY.md).
+        if (serving && !builder.Environment.IsDevelopment()
+            && string.IsNullOrEmpty(builder.Configuration[$"{PrivacyOptions.Section}:HashKey"]))
+            throw new InvalidOperationException(
+                "Crm:Privacy:HashKey is not set (environment variable Crm__Privacy__HashKey). Outside Development the service refuses to start without it: " +
+                $"set {PrivacyOptions.MinHashKeyLength}+ random characters, and keep them as long as the database (a new key forgets who was erased).");
         builder.Services.AddSingleton(new ApiKeyStore(options));
         builder.Services.AddAuthentication(CallerAuthentication.SchemeName)
             .AddPolicyScheme(CallerAuthentication.SchemeName, null, caller => caller.ForwardDefaultSelector = CallerAuthentication.SchemeFor)
@@ -113,6 +122,8 @@ public static class CrmApiExtensions
         api.MapCustomers();
         api.MapOriginalRoutes();
         api.MapOrders();
+        api.MapPrivacy();
+        api.MapCustomerPrivacy();
         api.MapSync();
         api.MapJobs();
         api.MapCategories();

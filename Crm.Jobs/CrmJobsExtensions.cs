@@ -4,6 +4,7 @@ using Crm.Jobs.Hosting;
 using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Crm.Jobs.Webhooks;
@@ -70,6 +71,11 @@ public static class CrmJobsExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Crm:Webhooks:PollInterval must be positive")
             .Validate(o => o.RetentionDays > 0, "Crm:Webhooks:RetentionDays must be positive")
             .ValidateOnStart();
+        services.AddOptions<PrivacyOptions>()
+            .BindConfiguration(PrivacyOptions.Section)
+            .Validate(o => string.IsNullOrEmpty(o.HashKey) || o.HashKey.Length >= PrivacyOptions.MinHashKeyLength,
+                $"Crm:Privacy:HashKey must have at least {PrivacyOptions.MinHashKeyLength} characters")
+            .ValidateOnStart();
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")
@@ -93,6 +99,9 @@ public static class CrmJobsExtensions
         services.AddScoped<RecalculateCategoriesJob>();
         services.AddScoped<LedgerJobs>();
         services.AddScoped<OrderImporter>();
+        services.AddSingleton(sp => PhoneHasher.From(sp.GetRequiredService<IOptions<PrivacyOptions>>().Value, sp.GetRequiredService<IHostEnvironment>()));
+        services.AddSingleton<ErasedPhones>();
+        services.AddScoped<ErasureJobs>();
         services.AddScoped<WebhookJobs>();
         services.AddSingleton<WebhookUrlPolicy>();
         services.AddSingleton<WebhookSender>();

@@ -3,9 +3,12 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
 
 namespace Crm.Api.Orders;
 
@@ -18,7 +21,8 @@ public static class OrdersEndpoints
             .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
-        group.MapPost("/", CreateOrder).WithName("CreateOrder").WithSummary("Write an order; its customer is synced by a job");
+        group.MapPost("/", CreateOrder).WithName("CreateOrder").WithSummary("Write an order; its customer is synced by a job")
+            .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/", ListOrders).WithName("ListOrders").WithSummary("List orders, newest first: filter by phone and status");
         group.MapGet("/{id}", GetOrder).WithName("GetOrder").WithSummary("Get one order");
         group.MapPatch("/{id}", PatchOrder).WithName("PatchOrder").WithSummary("Change the fields sent; the customer(s) are synced by jobs")
@@ -31,8 +35,9 @@ public static class OrdersEndpoints
         return group;
     }
 
-    private static async Task<Created<OrderResponse>> CreateOrder(
-        OrderInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
+    private static async Task<Results<Created<OrderResponse>, ProblemHttpResult>> CreateOrder(
+        OrderInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, ErasedPhones erased, TimeProvider clock,
+        CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var order = new Order
@@ -49,12 +54,20 @@ public static class OrdersEndpoints
             UpdatedAt = now,
         };
         db.Orders.Add(order);
-        var response = await SaveAndSyncAsync(db, scheduler, order, previousPhone: null, ct);
-        return TypedResults.Created($"/api/orders/{order.Id}", response);
+        try
+        {
+            var response = await SaveAndSyncAsync(db, scheduler, erased, order, previousPhone: null, ct);
+            return TypedResults.Created($"/api/orders/{order.Id}", response);
+        }
+        catch (ErasedOrderException e)
+        {
+            return Erased(e);
+        }
     }
 
     private static async Task<Results<Ok<OrderResponse>, NotFound, ProblemHttpResult>> PatchOrder(
-        long id, OrderPatchInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct)
+        long id, OrderPatchInput input, CrmDbContext db, PhoneNormalizer phones, SyncScheduler scheduler, ErasedPhones erased,
+        TimeProvider clock, CancellationToken ct)
     {
         var order = await db.Orders.FirstOrDefaultAsync(o => o.Id == id, ct);
         if (order is null)
@@ -80,7 +93,14 @@ public static class OrdersEndpoints
         order.Status = input.Status ?? order.Status;
         order.CreatedAt = input.CreatedAt?.UtcDateTime ?? order.CreatedAt;
         order.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-        return TypedResults.Ok(await SaveAndSyncAsync(db, scheduler, order, previousPhone, ct));
+        try
+        {
+            return TypedResults.Ok(await SaveAndSyncAsync(db, scheduler, erased, order, previousPhone, ct));
+        }
+        catch (ErasedOrderException e)
+        {
+            return Erased(e);
+        }
     }
 
     private static async Task<Ok<PagedResponse<OrderResponse>>> ListOrders(
@@ -129,11 +149,11 @@ public static class OrdersEndpoints
             // Not UTF-8: nothing was written; the client must re-encode the file.
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [e.Message] });
         }
-        metrics.Imported(result.Imported, result.Rejected);
+        metrics.Imported(result.Imported, result.Rejected, result.Skipped);
         var jobId = result.CustomersAffected > 0
             ? scheduler.EnqueuePendingSync($"import of {result.Imported} orders")
             : null;
-        var report = new ImportResponse(result.Imported, result.Rejected, result.Errors, jobId, StatusUrl: null);
+        var report = new ImportResponse(result.Imported, result.Rejected, result.Skipped, result.Errors, jobId, StatusUrl: null);
         if (jobId is null)
             return TypedResults.Ok(report);
         // Like every job trigger: 202, Location and statusUrl point at the job; the report comes along.
@@ -141,13 +161,27 @@ public static class OrdersEndpoints
         return TypedResults.Accepted(accepted.Location, report with { StatusUrl = accepted.Value!.StatusUrl });
     }
 
-    // The order and the request to sync its customer(s) commit together (SyncScheduler.SaveAndSyncAsync).
+    // 409: an order of an erased person from before the erase is not stored (docs/PRIVACY.md).
+    private static ProblemHttpResult Erased(ErasedOrderException e) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The order's person was erased", detail: e.Message);
+
+    // The order and the request to sync its customer(s) commit together (SyncScheduler.SaveAndSyncAsync),
+    // once the erasure tombstones admit it.
     private static async Task<OrderResponse> SaveAndSyncAsync(
-        CrmDbContext db, SyncScheduler scheduler, Order order, string? previousPhone, CancellationToken ct)
+        CrmDbContext db, SyncScheduler scheduler, ErasedPhones erased, Order order, string? previousPhone, CancellationToken ct)
     {
         string[] phones = [.. new[] { order.NormalizedPhone, previousPhone }.OfType<string>().Distinct()];
+        async Task Admit(CancellationToken ct)
+        {
+            if (order.NormalizedPhone is null)
+                return;
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            var transaction = (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction();
+            if (await erased.ErasedAtAsync(connection, transaction, order.NormalizedPhone, ct) is { } erasedAt && order.CreatedAt <= erasedAt)
+                throw new ErasedOrderException();
+        }
         // One job syncs both customers of a moved order (and the other writers' customers).
-        var jobId = await scheduler.SaveAndSyncAsync(db, phones, ct);
+        var jobId = await scheduler.SaveAndSyncAsync(db, phones, ct, admit: Admit);
         return OrderResponse.From(order) with
         {
             SyncJobId = order.NormalizedPhone is null ? null : jobId,

@@ -1,6 +1,7 @@
 using Crm.Jobs.Customers;
 using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Crm.Jobs.Webhooks;
@@ -25,6 +26,8 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
     public DbSet<WebhookMessage> WebhookMessages => Set<WebhookMessage>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<Erasure> Erasures => Set<Erasure>();
+    public DbSet<ErasedPhone> ErasedPhones => Set<ErasedPhone>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -92,10 +92,11 @@ public sealed class CrmMetrics
             _jobFailures.Add(1, new TagList { { "job_name", job } });
     }
 
-    public void Imported(int imported, int rejected)
+    public void Imported(int imported, int rejected, int skipped)
     {
         _importRows.Add(imported, new TagList { { "outcome", "imported" } });
         _importRows.Add(rejected, new TagList { { "outcome", "rejected" } });
+        _importRows.Add(skipped, new TagList { { "outcome", "skipped_erased" } });
     }
 
     public void ShopApplied(string op, long count)

@@ -1,3 +1,4 @@
 namespace Crm.Jobs.Orders;
 
-public sealed record ImportResult(int Imported, int Rejected, IReadOnlyList<ImportError> Errors, int CustomersAffected);
+// Skipped: valid orders of erased people, from before their erase (docs/PRIVACY.md).
+public sealed record ImportResult(int Imported, int Rejected, int Skipped, IReadOnlyList<ImportError> Errors, int CustomersAffected);

@@ -1,5 +1,6 @@
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Sync;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,8 @@ namespace Crm.Jobs.Orders;
 // bad records are reported and skipped, good ones are streamed into one binary COPY. The
 // whole import is one transaction: a failure or a cancellation leaves nothing behind.
 public sealed class OrderImporter(
-    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, PhoneNormalizer phones, IValidator<OrderInput> validator, TimeProvider clock)
+    [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, PhoneNormalizer phones, IValidator<OrderInput> validator,
+    ErasedPhones erasedPhones, TimeProvider clock)
 {
     public const int MaxReportedErrors = 100;
     public const int MaxLineLength = 64 * 1024; // characters; longer lines (CSV: records) are rejected and skipped, never buffered whole
@@ -38,7 +40,7 @@ public sealed class OrderImporter(
             // A bad header makes every row meaningless: fail before touching the database.
             var (csv, headerError) = await CsvOrderRecords.OpenAsync(body, ct);
             if (csv is null)
-                return new ImportResult(0, 0, headerError is null ? [] : [headerError], 0);
+                return new ImportResult(0, 0, 0, headerError is null ? [] : [headerError], 0);
             records = csv;
         }
         else
@@ -51,11 +53,13 @@ public sealed class OrderImporter(
         var rejected = 0;
         var now = clock.GetUtcNow().UtcDateTime;
         var imported = 0;
+        var skipped = 0;
         var affected = new HashSet<string>(StringComparer.Ordinal);
         var phoneCache = new PhoneCache(phones, MaxCachedPhones);
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        var erased = await erasedPhones.LoadAsync(connection, transaction, ct);
         await using (var copy = await connection.BeginBinaryImportAsync(CopySql, ct))
         {
             while (await records.ReadAsync(ct))
@@ -75,6 +79,12 @@ public sealed class OrderImporter(
                 }
 
                 var normalizedPhone = phoneCache.Normalize(order.CustomerPhone);
+                // An erased person's order from before the erase: counted, never stored.
+                if (erased.Skips(normalizedPhone, order.CreatedAt?.UtcDateTime ?? now))
+                {
+                    skipped++;
+                    continue;
+                }
                 await WriteRowAsync(copy, order, normalizedPhone, now, ct);
                 imported++;
                 if (normalizedPhone is not null)
@@ -86,7 +96,7 @@ public sealed class OrderImporter(
         if (affected.Count > 0)
             await SyncScheduler.RecordAsync(connection, transaction, affected, ct);
         await transaction.CommitAsync(ct);
-        return new ImportResult(imported, rejected, errors, affected.Count);
+        return new ImportResult(imported, rejected, skipped, errors, affected.Count);
     }
 
     private static async Task WriteRowAsync(

@@ -1,5 +1,6 @@
 using Crm.Jobs.Data;
 using Crm.Jobs.Orders;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Sync;
 using Npgsql;
 using NpgsqlTypes;
@@ -185,19 +186,48 @@ public sealed class ShopBatch
             await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
     }
 
+    // Orders of erased people from before their erase (docs/PRIVACY.md#erase-that-sticks),
+    // inserts or updates alike, become deletes: never stored, and no sync request is recorded
+    // for their phone.
+    private const string SkipErasedSql = """
+        UPDATE shop_incoming i SET op = 'd'
+        FROM unnest(@phones::text[], @erased_at::timestamptz[]) AS e(phone, erased_at)
+        WHERE i.op = 'u' AND i.normalized_phone = e.phone AND i.created_at <= e.erased_at
+        """;
+
     // Applies what is staged in shop_incoming (plus a truncate, rejections) inside the
-    // caller's transaction. Returns the first phone whose customer needs a sync, or null.
-    public static async Task<string?> ApplyStagedAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, bool truncated, bool analyze, CancellationToken ct)
+    // caller's transaction. Returns the first phone whose customer needs a sync, or null,
+    // and how many staged orders belonged to erased people.
+    public static async Task<(string? FirstPhone, int SkippedErased)> ApplyStagedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ErasedPhones erasedPhones, bool truncated, bool analyze,
+        CancellationToken ct)
     {
         string? firstPhone = null;
         if (truncated)
             firstPhone = await FirstPhoneAsync(connection, transaction, TruncateSql, ct);
         if (analyze)
             await connection.ExecuteAsync(AnalyzeSql, transaction, ct);
+        var skipped = await SkipErasedAsync(connection, transaction, erasedPhones, ct);
         firstPhone = await FirstPhoneAsync(connection, transaction, RecordSql, ct) ?? firstPhone;
         await connection.ExecuteAsync(MergeSql, transaction, ct);
-        return firstPhone;
+        return (firstPhone, skipped);
+    }
+
+    // Only the staged phones are hashed, and only while some tombstone exists.
+    private static async Task<int> SkipErasedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, ErasedPhones erasedPhones, CancellationToken ct)
+    {
+        var erased = await erasedPhones.LoadAsync(connection, transaction, ct);
+        if (erased.IsEmpty)
+            return 0;
+        var staged = await connection.QueryAsync(
+            "SELECT DISTINCT normalized_phone FROM shop_incoming WHERE op = 'u' AND normalized_phone IS NOT NULL",
+            transaction, r => r.GetString(0), ct);
+        var hits = staged.Select(phone => (Phone: phone, At: erased.ErasedAt(phone))).Where(h => h.At is not null).ToList();
+        if (hits.Count == 0)
+            return 0;
+        return await connection.ExecuteAsync(SkipErasedSql, transaction, ct,
+            ("phones", hits.Select(h => h.Phone).ToArray()), ("erased_at", hits.Select(h => h.At!.Value).ToArray()));
     }
 
     // Rejections, once per (transaction, shop id) however often the transaction is replayed.

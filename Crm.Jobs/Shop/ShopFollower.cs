@@ -3,6 +3,7 @@ using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Privacy;
 using Crm.Jobs.Sync;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +32,8 @@ namespace Crm.Jobs.Shop;
 public sealed class ShopFollower(
     IOptions<ShopOptions> options, IConfiguration configuration, IServiceScopeFactory scopes,
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource jobsDataSource,
-    PhoneNormalizer phones, TimeProvider clock, CrmMetrics metrics, ILogger<ShopFollower> logger) : BackgroundService
+    PhoneNormalizer phones, ErasedPhones erasedPhones, TimeProvider clock, CrmMetrics metrics, ILogger<ShopFollower> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan FirstReconnectDelay = TimeSpan.FromSeconds(1);
 
@@ -210,13 +212,14 @@ public sealed class ShopFollower(
         await shopTransaction.CommitAsync(ct);
 
         await crm.ExecuteAsync(ShopBatch.MissingFromSnapshotSql, ct);
-        var firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, truncated: false, analyze: true, ct);
+        var (firstPhone, skippedErased) = await ShopBatch.ApplyStagedAsync(crm, transaction, erasedPhones, truncated: false, analyze: true, ct);
         var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
         await _state.SnapshotAppliedAsync(crm, transaction, consistentPoint, read, valid, rejected, ct);
         await transaction.CommitAsync(ct);
 
         metrics.ShopApplied("snapshot", valid);
         metrics.ShopRejected(rejected);
+        metrics.ShopApplied("skipped_erased", skippedErased);
         logger.LogInformation("Shop snapshot applied: {Rows} rows, {Rejected} rejected, streaming from {Lsn}", read, rejections.Count, consistentPoint);
         await DispatchAsync(firstPhone, ct);
         return consistentPoint;
@@ -266,12 +269,14 @@ public sealed class ShopFollower(
     private async Task ApplyAsync(NpgsqlConnection crm, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
     {
         string? firstPhone;
+        int skippedErased;
         long rejected;
         await using (var transaction = await crm.BeginTransactionAsync(ct))
         {
             await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
             await batch.StageAsync(crm, ct);
-            firstPhone = await ShopBatch.ApplyStagedAsync(crm, transaction, batch.Truncated, analyze: batch.Count > 1_000, ct);
+            (firstPhone, skippedErased) = await ShopBatch.ApplyStagedAsync(
+                crm, transaction, erasedPhones, batch.Truncated, analyze: batch.Count > 1_000, ct);
             rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
             await _state.TransactionAppliedAsync(crm, transaction, lsn, batch.Inserts + batch.Updates + batch.Deletes, rejected, ct);
             await transaction.CommitAsync(ct);
@@ -280,6 +285,7 @@ public sealed class ShopFollower(
         metrics.ShopApplied("update", batch.Updates);
         metrics.ShopApplied("delete", batch.Deletes);
         metrics.ShopRejected(rejected);
+        metrics.ShopApplied("skipped_erased", skippedErased);
         await DispatchAsync(firstPhone, ct);
     }
 

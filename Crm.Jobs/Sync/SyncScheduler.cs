@@ -36,10 +36,16 @@ public sealed class SyncScheduler(
     // job is dispatched after the commit, so it always sees the write. Returns the job's id,
     // null without phones (nothing to sync). A write that changes customers names its
     // ledger source.
-    public async Task<string?> SaveAndSyncAsync(CrmDbContext db, IReadOnlyList<string> phones, CancellationToken ct, string? changeSource = null)
+    // admit runs first in the transaction and may refuse the write by throwing (an order
+    // write asks the erasure tombstones there: ErasedPhones).
+    public async Task<string?> SaveAndSyncAsync(
+        CrmDbContext db, IReadOnlyList<string> phones, CancellationToken ct, string? changeSource = null,
+        Func<CancellationToken, Task>? admit = null)
     {
         await using (var transaction = await db.Database.BeginTransactionAsync(ct))
         {
+            if (admit is not null)
+                await admit(ct);
             if (changeSource is not null)
                 await ChangeLedger.BeginAsync(db, changeSource, ct);
             await db.SaveChangesAsync(ct);

@@ -8,11 +8,13 @@ public static class WebhookEventTypes
     public const string CustomerUpdated = "customer.updated";
     public const string CustomerCategoryChanged = "customer.category_changed";
     public const string CustomerDeleted = "customer.deleted";
+    // A person erased (docs/PRIVACY.md): {customerId, erasedAt}, no personal data.
+    public const string CustomerErased = "customer.erased";
     public const string SyncCompleted = "sync.completed";
     public const string SyncFailed = "sync.failed";
     // Sent by POST /api/webhooks/{id}/test to that subscription alone.
     public const string Test = "webhook.test";
 
     public static readonly string[] Subscribable =
-        [All, CustomerCreated, CustomerUpdated, CustomerCategoryChanged, CustomerDeleted, SyncCompleted, SyncFailed];
+        [All, CustomerCreated, CustomerUpdated, CustomerCategoryChanged, CustomerDeleted, CustomerErased, SyncCompleted, SyncFailed];
 }

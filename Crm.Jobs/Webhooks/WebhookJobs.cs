@@ -93,7 +93,16 @@ public sealed class WebhookJobs(
 
     // The next pending events become one message, in one statement: its body is fixed now,
     // so a redelivery sends exactly these bytes.
-    public const string FormMessageSql = """
+    // A message's body from its events (an aggregate over webhook_events rows): also what an
+    // erase rebuilds a body with once it took a person's events out (ErasureJobs).
+    public const string MessageBodySql = """
+        json_build_object('events', json_agg(json_build_object(
+            'id', 'evt_' || id, 'type', type,
+            'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            'data', data) ORDER BY id))::text
+        """;
+
+    public const string FormMessageSql = $"""
         WITH batch AS (
             SELECT id, type, occurred_at, data FROM webhook_events
             WHERE webhook_id = @id AND message_id IS NULL
@@ -101,10 +110,7 @@ public sealed class WebhookJobs(
         ), message AS (
             INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
             SELECT @id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
-                   json_build_object('events', json_agg(json_build_object(
-                       'id', 'evt_' || id, 'type', type,
-                       'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                       'data', data) ORDER BY id))::text,
+                   {MessageBodySql},
                    count(*), min(occurred_at), @now, 0
             FROM batch
             HAVING count(*) > 0

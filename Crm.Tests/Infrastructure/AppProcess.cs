@@ -5,6 +5,10 @@ public static class AppProcess
 {
     public static Task<ProcessResult> RunAsync(string connectionString, TimeSpan timeout, params string[] args) =>
         ChildProcess.RunAsync("dotnet", AppContext.BaseDirectory,
-            new Dictionary<string, string> { ["ConnectionStrings__Crm"] = connectionString, ["ASPNETCORE_ENVIRONMENT"] = "Production" },
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Crm"] = connectionString, ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Crm__Privacy__HashKey"] = TestKeys.PrivacyHashKey
+            },
             timeout, [Path.Combine(AppContext.BaseDirectory, "Crm.Api.dll"), .. args]);
 }

@@ -58,6 +58,7 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             builder.UseSetting($"Crm:Auth:ApiKeys:{index}:Key", key.Key);
             builder.UseSetting($"Crm:Auth:ApiKeys:{index}:Roles", key.Roles);
         }
+        builder.UseSetting("Crm:Privacy:HashKey", TestKeys.PrivacyHashKey);
         builder.UseSetting("Crm:RateLimit:PermitsPerMinute", PermitsPerMinute.ToString());
         if (UsesFakeClock)
         {

@@ -1,5 +1,6 @@
 using Crm.Jobs.Orders;
 using Crm.Jobs.Phones;
+using Crm.Jobs.Privacy;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -23,6 +24,7 @@ public sealed class OrderImporterDatabase : IAsyncLifetime
             DataSource,
             new PhoneNormalizer(Options.Create(new PhoneOptions { DefaultRegion = "RU" })),
             new OrderInputValidator(Clock),
+            new ErasedPhones(new PhoneHasher(TestKeys.PrivacyHashKey)),
             Clock);
     }
 

@@ -35,6 +35,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         start.Environment["ConnectionStrings__Crm"] = connectionString;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Crm__Privacy__HashKey"] = TestKeys.PrivacyHashKey;
         foreach (var (name, value) in settings)
             start.Environment[name] = value;
 

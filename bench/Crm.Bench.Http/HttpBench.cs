@@ -130,6 +130,7 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
             ["ConnectionStrings__Crm"] = db.ConnectionString,
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["Crm__Role"] = role,
+            ["Crm__Privacy__HashKey"] = "bench-only-privacy-hash-key-0123456789",
             ["Crm__Sync__Cron"] = "",
             ["Crm__Sync__PendingCron"] = "",
             ["Crm__Auth__ApiKeys__0__Name"] = "bench",

@@ -123,6 +123,7 @@ public sealed class AppUnderTest : IAsyncDisposable
             start.ArgumentList.Add(arg);
         start.Environment["ConnectionStrings__Crm"] = connectionString;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Crm__Privacy__HashKey"] = "bench-only-privacy-hash-key-0123456789";
         // No surprise jobs while measuring: no nightly sync, no pending sweeper.
         start.Environment["Crm__Sync__Cron"] = "";
         start.Environment["Crm__Sync__PendingCron"] = "";

@@ -1,0 +1,4 @@
+namespace Crm.Api.Privacy;
+
+// POST /api/privacy/erasures: the phone in any spelling the service accepts.
+public sealed record ErasureRequest(string? Phone);

@@ -1,0 +1,4 @@
+namespace Crm.Api.Privacy;
+
+// GET /api/privacy/export?phone=…
+public sealed record ExportQuery(string? Phone);
