@@ -69,11 +69,13 @@ public static class CrmApiExtensions
 
         // Every serving role writes orders (the API its requests, workers the shop's), and each
         // write asks the erasure tombstones, keyed by this hash (docs/PRIVACY.md).
-        if (serving && !builder.Environment.IsDevelopment()
-            && string.IsNullOrEmpty(builder.Configuration[$"{PrivacyOptions.Section}:HashKey"]))
+        var hashKey = builder.Configuration[$"{PrivacyOptions.Section}:HashKey"];
+        if (string.IsNullOrEmpty(hashKey) && serving && !builder.Environment.IsDevelopment())
             throw new InvalidOperationException(
                 "Crm:Privacy:HashKey is not set (environment variable Crm__Privacy__HashKey). Outside Development the service refuses to start without it: " +
                 $"set {PrivacyOptions.MinHashKeyLength}+ random characters, and keep them as long as the database (a new key forgets who was erased).");
+        if (!string.IsNullOrEmpty(hashKey) && hashKey.Length < PrivacyOptions.MinHashKeyLength)
+            throw new InvalidOperationException($"Crm:Privacy:HashKey must have at least {PrivacyOptions.MinHashKeyLength} characters.");
         builder.Services.AddSingleton(new ApiKeyStore(options));
         builder.Services.AddAuthentication(CallerAuthentication.SchemeName)
             .AddPolicyScheme(CallerAuthentication.SchemeName, null, caller => caller.ForwardDefaultSelector = CallerAuthentication.SchemeFor)

@@ -71,11 +71,8 @@ public static class CrmJobsExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Crm:Webhooks:PollInterval must be positive")
             .Validate(o => o.RetentionDays > 0, "Crm:Webhooks:RetentionDays must be positive")
             .ValidateOnStart();
-        services.AddOptions<PrivacyOptions>()
-            .BindConfiguration(PrivacyOptions.Section)
-            .Validate(o => string.IsNullOrEmpty(o.HashKey) || o.HashKey.Length >= PrivacyOptions.MinHashKeyLength,
-                $"Crm:Privacy:HashKey must have at least {PrivacyOptions.MinHashKeyLength} characters")
-            .ValidateOnStart();
+        // Its key is checked where the API's keys are (CrmApiExtensions): a one-line refusal at start.
+        services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section);
         services.AddOptions<JobsOptions>()
             .BindConfiguration(JobsOptions.Section)
             .Validate(o => o.WorkerCount > 0, "Crm:Jobs:WorkerCount must be positive")

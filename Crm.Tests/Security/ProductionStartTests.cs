@@ -28,4 +28,19 @@ public class ProductionStartTests
         Assert.Contains("placeholder", output);
         Assert.DoesNotContain("   at ", output);
     }
+
+    // The erasure tombstones' key: without it, erased people could come back (docs/PRIVACY.md).
+    [Theory]
+    [InlineData("", "Crm:Privacy:HashKey is not set")]
+    [InlineData("too-short-key", "Crm:Privacy:HashKey must have at least 32 characters")]
+    public async Task ProductionRefusesToStartWithoutAPrivacyHashKey(string key, string message)
+    {
+        var (exitCode, output) = await AppProcess.RunAsync(
+            TestDatabase.ConnectionStringFor("postgres"), TimeSpan.FromMinutes(2), "--urls", "http://127.0.0.1:0",
+            "--Crm:Auth:ApiKeys:0:Name=admin", "--Crm:Auth:ApiKeys:0:Key=admin-key-0123456789abcdef", "--Crm:Auth:ApiKeys:0:Roles=admin",
+            $"--Crm:Privacy:HashKey={key}");
+        Assert.Equal(1, exitCode);
+        Assert.Contains(message, output);
+        Assert.DoesNotContain("   at ", output);
+    }
 }
