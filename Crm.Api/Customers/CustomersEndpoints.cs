@@ -143,8 +143,7 @@ public static class CustomersEndpoints
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
         long id, CustomerQueries customers, SyncScheduler scheduler, CancellationToken ct)
     {
-        var phone = await customers.PhoneOfAsync(id, ct);
-        return phone is null ? TypedResults.NotFound() : JobAccepted.For(scheduler.EnqueueStatistics(phone));
+        return await customers.ExistsAsync(id, ct) ? JobAccepted.For(scheduler.EnqueueStatistics(id)) : TypedResults.NotFound();
     }
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
@@ -243,7 +242,7 @@ public static class CustomersEndpoints
             return await PhoneTakenAsync(db, phone, ct);
         }
         if (moved)
-            await scheduler.DispatchAsync(phone, ct);
+            await scheduler.DispatchAsync(ct);
         SetETag(http, customer);
         return TypedResults.Ok(CustomerResponse.From(customer));
     }

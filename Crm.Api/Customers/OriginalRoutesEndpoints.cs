@@ -88,10 +88,9 @@ public static class OriginalRoutesEndpoints
         long id, [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, CustomerQueries customers, CrmDbContext db,
         CancellationToken ct)
     {
-        var phone = await customers.PhoneOfAsync(id, ct);
-        if (phone is null)
+        if (!await customers.ExistsAsync(id, ct))
             return TypedResults.NotFound();
-        var jobId = scheduler.EnqueueStatistics(phone);
+        var jobId = scheduler.EnqueueStatistics(id);
         var waited = await WaitForJobAsync(jobs, jobId, query.Wait, ct);
         if (waited.Error is not null)
             return Failed(jobId, waited.Error);

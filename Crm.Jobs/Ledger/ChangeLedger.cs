@@ -67,7 +67,8 @@ public static class ChangeLedger
         return counts;
     }
 
-    // The first `limit` changes of a run, in the order they were written.
+    // The first `limit` changes of a run, in the order they were written, without the values
+    // of personal fields (ChangeSample).
     public static async Task<List<ChangeSample>> SampleRunChangesAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, long runId, int limit, CancellationToken ct)
     {
@@ -75,22 +76,20 @@ public static class ChangeLedger
         if (limit <= 0)
             return sample;
         await using var command = new NpgsqlCommand("""
-            SELECT ch.customer_id, coalesce(c.phone, ch.new_value->>'phone', ch.old_value->>'phone'),
-                   ch.field, ch.old_value::text, ch.new_value::text
-            FROM customer_changes ch
-            LEFT JOIN customers c ON c.id = ch.customer_id
-            WHERE ch.run_id = @run_id
-            ORDER BY ch.id
+            SELECT customer_id, field,
+                   CASE WHEN field = ANY(@personal) THEN NULL ELSE old_value::text END,
+                   CASE WHEN field = ANY(@personal) THEN NULL ELSE new_value::text END
+            FROM customer_changes
+            WHERE run_id = @run_id
+            ORDER BY id
             LIMIT @limit
             """, connection, transaction);
         command.Parameters.AddWithValue("run_id", runId);
         command.Parameters.AddWithValue("limit", limit);
+        command.Parameters.AddWithValue("personal", CustomerChange.PersonalFields);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
-        {
-            sample.Add(new ChangeSample(reader.GetInt64(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
-                Json(reader, 3), Json(reader, 4)));
-        }
+            sample.Add(new ChangeSample(reader.GetInt64(0), reader.GetString(1), Json(reader, 2), Json(reader, 3)));
         return sample;
     }
 

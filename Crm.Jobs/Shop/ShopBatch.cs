@@ -196,21 +196,19 @@ public sealed class ShopBatch
         """;
 
     // Applies what is staged in shop_incoming (plus a truncate, rejections) inside the
-    // caller's transaction. Returns the first phone whose customer needs a sync, or null,
-    // and how many staged orders belonged to erased people.
-    public static async Task<(string? FirstPhone, int SkippedErased)> ApplyStagedAsync(
+    // caller's transaction. Returns whether any customer needs a sync, and how many staged
+    // orders belonged to erased people.
+    public static async Task<(bool SyncRequested, int SkippedErased)> ApplyStagedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, ErasedPhones erasedPhones, bool truncated, bool analyze,
         CancellationToken ct)
     {
-        string? firstPhone = null;
-        if (truncated)
-            firstPhone = await FirstPhoneAsync(connection, transaction, TruncateSql, ct);
+        var requested = truncated && await AnyRowAsync(connection, transaction, TruncateSql, ct);
         if (analyze)
             await connection.ExecuteAsync(AnalyzeSql, transaction, ct);
         var skipped = await SkipErasedAsync(connection, transaction, erasedPhones, ct);
-        firstPhone = await FirstPhoneAsync(connection, transaction, RecordSql, ct) ?? firstPhone;
+        requested |= await AnyRowAsync(connection, transaction, RecordSql, ct);
         await connection.ExecuteAsync(MergeSql, transaction, ct);
-        return (firstPhone, skipped);
+        return (requested, skipped);
     }
 
     // Only the staged phones are hashed, and only while some tombstone exists.
@@ -240,19 +238,19 @@ public sealed class ShopBatch
         await connection.ExecuteAsync(RecordRejectionsSql, transaction, ct,
             ("lsn", lsn.ToString()), ("ids", rejections.Select(r => r.ShopId).ToArray()), ("reasons", rejections.Select(r => r.Reason).ToArray()));
 
-    // The first phone sql returns. Every statement's result is read (TruncateSql has two),
+    // Whether sql returns a row. Every statement's result is read (TruncateSql has two),
     // which Db.QueryAsync does not do.
-    private static async Task<string?> FirstPhoneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
+    private static async Task<bool> AnyRowAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken ct)
     {
         await using var command = connection.Command(sql, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        string? first = null;
+        var any = false;
         do
         {
             while (await reader.ReadAsync(ct))
-                first ??= reader.GetString(0);
+                any = true;
         }
         while (await reader.NextResultAsync(ct));
-        return first;
+        return any;
     }
 }

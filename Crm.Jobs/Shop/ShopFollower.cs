@@ -212,7 +212,7 @@ public sealed class ShopFollower(
         await shopTransaction.CommitAsync(ct);
 
         await crm.ExecuteAsync(ShopBatch.MissingFromSnapshotSql, ct);
-        var (firstPhone, skippedErased) = await ShopBatch.ApplyStagedAsync(crm, transaction, erasedPhones, truncated: false, analyze: true, ct);
+        var (syncRequested, skippedErased) = await ShopBatch.ApplyStagedAsync(crm, transaction, erasedPhones, truncated: false, analyze: true, ct);
         var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
         await _state.SnapshotAppliedAsync(crm, transaction, consistentPoint, read, valid, rejected, ct);
         await transaction.CommitAsync(ct);
@@ -221,7 +221,7 @@ public sealed class ShopFollower(
         metrics.ShopRejected(rejected);
         metrics.ShopApplied("skipped_erased", skippedErased);
         logger.LogInformation("Shop snapshot applied: {Rows} rows, {Rejected} rejected, streaming from {Lsn}", read, rejections.Count, consistentPoint);
-        await DispatchAsync(firstPhone, ct);
+        await DispatchAsync(syncRequested, ct);
         return consistentPoint;
     }
 
@@ -268,14 +268,14 @@ public sealed class ShopFollower(
 
     private async Task ApplyAsync(NpgsqlConnection crm, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
     {
-        string? firstPhone;
+        bool syncRequested;
         int skippedErased;
         long rejected;
         await using (var transaction = await crm.BeginTransactionAsync(ct))
         {
             await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
             await batch.StageAsync(crm, ct);
-            (firstPhone, skippedErased) = await ShopBatch.ApplyStagedAsync(
+            (syncRequested, skippedErased) = await ShopBatch.ApplyStagedAsync(
                 crm, transaction, erasedPhones, batch.Truncated, analyze: batch.Count > 1_000, ct);
             rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
             await _state.TransactionAppliedAsync(crm, transaction, lsn, batch.Inserts + batch.Updates + batch.Deletes, rejected, ct);
@@ -286,16 +286,16 @@ public sealed class ShopFollower(
         metrics.ShopApplied("delete", batch.Deletes);
         metrics.ShopRejected(rejected);
         metrics.ShopApplied("skipped_erased", skippedErased);
-        await DispatchAsync(firstPhone, ct);
+        await DispatchAsync(syncRequested, ct);
     }
 
     // After the commit, like an API write: the shared pending-writes job makes the customers exact.
-    private async Task DispatchAsync(string? firstPhone, CancellationToken ct)
+    private async Task DispatchAsync(bool syncRequested, CancellationToken ct)
     {
-        if (firstPhone is null)
+        if (!syncRequested)
             return;
         await using var scope = scopes.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<SyncScheduler>().DispatchAsync(firstPhone, ct);
+        await scope.ServiceProvider.GetRequiredService<SyncScheduler>().DispatchAsync(ct);
     }
 
     // ---- Status ----

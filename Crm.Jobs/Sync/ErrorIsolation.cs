@@ -1,3 +1,4 @@
+using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -54,7 +55,7 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
             request_version = excluded.request_version, attempts = e.attempts + 1, last_failed_at = excluded.last_failed_at,
             -- Doubling from a minute up to a day: a phone that keeps failing costs little.
             retry_at = excluded.last_failed_at + least(@first_retry * power(2, least(e.attempts, 20)), interval '1 day')
-        RETURNING phone
+        RETURNING phone, (SELECT c.id FROM customers c WHERE c.phone = e.phone)
         """;
 
     private const string RecordErrorInScopeTableSql = """
@@ -70,7 +71,7 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
             request_version = excluded.request_version, attempts = e.attempts + 1, last_failed_at = excluded.last_failed_at,
             -- Doubling from a minute up to a day: a phone that keeps failing costs little.
             retry_at = excluded.last_failed_at + least(@first_retry * power(2, least(e.attempts, 20)), interval '1 day')
-        RETURNING phone
+        RETURNING phone, (SELECT c.id FROM customers c WHERE c.phone = e.phone)
         """;
 
     public async Task<(int Created, int Updated)> ApplyAsync(SyncBatch batch, CancellationToken ct)
@@ -86,8 +87,8 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
         catch (PostgresException e) when (IsRowError(e))
         {
             await batch.ExecuteAsync(RollbackSql, ct);
-            logger.LogWarning("Sync run {RunId}: the database refused a row ({SqlState} {Message}); isolating the phones that cause it",
-                batch.RunId, e.SqlState, e.MessageText);
+            logger.LogWarning("Sync run {RunId}: the database refused a row ({Error}); isolating the customers that cause it",
+                batch.RunId, PostgresErrorText.Of(e));
         }
 
         await batch.ExecuteAsync(CreateBisectSql, ct);
@@ -113,8 +114,10 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
                 {
                     await RecordErrorAsync(batch, part.Lo, e, ct);
                     if (batch.Refused.Count > SyncEngine.MaxIsolatedErrors)
+                        // Without e as the inner exception: Hangfire stores and logs the whole
+                        // exception, and e's message may carry the row's Detail.
                         throw new InvalidOperationException(
-                            $"The database refused more than {SyncEngine.MaxIsolatedErrors} customers of one sync batch; last: {e.SqlState} {e.MessageText}", e);
+                            $"The database refused more than {SyncEngine.MaxIsolatedErrors} customers of one sync batch; last: {PostgresErrorText.Of(e)}");
                     continue;
                 }
                 var middle = part.Lo + (part.Hi - part.Lo) / 2;
@@ -132,15 +135,19 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
     // violations (23) depend on the rows written: they fail again on every retry.
     private static bool IsRowError(PostgresException e) => e.SqlState.StartsWith("22") || e.SqlState.StartsWith("23");
 
+    // The row keeps its phone (it is retried by phone); its error text, the run's summary
+    // and the log name the customer by id, and never repeat the row's values.
     private async Task RecordErrorAsync(SyncBatch batch, long n, PostgresException e, CancellationToken ct)
     {
-        var error = e.ConstraintName is null ? e.MessageText : $"{e.MessageText} ({e.ConstraintName})";
         var sql = batch.Scope == BatchScope.ScopeTable ? RecordErrorInScopeTableSql : RecordErrorSql;
-        var phone = await batch.ScalarAsync<string>(sql, ct,
-            ("sql_state", e.SqlState), ("error", error), ("run_id", batch.RunId), ("n", n), ("first_retry", TimeSpan.FromMinutes(1)));
-        batch.Refused.Add((phone, $"{e.SqlState}: {error}"));
+        var (phone, customerId) = (await batch.QueryAsync(sql, r => (r.GetString(0), r.IsDBNull(1) ? (long?)null : r.GetInt64(1)), ct,
+            ("sql_state", e.SqlState), ("error", PostgresErrorText.Message(e)), ("run_id", batch.RunId), ("n", n),
+            ("first_retry", TimeSpan.FromMinutes(1)))).Single();
+        batch.Refused.Add((phone, customerId, PostgresErrorText.Of(e)));
         metrics.CustomerRefused(e.SqlState);
-        logger.LogWarning("Sync run {RunId}: the customer of {Phone} could not be written: {SqlState} {Error}",
-            batch.RunId, phone, e.SqlState, error);
+        if (customerId is null)
+            logger.LogWarning("Sync run {RunId}: a new customer could not be written: {Error}", batch.RunId, PostgresErrorText.Of(e));
+        else
+            logger.LogWarning("Sync run {RunId}: customer {CustomerId} could not be written: {Error}", batch.RunId, customerId, PostgresErrorText.Of(e));
     }
 }

@@ -60,7 +60,7 @@ internal sealed class FullSyncChunks(
                 var (bounds, skipped) = await ReadAllOrdersAsync(connection, mode, runId, ct);
 
                 int created = 0, updated = 0, unchanged = 0, total = 0, errors = 0;
-                var refusedPhones = new List<(string Phone, string Error)>();
+                var refusedPhones = new List<(string Phone, long? CustomerId, string Error)>();
                 for (var i = 0; i <= bounds.Count; i++)
                 {
                     var lo = i == 0 ? null : bounds[i - 1];
@@ -103,7 +103,7 @@ internal sealed class FullSyncChunks(
     }
 
     // One chunk of a full sync: the phones in [lo, hi) (null: unbounded), in its own transaction.
-    private async Task<(SyncCounts Counts, IReadOnlyList<(string Phone, string Error)> Refused)> SyncChunkAsync(
+    private async Task<(SyncCounts Counts, IReadOnlyList<(string Phone, long? CustomerId, string Error)> Refused)> SyncChunkAsync(
         NpgsqlConnection connection, SyncMode mode, long runId, string? lo, string? hi, SyncDryRun? dryRun, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);

@@ -27,8 +27,9 @@ internal sealed class SyncBatch(
     public string[] ScopePhones { get; set; } = [];
     public long?[] ScopeVersions { get; set; } = [];
 
-    // Phones the database refused in this transaction, with the reason.
-    public List<(string Phone, string Error)> Refused { get; } = [];
+    // Phones the database refused in this transaction, with their customer's id (null for a
+    // customer not created yet) and the reason (PostgresErrorText).
+    public List<(string Phone, long? CustomerId, string Error)> Refused { get; } = [];
 
     // A transaction that writes customers: it names itself to the ledger first.
     public static async Task<SyncBatch> BeginAsync(

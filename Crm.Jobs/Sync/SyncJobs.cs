@@ -9,8 +9,10 @@ using Npgsql;
 
 namespace Crm.Jobs.Sync;
 
-// The Hangfire jobs around the sync engine. They take identities (a mode, a phone), are
-// safe to run again, and let every failure through so that Hangfire retries it.
+// The Hangfire jobs around the sync engine. They take identities (a mode, a customer id),
+// never personal data: Hangfire keeps a job's arguments and display name for days and shows
+// them on its dashboard. They are safe to run again, and let every failure through so that
+// Hangfire retries it.
 public sealed class SyncJobs(
     SyncEngine engine, SyncScheduler scheduler, SyncRuns runs, [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, IOptions<SyncOptions> options)
 {
@@ -67,20 +69,29 @@ public sealed class SyncJobs(
     // writes no finished sync has seen, in one set-based run. On the default queue, so it
     // never waits for the bulk queue's one worker behind a full sync (only for its lock).
     [Queue(JobQueues.Default)]
-    [DisplayName("Sync customers of pending order writes (first: {0})")]
+    [DisplayName("Sync customers of pending order writes")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
-    public async Task<SyncCounts> PendingWritesSyncAsync(string firstPhone, PerformContext? context, CancellationToken ct)
+    public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
         // The claim is still ours while we wait: writes meanwhile share this job.
         await Task.Delay(options.Value.WriteBatchWindow, ct);
         return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
     }
 
+    // By id, and the phone read when the job runs: the job stores no personal data.
     [Queue(JobQueues.Default)]
     [DisplayName("Update statistics of customer {0}")]
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
-    public Task<SyncCounts> CustomerStatisticsAsync(string phone, PerformContext? context, CancellationToken ct) =>
-        engine.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone), context?.BackgroundJob.Id, ct);
+    public async Task<SyncCounts> CustomerStatisticsAsync(long customerId, PerformContext? context, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT phone FROM customers WHERE id = @id");
+        command.Parameters.AddWithValue("id", customerId);
+        // A customer deleted (or erased) since the job was queued has no statistics left to
+        // update: the job succeeds with zero counts instead of failing into retries.
+        if (await command.ExecuteScalarAsync(ct) is not string phone)
+            return new SyncCounts(0, 0, 0, 0, 0, 0, 0);
+        return await engine.RunAsync(SyncMode.StatsOnly, SyncScope.Of(phone), context?.BackgroundJob.Id, ct);
+    }
 
     // The safety net behind DispatchAsync: a request committed with its order whose job was
     // never enqueued (the process died in between) is picked up here within minutes.

@@ -54,7 +54,9 @@ internal sealed class SyncRunRecorder(NpgsqlDataSource dataSource, TimeProvider 
                 metrics.SyncFinished(mode, failed, succeeded: false);
             try
             {
-                await FinishAsync(runId, SyncRunStatus.Failed, failed, e.Message, null, CancellationToken.None);
+                // A PostgreSQL error without its Detail, which may quote a row (PostgresErrorText).
+                var error = e is PostgresException postgres ? PostgresErrorText.Of(postgres) : e.Message;
+                await FinishAsync(runId, SyncRunStatus.Failed, failed, error, null, CancellationToken.None);
             }
             catch (Exception recordError)
             {
@@ -95,7 +97,10 @@ internal sealed class SyncRunRecorder(NpgsqlDataSource dataSource, TimeProvider 
         await connection.ExecuteAsync(FinishRunSql, ct, parameters);
     }
 
-    public static string? ErrorSummary(IReadOnlyList<(string Phone, string Error)> refused) => refused.Count == 0
+    // The run's error: how many customers were refused and the first reason, naming that
+    // customer by id where it exists (a new one has none); never a phone or a value.
+    public static string? ErrorSummary(IReadOnlyList<(string Phone, long? CustomerId, string Error)> refused) => refused.Count == 0
         ? null
-        : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first: {refused[0].Phone}: {refused[0].Error}";
+        : $"{refused.Count} customer(s) could not be written and will be retried (sync_errors, GET /api/sync/errors); first error: "
+          + (refused[0].CustomerId is { } id ? $"customer {id}: " : "") + refused[0].Error;
 }

@@ -53,7 +53,7 @@ public sealed class SyncScheduler(
                 await RecordAsync(db, phones, ct);
             await transaction.CommitAsync(ct);
         }
-        return phones.Count > 0 ? await DispatchAsync(phones[0], ct) : null;
+        return phones.Count > 0 ? await DispatchAsync(ct) : null;
     }
 
     public static Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> phones, CancellationToken ct) =>
@@ -63,9 +63,9 @@ public sealed class SyncScheduler(
     // requests, and return its id. All order writes share that one job until it starts: a
     // started pending sync clears the claim before it reads the requests (SyncEngine), so
     // the write after that gets the next job, and the last job always sees the last write.
-    public async Task<string> DispatchAsync(string phone, CancellationToken ct)
+    public async Task<string> DispatchAsync(CancellationToken ct)
     {
-        string Enqueue() => jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(phone, null, CancellationToken.None));
+        string Enqueue() => jobs.Enqueue<SyncJobs>(j => j.PendingWritesSyncAsync(null, CancellationToken.None));
 
         for (var waited = TimeSpan.Zero; waited < ClaimerWait; waited += ClaimerPoll)
         {
@@ -123,8 +123,8 @@ public sealed class SyncScheduler(
     public string EnqueuePendingSync(string reason) =>
         jobs.Enqueue<SyncJobs>(j => j.PendingSyncAsync(reason, null, CancellationToken.None));
 
-    public string EnqueueStatistics(string phone) =>
-        jobs.Enqueue<SyncJobs>(j => j.CustomerStatisticsAsync(phone, null, CancellationToken.None));
+    public string EnqueueStatistics(long customerId) =>
+        jobs.Enqueue<SyncJobs>(j => j.CustomerStatisticsAsync(customerId, null, CancellationToken.None));
 
     public string EnqueueRevert(long runId) =>
         jobs.Enqueue<LedgerJobs>(j => j.RevertRunAsync(runId, CancellationToken.None));

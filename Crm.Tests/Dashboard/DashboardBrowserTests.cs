@@ -112,7 +112,7 @@ public class DashboardBrowserTests : IAsyncLifetime
                 job => (int)job["retryCount"]! >= 1, "the first failure");
 
             var page = await SignedInPageAsync(TestKeys.Reader);
-            await ReloadUntilAsync(page, "/hangfire/retries", $"pending order writes (first: {phone})");
+            await ReloadUntilAsync(page, "/hangfire/retries", "Sync customers of pending order writes");
         }
         finally
         {

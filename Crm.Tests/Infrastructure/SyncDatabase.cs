@@ -8,6 +8,7 @@ using Crm.Jobs.Orders;
 using Crm.Jobs.Sync;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -58,10 +59,11 @@ public sealed class SyncDatabase : IAsyncLifetime
         await TestDatabase.DropAsync(_database);
     }
 
-    public SyncEngine CreateEngine(SyncOptions? sync = null, CategoryOptions? categories = null, NpgsqlDataSource? dataSource = null) =>
+    public SyncEngine CreateEngine(
+        SyncOptions? sync = null, CategoryOptions? categories = null, NpgsqlDataSource? dataSource = null, ILogger<SyncEngine>? logger = null) =>
         new(dataSource ?? DataSource, Clock, Options.Create(sync ?? new SyncOptions()),
             Options.Create(categories ?? new CategoryOptions()),
-            new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>()), NullLogger<SyncEngine>.Instance);
+            new CrmMetrics(Metrics.GetRequiredService<IMeterFactory>()), logger ?? NullLogger<SyncEngine>.Instance);
 
     private static readonly ServiceProvider Metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
 

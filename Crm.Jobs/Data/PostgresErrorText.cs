@@ -1,0 +1,30 @@
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace Crm.Jobs.Data;
+
+// What of a PostgreSQL error is stored (sync_runs, sync_errors) and logged: its SQLSTATE,
+// message and constraint, never its Detail, which quotes the row ("Failing row contains (…)",
+// "Key (phone)=(…)"). Integrity violations (class 23) name only objects in their message;
+// a data exception's message (class 22) may quote the value itself (invalid input syntax
+// for type integer: "…"; value "…" is out of range), so there what follows a colon and
+// what is in quotes is cut.
+public static partial class PostgresErrorText
+{
+    // "23514: new row for relation "customers" violates check constraint "ck" (ck)".
+    public static string Of(PostgresException e) => $"{e.SqlState}: {Message(e)}";
+
+    public static string Message(PostgresException e)
+    {
+        var text = e.MessageText;
+        if (e.SqlState.StartsWith("22", StringComparison.Ordinal))
+        {
+            var colon = text.IndexOf(": ", StringComparison.Ordinal);
+            text = Quoted().Replace(colon < 0 ? text : text[..colon], "\"…\"");
+        }
+        return e.ConstraintName is null ? text : $"{text} ({e.ConstraintName})";
+    }
+
+    [GeneratedRegex("\"[^\"]*\"")]
+    private static partial Regex Quoted();
+}
