@@ -90,15 +90,19 @@ public sealed class LedgerJobs(
     // value go, the row stays. The fields are CustomerChange.PersonalFields, written out as in
     // the predicate of ix_customer_changes_personal_values, which holds only the rows still to
     // redact: a night's run reads that index's range below the cutoff, not the ledger's years
-    // of rows already redacted (LedgerRedactionPlanTests).
+    // of rows already redacted. Oldest first, in the index's order, and looked up by id as an
+    // array: the planner cannot know that the redacted rows left the index and, left to
+    // choose, scanned the whole ledger to find a slice and again to join it
+    // (LedgerRedactionPlanTests).
     public const string RedactPersonalValuesSql = """
         UPDATE customer_changes SET old_value = NULL, new_value = NULL
-        WHERE id IN (
+        WHERE id = ANY(ARRAY(
             SELECT id FROM customer_changes
             WHERE field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes')
               AND (old_value IS NOT NULL OR new_value IS NOT NULL)
               AND changed_at < @cutoff
-            LIMIT @slice)
+            ORDER BY changed_at
+            LIMIT @slice))
         """;
 
     // Recurring `prune-ledger`: deletes changes older than Crm:Ledger:RetentionDays, then
