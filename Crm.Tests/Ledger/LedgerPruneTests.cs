@@ -96,6 +96,22 @@ public class LedgerPruneTests(ApiRoleFactory factory) : IClassFixture<ApiRoleFac
         Assert.Equal([$"-12 | email | NULL | NULL | NULL | {now.AddDays(-100):O} | sql | NULL"], await RowsAsync(-12));
     }
 
+    // The statement and the partial index it reads write the personal fields out: both must
+    // name exactly CustomerChange.PersonalFields, or the index no longer serves the statement.
+    [Fact]
+    public async Task TheStatementAndItsIndexNameExactlyThePersonalFields()
+    {
+        var list = "field IN (" + string.Join(", ", CustomerChange.PersonalFields.Select(f => $"'{f}'")) + ")";
+        Assert.Contains(list, LedgerJobs.RedactPersonalValuesSql);
+
+        await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
+        await using var command = dataSource.CreateCommand(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_customer_changes_personal_values'");
+        var definition = (string)(await command.ExecuteScalarAsync())!;
+        var indexed = CustomerChange.Fields.Where(f => definition.Contains($"'{f}'::character varying")).ToList();
+        Assert.Equal(CustomerChange.PersonalFields.Order(), indexed.Order());
+    }
+
     // The job's statement changes at most a slice of rows per transaction and is run until
     // a slice comes back short: 50 rows in slices of 7 are 8 statements, all redacted.
     [Fact]
