@@ -61,6 +61,8 @@ public static class CrmJobsExtensions
         services.AddOptions<LedgerOptions>()
             .BindConfiguration(LedgerOptions.Section)
             .Validate(o => o.RetentionDays > 0, "Crm:Ledger:RetentionDays must be positive")
+            .Validate(o => o.PersonalValueRetentionDays >= 1 && o.PersonalValueRetentionDays <= o.RetentionDays,
+                "Crm:Ledger:PersonalValueRetentionDays must be between 1 and Crm:Ledger:RetentionDays")
             .ValidateOnStart();
         services.AddOptions<WebhookOptions>()
             .BindConfiguration(WebhookOptions.Section)

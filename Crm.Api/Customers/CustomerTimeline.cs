@@ -104,15 +104,19 @@ public static class CustomerTimeline
             case TimelineKind.Order:
                 var orderId = row.GetInt64(8);
                 var summary = $"order #{orderId}: {Money(row.GetDecimal(10))}, {row.GetString(11)}";
-                return new TimelineItem(at, kind, source, null, null, null, null, orderId, null, summary, null);
+                return new TimelineItem(at, kind, source, null, null, null, null, orderId, null, summary, null, false);
             case TimelineKind.Note:
-                return new TimelineItem(at, kind, source, null, null, null, null, null, row.GetInt64(9), row.GetString(12), null);
+                return new TimelineItem(at, kind, source, null, null, null, null, null, row.GetInt64(9), row.GetString(12), null, false);
             default:
                 var field = row.GetString(3);
-                var (from, to) = (ChangeLedger.Json(row, 4), ChangeLedger.Json(row, 5));
-                var reason = field == CustomerChange.Category ? Reason(ChangeLedger.Json(row, 6), to) : null;
+                var (oldValue, newValue) = (row.IsDBNull(4) ? null : row.GetString(4), row.IsDBNull(5) ? null : row.GetString(5));
                 long? runId = row.IsDBNull(7) ? null : row.GetInt64(7);
-                return new TimelineItem(at, kind, source, field, from, to, runId, null, null, ChangeText(field, from, to, reason), reason);
+                // The change stays in the story; what it changed from and to is gone.
+                if (CustomerChange.IsRedacted(field, oldValue, newValue))
+                    return new TimelineItem(at, kind, source, field, null, null, runId, null, null, $"{field}: (redacted)", null, true);
+                var (from, to) = (ChangeLedger.Json(oldValue), ChangeLedger.Json(newValue));
+                var reason = field == CustomerChange.Category ? Reason(ChangeLedger.Json(row, 6), to) : null;
+                return new TimelineItem(at, kind, source, field, from, to, runId, null, null, ChangeText(field, from, to, reason), reason, false);
         }
     }
 

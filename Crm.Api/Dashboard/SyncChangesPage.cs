@@ -91,7 +91,7 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             after = change.Id;
             WriteLiteral($"""
                 <tr><td>{change.Id}</td><td>{change.CustomerId}</td><td>{WebUtility.HtmlEncode(change.Field)}</td>
-                <td>{Value(change.From)}</td><td>{Value(change.To)}</td><td>{change.At:yyyy-MM-dd HH:mm:ss}</td>
+                {Values(change)}<td>{change.At:yyyy-MM-dd HH:mm:ss}</td>
                 <td>{WebUtility.HtmlEncode(change.Source)}</td></tr>
                 """);
         }
@@ -102,6 +102,11 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             WriteLiteral($"""<p><a class="btn btn-default" id="sync-changes-next" href="{Url.To(PathOf(runId)) + query}">Next {Shown}</a></p>""");
         }
     }
+
+    // The From and To cells; a redacted change says so across both (an empty cell reads as "no value").
+    private static string Values(RunChangeResponse change) => change.Redacted
+        ? """<td colspan="2" class="redacted"><em>redacted</em></td>"""
+        : $"<td>{Value(change.From)}</td><td>{Value(change.To)}</td>";
 
     // A text value as the text itself; numbers, objects (statistics, a created customer) as JSON.
     private static string Value(JsonElement? value) => value is not { } json

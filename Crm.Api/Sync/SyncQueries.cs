@@ -57,7 +57,8 @@ public sealed class SyncQueries(CrmDbContext db, NpgsqlDataSource dataSource)
         new RunChangeRow(c.Id, c.CustomerId, c.Field, c.OldValue, c.NewValue, c.Reason, c.ChangedAt, c.Source, c.RunId);
 
     private static RunChangeResponse Shown(RunChangeRow c) => new(c.Id, c.CustomerId, c.Field, ChangeLedger.Json(c.OldValue),
-        ChangeLedger.Json(c.NewValue), ChangeLedger.Json(c.Reason), c.ChangedAt, c.Source, c.RunId);
+        ChangeLedger.Json(c.NewValue), ChangeLedger.Json(c.Reason), c.ChangedAt, c.Source, c.RunId,
+        CustomerChange.IsRedacted(c.Field, c.OldValue, c.NewValue));
 
     private IQueryable<CustomerChange> Changes(long runId, string? field)
     {

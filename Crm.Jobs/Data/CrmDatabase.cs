@@ -46,21 +46,26 @@ public static class CrmDatabase
     // Deletes the rows of `table` older than the cutoff (`older` is the condition on
     // @cutoff), in slices of `slice` rows, each its own transaction: pruning a year of rows
     // never holds one long transaction. Returns the rows deleted.
-    public static async Task<int> DeleteInSlicesAsync(
-        NpgsqlDataSource dataSource, string table, string older, DateTime cutoff, int slice, CancellationToken ct)
+    public static Task<int> DeleteInSlicesAsync(
+        NpgsqlDataSource dataSource, string table, string older, DateTime cutoff, int slice, CancellationToken ct) =>
+        InSlicesAsync(dataSource, $"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {older} LIMIT @slice)", cutoff, slice, ct);
+
+    // Runs `sql`, a statement that deletes or updates at most @slice of the rows it finds by
+    // @cutoff and leaves them out of its next run, until it changes fewer than @slice rows.
+    // Each run is its own transaction. Returns the rows changed.
+    public static async Task<int> InSlicesAsync(NpgsqlDataSource dataSource, string sql, DateTime cutoff, int slice, CancellationToken ct)
     {
-        var deleted = 0;
+        var changed = 0;
         while (true)
         {
-            await using var command = dataSource.CreateCommand(
-                $"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {older} LIMIT @slice)");
+            await using var command = dataSource.CreateCommand(sql);
             command.CommandTimeout = 0;
             command.Parameters.AddWithValue("cutoff", cutoff);
             command.Parameters.AddWithValue("slice", slice);
             var rows = await command.ExecuteNonQueryAsync(ct);
-            deleted += rows;
+            changed += rows;
             if (rows < slice)
-                return deleted;
+                return changed;
         }
     }
 }

@@ -24,6 +24,11 @@ public class CustomerChange
     // their old and new values; the field, time, source and run stay.
     public static readonly string[] PersonalFields = [Created, Deleted, "name", "phone", "email", "city", "address", "notes"];
 
+    // A personal field's change whose values were nulled. A change never has both values null
+    // otherwise: a field changes from or to a value, a created or deleted row names the customer.
+    public static bool IsRedacted(string field, string? oldValue, string? newValue) =>
+        oldValue is null && newValue is null && PersonalFields.Contains(field);
+
     public long Id { get; set; }
     // No foreign key: the ledger outlives a deleted customer.
     public long CustomerId { get; set; }

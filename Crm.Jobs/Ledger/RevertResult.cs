@@ -1,3 +1,5 @@
 namespace Crm.Jobs.Ledger;
 
-public sealed record RevertResult(long RunId, int RevertedCount, int SkippedCount);
+// Field changes (one per customer and field) put back, kept because they changed since, and
+// kept because the ledger no longer holds their values (redacted).
+public sealed record RevertResult(long RunId, int RevertedCount, int SkippedCount, int RedactedCount);

@@ -191,17 +191,47 @@ public sealed class WebhookJobs(
             $"Message {message.MessageId} ({message.EventCount} events), attempt {attempt}: {error}");
     }
 
+    // A slice of a disabled subscription's messages formed before the cutoff and never
+    // delivered; each takes its events and attempts with it (ON DELETE CASCADE). Read through
+    // ix_webhook_messages_undelivered, per disabled subscription.
+    public const string PruneUndeliveredMessagesSql = """
+        DELETE FROM webhook_messages
+        WHERE id IN (
+            SELECT m.id FROM webhook_messages m
+            JOIN webhooks w ON w.id = m.webhook_id
+            WHERE NOT w.enabled AND m.delivered_at IS NULL AND m.created_at < @cutoff
+            LIMIT @slice)
+        """;
+
+    // A slice of a disabled subscription's pending events (in no message yet) older than the
+    // cutoff. Read through ix_webhook_events_pending, per disabled subscription.
+    public const string PrunePendingEventsSql = """
+        DELETE FROM webhook_events
+        WHERE id IN (
+            SELECT e.id FROM webhook_events e
+            JOIN webhooks w ON w.id = e.webhook_id
+            WHERE NOT w.enabled AND e.message_id IS NULL AND e.occurred_at < @cutoff
+            LIMIT @slice)
+        """;
+
     // Recurring `prune-webhooks`: delivered messages older than Crm:Webhooks:RetentionDays,
-    // with their events and attempts.
+    // with their events and attempts; and what a disabled subscription never got that is as
+    // old (its undelivered message, its pending events): a subscription left disabled would
+    // otherwise keep its backlog for ever. Events are written only for enabled subscriptions,
+    // so a disabled one's backlog only shrinks.
     [Queue(JobQueues.Default)]
-    [DisplayName("Prune delivered webhook messages")]
+    [DisplayName("Prune old webhook messages and events")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
-    public async Task<int> PruneAsync(CancellationToken ct)
+    public async Task<WebhookPruneResult> PruneAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow().UtcDateTime.AddDays(-options.Value.RetentionDays);
         // Each message takes its events and attempts with it (ON DELETE CASCADE).
-        var pruned = await CrmDatabase.DeleteInSlicesAsync(dataSource, "webhook_messages", "delivered_at < @cutoff", cutoff, 1_000, ct);
-        logger.LogInformation("Pruned {Count} delivered webhook messages older than {Days} days", pruned, options.Value.RetentionDays);
-        return pruned;
+        var delivered = await CrmDatabase.DeleteInSlicesAsync(dataSource, "webhook_messages", "delivered_at < @cutoff", cutoff, 1_000, ct);
+        var undelivered = await CrmDatabase.InSlicesAsync(dataSource, PruneUndeliveredMessagesSql, cutoff, 1_000, ct);
+        var pending = await CrmDatabase.InSlicesAsync(dataSource, PrunePendingEventsSql, cutoff, 10_000, ct);
+        logger.LogInformation(
+            "Pruned {Count} delivered webhook messages older than {Days} days; of disabled subscriptions, {Undelivered} undelivered messages and {Pending} pending events as old",
+            delivered, options.Value.RetentionDays, undelivered, pending);
+        return new WebhookPruneResult(delivered, undelivered, pending);
     }
 }

@@ -66,15 +66,15 @@ public class RevertTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         var now = factory.Clock.GetUtcNow().UtcDateTime;
         await factory.ExecuteAsync("""
             INSERT INTO customer_changes (customer_id, field, old_value, new_value, changed_at, source)
-            VALUES (-1, 'email', '"a"', '"b"', @old, 'sql'), (-1, 'email', '"b"', '"c"', @recent, 'sql')
+            VALUES (-1, 'category', '"new"', '"regular"', @old, 'sql'), (-1, 'category', '"regular"', '"vip"', @recent, 'sql')
             """, ("old", now.AddDays(-401)), ("recent", now.AddDays(-399)));
 
         await using var scope = factory.Services.CreateAsyncScope();
         var pruned = await scope.ServiceProvider.GetRequiredService<LedgerJobs>().PruneAsync(CancellationToken.None);
 
-        Assert.Equal(1, pruned);
+        Assert.Equal(1, pruned.PrunedCount);
         await using var dataSource = NpgsqlDataSource.Create(factory.ConnectionString);
         await using var left = dataSource.CreateCommand("SELECT string_agg(new_value::text, ',') FROM customer_changes WHERE customer_id = -1");
-        Assert.Equal("\"c\"", (string)(await left.ExecuteScalarAsync())!);
+        Assert.Equal("\"vip\"", (string)(await left.ExecuteScalarAsync())!);
     }
 }

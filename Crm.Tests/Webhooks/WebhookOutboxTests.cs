@@ -77,9 +77,10 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
     }
 
     // prune-webhooks: a delivered message past Crm:Webhooks:RetentionDays (30) goes with its
-    // events and attempts; a newer one, and one never delivered however old, stay.
+    // events and attempts, and so does one never delivered as old, the subscription being
+    // disabled (WebhookPruneTests: an enabled one's stays); a newer one stays.
     [Fact]
-    public async Task PruningDropsOldDeliveredMessagesOnly()
+    public async Task PruningDropsOldMessages()
     {
         await using var db = factory.CreateDbContext();
         var hook = new Crm.Jobs.Webhooks.Webhook
@@ -105,12 +106,13 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
             """, ("id", hook.Id));
 
         await using var scope = factory.Services.CreateAsyncScope();
-        Assert.Equal(1, await scope.ServiceProvider.GetRequiredService<Crm.Jobs.Webhooks.WebhookJobs>().PruneAsync(CancellationToken.None));
+        Assert.Equal(new Crm.Jobs.Webhooks.WebhookPruneResult(1, 1, 0),
+            await scope.ServiceProvider.GetRequiredService<Crm.Jobs.Webhooks.WebhookJobs>().PruneAsync(CancellationToken.None));
 
-        Assert.Equal(["msg_recent", "msg_undelivered"],
+        Assert.Equal(["msg_recent"],
             await db.WebhookMessages.Where(m => m.WebhookId == hook.Id).OrderBy(m => m.MessageId).Select(m => m.MessageId).ToListAsync());
-        Assert.Equal(2, await db.WebhookEvents.CountAsync(e => e.WebhookId == hook.Id));
-        Assert.Equal(2, await db.WebhookDeliveries.CountAsync(d => d.WebhookId == hook.Id));
+        Assert.Equal(1, await db.WebhookEvents.CountAsync(e => e.WebhookId == hook.Id));
+        Assert.Equal(1, await db.WebhookDeliveries.CountAsync(d => d.WebhookId == hook.Id));
         await _client.DeleteAsync($"/api/webhooks/{hook.Id}");
     }
 
