@@ -34,16 +34,7 @@ if (app.Environment.IsDevelopment())
 }
 
 app.UseCrmApi();
-try
-{
-    await app.RunAsync();
-}
-catch (Microsoft.Extensions.Options.OptionsValidationException e)
-{
-    // An option out of range (ValidateOnStart): the same one line as a missing setting.
-    Console.Error.WriteLine($"crm-minimal cannot start: {e.Message}");
-    return 1;
-}
+await app.RunAsync();
 return 0;
 
 public partial class Program;

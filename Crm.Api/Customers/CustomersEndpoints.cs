@@ -33,7 +33,8 @@ public static class CustomersEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status412PreconditionFailed);
         group.MapDelete("/{id}", DeleteCustomer).WithName("DeleteCustomer").WithSummary("Delete a customer and its notes")
             .WithDescription("A customer is kept from its orders: while orders with its phone exist, the next sync of that phone " +
-                             "(a new order, the nightly sync-default) creates it again, with a new id and without the notes.");
+                             "(a new order, the nightly sync-default) creates it again, with a new id and without the notes. " +
+                             "To remove a person for good, erase them: POST /api/customers/{id}/erase.");
         group.MapGet("/{id}/timeline", CustomerTimeline.GetTimeline).WithName("GetCustomerTimeline")
             .WithSummary("A customer's orders, notes and changes (the ledger) in one list, newest first");
         group.MapGet("/{id}/orders", ListOrders).WithName("ListCustomerOrders").WithSummary("A customer's order history, newest first");

@@ -20,6 +20,8 @@ public static class ApiReference
         ["Shop"] = "The follower of the shop's own database (logical replication): its state, lag and the shop rows it skipped as invalid.",
         ["Webhooks"] = "Signed webhooks (Standard Webhooks) for customer and sync events: subscriptions (admin), their secrets, " +
                        "a test event and every delivery attempt.",
+        ["Privacy"] = "A person's data (admin): export everything held about a phone or a customer, erase it with a tombstone " +
+                      "that keeps the person's past orders out, and the erase receipts.",
         ["Original routes"] = "Deprecated: the original Django CRM's routes and snake_case bodies, for clients written against it. " +
                               "Their POSTs wait for the job and answer its outcome; new clients follow the job at /api/jobs/{id}.",
     };

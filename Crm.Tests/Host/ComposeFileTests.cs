@@ -13,6 +13,7 @@ public class ComposeFileTests
         ["CRM_DB_PASSWORD"] = "test-only-db-password",
         ["CRM_ADMIN_KEY"] = "test-only-admin-key-0000",
         ["CRM_READER_KEY"] = "test-only-reader-key-0000",
+        ["CRM_HASH_KEY"] = "test-only-privacy-hash-key-0123456789",
     };
 
     [Fact]
@@ -26,6 +27,7 @@ public class ComposeFileTests
     [InlineData("CRM_DB_PASSWORD")]
     [InlineData("CRM_ADMIN_KEY")]
     [InlineData("CRM_READER_KEY")]
+    [InlineData("CRM_HASH_KEY")]
     public async Task ComposeRefusesToStartWithoutASecret(string missing)
     {
         var environment = Secrets.Where(s => s.Key != missing).ToDictionary();

@@ -419,6 +419,7 @@ public static class BadInputCorpus
         Add("GET", "/api/orders/import", null, null, 400, "GET on the import is the order route with a bad id");
         cases.AddRange(TimelineAndPreview());
         cases.AddRange(WebhookRequests());
+        cases.AddRange(PrivacyRequests());
         return cases;
     }
 
@@ -583,6 +584,33 @@ public static class BadInputCorpus
         Get("/api/webhooks/-1/deliveries", 404, "deliveries of an unknown webhook");
         Get("/api/webhooks/abc/deliveries", 400, "deliveries of a non-numeric id");
         Add("DELETE", "/api/webhooks/{webhook}/deliveries", null, null, 405, "deleting a webhook's deliveries");
+        return cases;
+    }
+
+    // A person's data (admin): phones that are not phones, ids of nothing, the receipts' paging.
+    // Nothing is erased or recorded by any of them.
+    private static IEnumerable<MalformedRequest> PrivacyRequests()
+    {
+        var cases = new List<MalformedRequest>();
+        void Add(string method, string path, string? contentType, string? body, int status, string what) =>
+            cases.Add(new MalformedRequest(method, path, contentType, body, status, what));
+        void Get(string path, int status, string what) => Add("GET", path, null, null, status, what);
+        Add("POST", "/api/privacy/erasures", Json, "{}", 400, "erasure without a phone");
+        Add("POST", "/api/privacy/erasures", Json, """{"phone":"not a phone"}""", 400, "erasure of a phone that is no phone");
+        Add("POST", "/api/privacy/erasures", Json, """{"phone":79120001122}""", 400, "erasure of a phone as a number");
+        Add("POST", "/api/privacy/erasures", Json, """{"phone":"+7912000112""", 400, "erasure with cut-off JSON");
+        Add("POST", "/api/privacy/erasures", "text/plain", """{"phone":"+79120001122"}""", 415, "text/plain erasure");
+        Get("/api/privacy/erasures?page=0", 400, "erasures page zero");
+        Get("/api/privacy/erasures?pageSize=201", 400, "erasures page size over the bound");
+        Get("/api/privacy/erasures/-1", 404, "unknown erasure");
+        Get("/api/privacy/erasures/abc", 400, "non-numeric erasure id");
+        Get("/api/privacy/export", 400, "export without a phone");
+        Get("/api/privacy/export?phone=%2B7%20999", 400, "export of a phone too short");
+        Add("POST", "/api/customers/-1/erase", null, null, 404, "erase of an unknown customer enqueues nothing");
+        Add("POST", "/api/customers/abc/erase", null, null, 400, "erase of a non-numeric id");
+        Add("POST", "/api/customers/99999999999999999999/erase", null, null, 400, "erase of an overflowing id");
+        Get("/api/customers/-1/export", 404, "export of an unknown customer");
+        Get("/api/customers/1e400/export", 400, "export of an exponent id");
         return cases;
     }
 

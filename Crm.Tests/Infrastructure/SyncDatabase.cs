@@ -137,6 +137,12 @@ public sealed class SyncDatabase : IAsyncLifetime
         await command.ExecuteNonQueryAsync();
     }
 
+    public async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
     // Every customer row's identity and physical version: any write changes xmin.
     public async Task<List<(long Id, string Xmin, DateTime UpdatedAt)>> CustomerRowVersionsAsync()
     {

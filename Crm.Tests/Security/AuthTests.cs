@@ -86,14 +86,18 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         }
     }
 
-    // Routes that need more than their method's role: the revert of a run, and every route of
-    // the webhook subscriptions (GETs too: a subscription decides where customer data goes).
+    // Routes that need more than their method's role: the revert of a run, every route of the
+    // webhook subscriptions (GETs too: a subscription decides where customer data goes), and
+    // every privacy route (an export hands out everything about a person, an erase destroys it).
     private static readonly (string Method, string Pattern)[] AdminOnly =
     [
         ("POST", "/api/sync/runs/{id}/revert"),
         ("POST", "/api/webhooks/"), ("GET", "/api/webhooks/"), ("GET", "/api/webhooks/{id}"), ("PATCH", "/api/webhooks/{id}"),
         ("DELETE", "/api/webhooks/{id}"), ("POST", "/api/webhooks/{id}/rotate-secret"), ("POST", "/api/webhooks/{id}/test"),
         ("GET", "/api/webhooks/{id}/deliveries"),
+        ("POST", "/api/customers/{id}/erase"), ("GET", "/api/customers/{id}/export"),
+        ("POST", "/api/privacy/erasures"), ("GET", "/api/privacy/erasures"), ("GET", "/api/privacy/erasures/{id}"),
+        ("GET", "/api/privacy/export"),
     ];
 
     // reader: every GET; operator: every write but DELETE and the admin-only ones; admin: everything.

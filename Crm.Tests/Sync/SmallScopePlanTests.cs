@@ -1,6 +1,5 @@
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
-using Npgsql;
 
 namespace Crm.Tests.Sync;
 
@@ -49,54 +48,13 @@ public class SmallScopePlanTests(LargeOrdersTable table) : IClassFixture<LargeOr
         }
     }
 
-    // Runs the engine on connections of its own and returns what it did to orders and
-    // customers. PostgreSQL publishes a session's counters when the session ends, so the
-    // run's connections are not pooled, and the counters are read once every session but
-    // ours has left the database.
+    // Runs the engine on connections of its own and returns what it did to orders, customers
+    // and the ledger.
     private async Task<(SyncCounts, Dictionary<string, (long SeqScans, long HeapBlocks)>)> MeasureAsync(
         Func<SyncEngine, Task<SyncCounts>> run)
     {
-        NpgsqlConnection.ClearAllPools();
         db.DataSource.Clear();
-        await WaitForOtherSessionsToLeaveAsync();
-        var before = await CountersAsync();
-
-        var unpooled = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Pooling = false }.ConnectionString;
-        await using (var dataSource = NpgsqlDataSource.Create(unpooled))
-        {
-            var counts = await run(db.CreateEngine(dataSource: dataSource));
-            await dataSource.DisposeAsync();
-            await WaitForOtherSessionsToLeaveAsync();
-            var after = await CountersAsync();
-            return (counts, after.ToDictionary(a => a.Key, a => (a.Value.SeqScans - before[a.Key].SeqScans, a.Value.HeapBlocks - before[a.Key].HeapBlocks)));
-        }
-    }
-
-    private async Task WaitForOtherSessionsToLeaveAsync()
-    {
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(db.ConnectionString) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        await Waiting.UntilAsync(async () =>
-        {
-            await using var command = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", connection);
-            return (long)(await command.ExecuteScalarAsync())!;
-        }, others => others == 0, "the other sessions to leave the database");
-    }
-
-    private async Task<Dictionary<string, (long SeqScans, long HeapBlocks)>> CountersAsync()
-    {
-        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(db.ConnectionString) { Pooling = false }.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
-            SELECT t.relname, t.seq_scan, coalesce(io.heap_blks_hit, 0) + coalesce(io.heap_blks_read, 0)
-            FROM pg_stat_user_tables t JOIN pg_statio_user_tables io USING (relid)
-            WHERE t.relname IN ('orders', 'customers', 'customer_changes')
-            """, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        var counters = new Dictionary<string, (long, long)>();
-        while (await reader.ReadAsync())
-            counters[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-        return counters;
+        return await TableTouches.MeasureAsync(db.ConnectionString, ["orders", "customers", "customer_changes"],
+            dataSource => run(db.CreateEngine(dataSource: dataSource)));
     }
 }
