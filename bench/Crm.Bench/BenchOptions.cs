@@ -37,6 +37,7 @@ public sealed record BenchOptions(
         "stats-job",          // one customer's statistics job, request → Succeeded → exact
         "writes",             // single order writes, request → customer exact
         "writes-during-sync", // single order writes while a full sync runs
+        "erase",              // one person's erase (1 000 orders and their ledger), request → Succeeded → gone
         "seed-slice",         // the Django CRM's algorithm on the slice (and its comparison)
     ];
 
