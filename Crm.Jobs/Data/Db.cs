@@ -68,10 +68,13 @@ public static class Db
         connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", transaction, ct, ("key", key));
 
     // The two-key form: a lock named by text within a space of its own, apart from the
-    // one-key locks of AdvisoryLockKeys (hashtext: PostgreSQL's hash of the name).
+    // one-key locks of AdvisoryLockKeys (hashtext: PostgreSQL's hash of the name). The text is
+    // public for an EF Core transaction that takes the same lock (ErasureRequests).
+    public const string NamedTransactionLockSql = "SELECT pg_advisory_xact_lock(@space, hashtext(@name))";
+
     public static Task LockForTransactionAsync(
         this NpgsqlConnection connection, NpgsqlTransaction transaction, int space, string name, CancellationToken ct) =>
-        connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@space, hashtext(@name))", transaction, ct, ("space", space), ("name", name));
+        connection.ExecuteAsync(NamedTransactionLockSql, transaction, ct, ("space", space), ("name", name));
 
     // A session lock held until the returned handle is disposed. Disposal skips the unlock
     // when the connection broke: its session, and the lock with it, are already gone.

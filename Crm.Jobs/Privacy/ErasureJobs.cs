@@ -19,6 +19,11 @@ public sealed class ErasureJobs(
 {
     public const string ChangeSource = "erase";
 
+    // A transaction lock per erasure (two-key form, this space): the request holds it from the
+    // row's insert to its commit, the job takes it first. So a job that starts before the
+    // request committed waits for the commit instead of finding no row.
+    public const int LockSpace = 0x435245; // "CRE"
+
     // Orders, then customers: the same order as every writer that touches both (order writes
     // never lock customers), so the erase never deadlocks with one. SHARE ROW EXCLUSIVE: a
     // writer of either table that is under way finishes first (the erase then removes what
@@ -47,6 +52,7 @@ public sealed class ErasureJobs(
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
+        await connection.LockForTransactionAsync(transaction, LockSpace, erasureId.ToString(), ct);
         await connection.ExecuteAsync(LockSql, transaction, ct);
 
         var request = (await connection.QueryAsync(
