@@ -11,9 +11,7 @@ internal sealed class CustomerFieldsValidator : AbstractValidator<ICustomerField
     public CustomerFieldsValidator(PhoneNormalizer phones)
     {
         RuleFor(r => r.Name).MaximumLength(Customer.NameMaxLength).SingleLine();
-        RuleFor(r => r.Phone).SingleLine()
-            .Must(p => string.IsNullOrEmpty(p) || phones.Normalize(p) is not null)
-            .WithMessage("Phone is not a possible phone number.");
+        RuleFor(r => r.Phone).SingleLine().PossiblePhone(phones);
         RuleFor(r => r.Email).MaximumLength(Customer.EmailMaxLength).SingleLine();
         RuleFor(r => r.Email).EmailAddress().When(r => !string.IsNullOrEmpty(r.Email))
             .WithMessage("Email is not a valid e-mail address.");

@@ -1,4 +1,5 @@
 using Crm.Jobs.Phones;
+using Crm.Jobs.Validation;
 using FluentValidation;
 
 namespace Crm.Api.Privacy;
@@ -7,8 +8,6 @@ public sealed class ExportQueryValidator : AbstractValidator<ExportQuery>
 {
     public ExportQueryValidator(PhoneNormalizer phones)
     {
-        RuleFor(r => r.Phone).NotEmpty().WithMessage("Phone is required.")
-            .Must(p => string.IsNullOrEmpty(p) || phones.Normalize(p) is not null)
-            .WithMessage("Phone is not a possible phone number.");
+        RuleFor(r => r.Phone).NotEmpty().WithMessage("Phone is required.").PossiblePhone(phones);
     }
 }

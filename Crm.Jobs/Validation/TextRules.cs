@@ -1,3 +1,4 @@
+using Crm.Jobs.Phones;
 using FluentValidation;
 
 namespace Crm.Jobs.Validation;
@@ -13,4 +14,9 @@ public static class TextRules
     public static IRuleBuilderOptions<T, string?> SingleLine<T>(this IRuleBuilder<T, string?> rule) =>
         rule.Must(s => s is null || !s.Any(char.IsControl))
             .WithMessage("'{PropertyName}' must be a single line without control characters.");
+
+    // A phone in any spelling PhoneNormalizer accepts (empty passes: required is a rule of its own).
+    public static IRuleBuilderOptions<T, string?> PossiblePhone<T>(this IRuleBuilder<T, string?> rule, PhoneNormalizer phones) =>
+        rule.Must(p => string.IsNullOrEmpty(p) || phones.Normalize(p) is not null)
+            .WithMessage("Phone is not a possible phone number.");
 }

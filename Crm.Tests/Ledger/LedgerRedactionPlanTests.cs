@@ -43,24 +43,9 @@ public class LedgerRedactionPlanTests : IAsyncLifetime
         Assert.InRange(int.Parse(found), 395, 405);
     }
 
-    // EXPLAIN ANALYZE runs the statement: inside a transaction rolled back.
-    private async Task<string> ExplainAsync(string sql, DateTime cutoff, int slice)
-    {
-        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_database));
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, connection, transaction);
-        explain.Parameters.AddWithValue("cutoff", cutoff);
-        explain.Parameters.AddWithValue("slice", slice);
-        var lines = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-                lines.Add(reader.GetString(0));
-        }
-        await transaction.RollbackAsync();
-        return string.Join("\n", lines);
-    }
+    private Task<string> ExplainAsync(string sql, DateTime cutoff, int slice) =>
+        Plans.ExplainAnalyzeAsync(TestDatabase.ConnectionStringFor(_database), sql,
+            new Dictionary<string, object> { ["cutoff"] = cutoff, ["slice"] = slice });
 
     private async Task ExecuteAsync(string sql)
     {

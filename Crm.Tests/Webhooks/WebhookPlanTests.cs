@@ -63,24 +63,8 @@ public class WebhookPlanTests : IAsyncLifetime
         Assert.Contains("ix_webhook_events_pending", plan);
     }
 
-    // Inside a transaction rolled back: EXPLAIN ANALYZE runs the statement.
-    private async Task<string> ExplainAsync(string sql, Dictionary<string, object> parameters)
-    {
-        await using var connection = new NpgsqlConnection(TestDatabase.ConnectionStringFor(_database));
-        await connection.OpenAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, connection, transaction);
-        foreach (var (name, value) in parameters)
-            explain.Parameters.AddWithValue(name, value);
-        var lines = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-                lines.Add(reader.GetString(0));
-        }
-        await transaction.RollbackAsync();
-        return string.Join("\n", lines);
-    }
+    private Task<string> ExplainAsync(string sql, Dictionary<string, object> parameters) =>
+        Plans.ExplainAnalyzeAsync(TestDatabase.ConnectionStringFor(_database), sql, parameters);
 
     private async Task<T> ScalarAsync<T>(string sql)
     {
