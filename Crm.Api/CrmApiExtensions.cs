@@ -91,6 +91,7 @@ public static class CrmApiExtensions
         // A worker process serves health and metrics only; the API and the dashboard live in `api` and `all`.
         var worker = CrmJobsExtensions.Role(app.Configuration) == AppRole.Worker;
         app.UseForwardedHeaders();
+        app.UseSecurityHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();

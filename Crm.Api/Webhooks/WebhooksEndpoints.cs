@@ -23,7 +23,8 @@ public static class WebhooksEndpoints
             .ProducesValidationProblem();
 
         group.MapPost("/", Create).WithName("CreateWebhook")
-            .WithSummary("Subscribe a URL to events; the answer carries the signing secret, shown only here and on rotation");
+            .WithSummary("Subscribe a URL to events; the answer carries the signing secret, shown only here and on rotation")
+            .WithNoStore();
         group.MapGet("/", List).WithName("ListWebhooks").WithSummary("The subscriptions, with their state and pending events");
         group.MapGet("/{id}", Get).WithName("GetWebhook").WithSummary("One subscription (never its secret)");
         group.MapPatch("/{id}", Patch).WithName("UpdateWebhook")
@@ -31,7 +32,8 @@ public static class WebhooksEndpoints
         group.MapDelete("/{id}", Delete).WithName("DeleteWebhook")
             .WithSummary("Delete a subscription with its pending events and delivery history");
         group.MapPost("/{id}/rotate-secret", RotateSecret).WithName("RotateWebhookSecret")
-            .WithSummary("A new signing secret; the old one keeps signing beside it for 24 h");
+            .WithSummary("A new signing secret; the old one keeps signing beside it for 24 h")
+            .WithNoStore();
         group.MapPost("/{id}/test", SendTest).WithName("TestWebhook")
             .WithSummary("Send a webhook.test event to this subscription; answers the delivery job")
             .ProducesProblem(StatusCodes.Status409Conflict);
