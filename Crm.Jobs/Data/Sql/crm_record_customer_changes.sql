@@ -9,6 +9,9 @@
 -- jit off: a bulk run plans with enable_nestloop off, which inflates the cost of the per-field
 -- VALUES join past jit_above_cost, so every call paid a JIT compilation for a few rows.
 --
+-- search_path pinned to public, then pg_temp: a session's temporary table named like one of
+-- ours (webhooks, customer_changes, …) never shadows it (migration PinFunctionSearchPath).
+--
 -- The current definition, as pg_get_functiondef prints it; DatabaseObjectsTests holds it equal
 -- to the migrated database's. Its triggers: customers_ledger_insert/update/delete.sql.
 
@@ -16,6 +19,7 @@ CREATE OR REPLACE FUNCTION public.crm_record_customer_changes()
  RETURNS trigger
  LANGUAGE plpgsql
  SET jit TO 'off'
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     -- A setting reset at the end of a transaction reads as '' afterwards, not NULL.

@@ -8,6 +8,9 @@
 -- subscriptions' events) past jit_above_cost: every call paid a JIT compilation (100–400 ms)
 -- for a few rows. The transition table carries true row counts, so the planner needs no help.
 --
+-- search_path pinned to public, then pg_temp: a session's temporary table named like one of
+-- ours (webhooks, customer_changes, …) never shadows it (migration PinFunctionSearchPath).
+--
 -- The current definition, as pg_get_functiondef prints it; DatabaseObjectsTests holds it equal
 -- to the migrated database's. Its trigger: customer_changes_webhook_events.sql.
 
@@ -16,6 +19,7 @@ CREATE OR REPLACE FUNCTION public.crm_webhook_customer_events()
  LANGUAGE plpgsql
  SET jit TO 'off'
  SET enable_nestloop TO 'on'
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 DECLARE
     -- The ledger fields whose changes some enabled subscription wants.

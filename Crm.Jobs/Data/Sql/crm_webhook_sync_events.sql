@@ -1,12 +1,16 @@
 -- sync.completed / sync.failed for a full sync's run that ends (docs/WEBHOOKS.md), written in
 -- the transaction that finishes the run; NOTIFY only when some subscription wants it.
 --
+-- search_path pinned to public, then pg_temp: a session's temporary table named like one of
+-- ours (webhooks, customer_changes, …) never shadows it (migration PinFunctionSearchPath).
+--
 -- The current definition, as pg_get_functiondef prints it; DatabaseObjectsTests holds it equal
 -- to the migrated database's. Its trigger: sync_runs_webhook_events.sql.
 
 CREATE OR REPLACE FUNCTION public.crm_webhook_sync_events()
  RETURNS trigger
  LANGUAGE plpgsql
+ SET search_path TO 'public', 'pg_temp'
 AS $function$
 BEGIN
     INSERT INTO webhook_events (webhook_id, type, occurred_at, data)
