@@ -37,7 +37,22 @@ public class ComposeFileTests
         Assert.Contains(missing, output);
     }
 
-    private static async Task<ProcessResult> ConfigAsync(Dictionary<string, string> environment)
+    // Plain HTTP with a Basic password in it: published on the loopback interface unless the
+    // operator says otherwise, behind a TLS proxy.
+    [Fact]
+    public async Task TheApiIsPublishedOnLoopbackByDefault()
+    {
+        var (exitCode, output) = await ConfigAsync(Secrets, quiet: false);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("- 127.0.0.1:8080:8080/tcp", output);
+
+        var everywhere = new Dictionary<string, string>(Secrets) { ["CRM_HTTP_BIND"] = "0.0.0.0", ["CRM_HTTP_PORT"] = "9090" };
+        (exitCode, output) = await ConfigAsync(everywhere, quiet: false);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("- 0.0.0.0:9090:8080/tcp", output);
+    }
+
+    private static async Task<ProcessResult> ConfigAsync(Dictionary<string, string> environment, bool quiet = true)
     {
         Assert.True(File.Exists(Compose), $"{Compose} is missing: install the Debian package docker-compose (./test.sh does).");
         // A developer's .env beside the file would fill in what the test leaves out: read an empty one.
@@ -45,8 +60,8 @@ public class ComposeFileTests
         var envFile = Path.GetTempFileName();
         try
         {
-            return await ChildProcess.RunAsync(Compose, root, environment, TimeSpan.FromMinutes(2),
-                "--project-directory", root, "-f", Path.Combine(root, "docker-compose.yml"), "--env-file", envFile, "config", "-q");
+            string[] args = ["--project-directory", root, "-f", Path.Combine(root, "docker-compose.yml"), "--env-file", envFile, "config"];
+            return await ChildProcess.RunAsync(Compose, root, environment, TimeSpan.FromMinutes(2), quiet ? [.. args, "-q"] : args);
         }
         finally
         {
