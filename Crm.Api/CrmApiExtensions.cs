@@ -50,6 +50,11 @@ public static class CrmApiExtensions
             .AddDbContextCheck<CrmDbContext>("database", tags: [HealthEndpoints.ReadyTag])
             .AddCheck<HangfireHealthCheck>("jobs", tags: [HealthEndpoints.ReadyTag])
             .AddCheck<ShopHealthCheck>("shop", tags: [HealthEndpoints.ReadyTag]);
+        services.AddOptions<HealthOptions>()
+            .BindConfiguration(HealthOptions.Section)
+            .Validate(o => o.CacheDuration >= TimeSpan.Zero, "Crm:Health:CacheDuration must not be negative")
+            .ValidateOnStart();
+        services.AddSingleton<ReadinessReport>();
         builder.AddCrmTelemetry();
         return builder;
     }
