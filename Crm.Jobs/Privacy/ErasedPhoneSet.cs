@@ -6,7 +6,7 @@ public sealed class ErasedPhoneSet(PhoneHasher hasher, Dictionary<string, DateTi
     public bool IsEmpty => erasedAt.Count == 0;
 
     // When this phone was last erased, or null.
-    public DateTime? ErasedAt(string? e164) =>
+    private DateTime? ErasedAt(string? e164) =>
         e164 is null || IsEmpty ? null
         : erasedAt.TryGetValue(Convert.ToHexString(hasher.Hash(e164)), out var at) ? at : null;
 

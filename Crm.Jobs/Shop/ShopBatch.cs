@@ -211,21 +211,20 @@ public sealed class ShopBatch
         return (requested, skipped);
     }
 
-    // Only the staged phones are hashed, and only while some tombstone exists.
+    // Only the staged phones are hashed and looked up, and only while some tombstone exists.
     private static async Task<int> SkipErasedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, ErasedPhones erasedPhones, CancellationToken ct)
     {
-        var erased = await erasedPhones.LoadAsync(connection, transaction, ct);
-        if (erased.IsEmpty)
+        if (!await erasedPhones.LockOrdersAsync(connection, transaction, ct))
             return 0;
         var staged = await connection.QueryAsync(
             "SELECT DISTINCT normalized_phone FROM shop_incoming WHERE op = 'u' AND normalized_phone IS NOT NULL",
             transaction, r => r.GetString(0), ct);
-        var hits = staged.Select(phone => (Phone: phone, At: erased.ErasedAt(phone))).Where(h => h.At is not null).ToList();
-        if (hits.Count == 0)
+        var erased = await erasedPhones.FindAsync(connection, transaction, staged, ct);
+        if (erased.Count == 0)
             return 0;
         return await connection.ExecuteAsync(SkipErasedSql, transaction, ct,
-            ("phones", hits.Select(h => h.Phone).ToArray()), ("erased_at", hits.Select(h => h.At!.Value).ToArray()));
+            ("phones", erased.Keys.ToArray()), ("erased_at", erased.Values.ToArray()));
     }
 
     // Rejections, once per (transaction, shop id) however often the transaction is replayed.
