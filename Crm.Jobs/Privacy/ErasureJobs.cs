@@ -69,16 +69,14 @@ public sealed class ErasureJobs(
 
         await ChangeLedger.BeginAsync(connection, transaction, ChangeSource, null, null, ct);
         var erasedAt = clock.GetUtcNow().UtcDateTime;
-        var customerIds = await connection.ScalarAsync<long[]>(PersonalDataStores.CustomerIdsSql, transaction, ct,
-            ("customer_id", (object?)request.CustomerId ?? DBNull.Value), ("phone", phone)) ?? [];
-        var ledgerIds = await connection.ScalarAsync<long[]>(PersonalDataStores.PersonIdsSql, transaction, ct,
-            ("customer_ids", customerIds), ("phone", phone)) ?? [];
+        var person = await Person.FindAsync(connection, transaction, phone, request.CustomerId, ct);
+        var customerIds = person.CustomerIds;
 
         await connection.ExecuteAsync(TombstoneSql, transaction, ct, ("hash", hasher.Hash(phone)), ("erased_at", erasedAt));
         var counts = new Dictionary<string, int>();
         foreach (var store in PersonalDataStores.All)
             counts[store.Name] = await connection.ExecuteAsync(store.EraseSql, transaction, ct,
-                PersonalDataStores.Parameters(phone, customerIds, ledgerIds));
+                person.Parameters());
 
         // Subscribers hear that the customer is gone, and nothing else about them.
         if (await connection.ExecuteAsync(ErasedEventSql, transaction, ct, ("customer_ids", customerIds), ("erased_at", erasedAt)) > 0)

@@ -15,11 +15,7 @@ public static class PersonalDataExport
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         // Db's commands have no client timeout (they serve jobs); a request gets a server-side one.
         await connection.ExecuteAsync("SET LOCAL statement_timeout = '30s'", transaction, ct);
-        var customerIds = await connection.ScalarAsync<long[]>(PersonalDataStores.CustomerIdsSql, transaction, ct,
-            ("customer_id", (object?)customerId ?? DBNull.Value), ("phone", phone)) ?? [];
-        var ledgerIds = await connection.ScalarAsync<long[]>(PersonalDataStores.PersonIdsSql, transaction, ct,
-            ("customer_ids", customerIds), ("phone", phone)) ?? [];
-        var parameters = PersonalDataStores.Parameters(phone, customerIds, ledgerIds);
+        var parameters = (await Person.FindAsync(connection, transaction, phone, customerId, ct)).Parameters();
 
         var stores = new Dictionary<string, JsonElement>();
         foreach (var store in PersonalDataStores.All)

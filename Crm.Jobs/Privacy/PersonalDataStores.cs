@@ -1,4 +1,3 @@
-using Crm.Jobs.Ledger;
 using Crm.Jobs.Webhooks;
 
 namespace Crm.Jobs.Privacy;
@@ -8,7 +7,8 @@ namespace Crm.Jobs.Privacy;
 // webhook events that the later steps redact and delete). Parameters:
 // @phone (the normalised phone), @pattern ('%' || phone || '%'), @customer_ids (the
 // customers that hold the phone or were named), @ledger_ids (those and every customer id
-// the ledger shows with the phone: PersonIdsSql), @personal_fields (CustomerChange.PersonalFields).
+// the ledger shows with the phone: PersonIdsSql), @personal_fields (CustomerChange.PersonalFields);
+// Person.Parameters gives them.
 // Index paths only, except the stores that are small by design (sync runs, the shop's
 // rejections and state) and Hangfire's jobs, whose texts can only be searched.
 public static class PersonalDataStores
@@ -112,15 +112,5 @@ public static class PersonalDataStores
             dequeued AS (DELETE FROM hangfire.jobqueue WHERE jobid IN (SELECT id FROM doomed))
             DELETE FROM hangfire.job WHERE id IN (SELECT id FROM doomed)
             """),
-    ];
-
-    // The parameters every statement above reads.
-    public static (string Name, object? Value)[] Parameters(string phone, long[] customerIds, long[] ledgerIds) =>
-    [
-        ("phone", phone),
-        ("pattern", "%" + phone + "%"),
-        ("customer_ids", customerIds),
-        ("ledger_ids", ledgerIds),
-        ("personal_fields", CustomerChange.PersonalFields),
     ];
 }
