@@ -448,32 +448,6 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
         }
     }
 
-    // One more erase, on a fresh app whose sessions run auto_explain for every statement: the
-    // plans of the erase job's statements (the words pick them out of the log among the job
-    // polling's and the person's own sync).
-    private async Task<string?> ErasePlansAsync(BenchDatabase database)
-    {
-        if (options.ServerLog is not { } serverLog || !File.Exists(serverLog))
-            return null;
-        await database.LogPlansAsync(minDurationMs: 0);
-        try
-        {
-            // The customers are there: EnginePlansAsync's syncs ran last.
-            await using var app = await AppUnderTest.StartAsync(options.AppDll, database.ConnectionString, AppLog("app-erase-explain"));
-            var (id, _) = await CreatePersonToEraseAsync(database, app, 9_000);
-            var start = new FileInfo(serverLog).Length;
-            await app.RunJobAsync($"/api/customers/{id}/erase");
-            return LedgerBenchmark.PlanEntries(serverLog, start,
-                "erasures", "erased_phones", "customers WHERE id", "customer_notes", "DELETE FROM customers", "DELETE FROM orders", "customer_changes",
-                "webhook_messages", "webhook_events", "customer_sync_requests", "sync_errors", "sync_runs SET", "shop_rejections",
-                "shop_follower SET", "webhooks SET", "LIKE $");
-        }
-        finally
-        {
-            await database.ExecuteAsync($"ALTER DATABASE {database.Name} RESET ALL");
-        }
-    }
-
     // auto_explain, loaded for this database only and only for this extra pass (the measured runs
     // ran without it), logs the plan of every statement of the app's sessions slower than 100 ms
     // with actual times and buffers to PostgreSQL's log, read back from --server-log.
