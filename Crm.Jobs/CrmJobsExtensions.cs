@@ -13,6 +13,7 @@ using Hangfire.PostgreSql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -39,6 +40,11 @@ public static class CrmJobsExtensions
         // jobs' pool serves statements that legitimately run for minutes (syncs, imports).
         services.AddSingleton(_ => NpgsqlDataSource.Create(ForRequests(connectionString, database.CommandTimeout)));
         services.AddKeyedSingleton(CrmDataSources.Jobs, (_, _) => NpgsqlDataSource.Create(FailFast(connectionString)));
+        // Each pool drops its connections the moment the server restarts (PoolWatch).
+        services.AddSingleton<IHostedService>(sp => new PoolWatch("requests",
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ILogger<PoolWatch>>()));
+        services.AddSingleton<IHostedService>(sp => new PoolWatch(CrmDataSources.Jobs,
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(CrmDataSources.Jobs), sp.GetRequiredService<ILogger<PoolWatch>>()));
         services.AddDbContextPool<CrmDbContext>((sp, options) =>
             CrmDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
 

@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
-using Microsoft.AspNetCore.Hosting;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -26,29 +25,6 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
     private PrivatePostgres _server = null!;
     private PrivateServerFactory _app = null!;
-
-    // The app (role all: API and job servers) on the private server, with the real clock.
-    private sealed class PrivateServerFactory(string connectionString) : CrmApiFactory
-    {
-        public override string ConnectionString => connectionString;
-
-        public override bool UsesFakeClock => false;
-
-        public override Task InitializeAsync() => Task.CompletedTask;
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            // Only the jobs this test starts.
-            builder.UseSetting("Crm:Sync:Cron", "");
-            builder.UseSetting("Crm:Sync:PendingCron", "");
-            builder.UseSetting("Crm:Sync:RunPruneCron", "");
-            builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
-        }
-
-        // The whole server goes away with the test.
-        protected override Task DropDatabaseAsync() => Task.CompletedTask;
-    }
 
     public async Task InitializeAsync()
     {
