@@ -38,12 +38,12 @@ public static class CrmJobsExtensions
         // Two pools. The default one serves requests, EF Core and Hangfire's storage: short
         // statements, so a hung database costs a request seconds (503), not minutes. The
         // jobs' pool serves statements that legitimately run for minutes (syncs, imports).
-        services.AddSingleton(_ => NpgsqlDataSource.Create(ForRequests(connectionString, database.CommandTimeout)));
-        services.AddKeyedSingleton(CrmDataSources.Jobs, (_, _) => NpgsqlDataSource.Create(FailFast(connectionString)));
+        services.AddSingleton(_ => CrmDataSources.Create(ForRequests(connectionString, database.CommandTimeout), CrmDataSources.RequestsPool));
+        services.AddKeyedSingleton(CrmDataSources.Jobs, (_, _) => CrmDataSources.Create(FailFast(connectionString), CrmDataSources.JobsPool));
         // Each pool drops its connections the moment the server restarts (PoolWatch).
-        services.AddSingleton<IHostedService>(sp => new PoolWatch("requests",
+        services.AddSingleton<IHostedService>(sp => new PoolWatch(CrmDataSources.RequestsPool,
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ILogger<PoolWatch>>()));
-        services.AddSingleton<IHostedService>(sp => new PoolWatch(CrmDataSources.Jobs,
+        services.AddSingleton<IHostedService>(sp => new PoolWatch(CrmDataSources.JobsPool,
             sp.GetRequiredKeyedService<NpgsqlDataSource>(CrmDataSources.Jobs), sp.GetRequiredService<ILogger<PoolWatch>>()));
         services.AddDbContextPool<CrmDbContext>((sp, options) =>
             CrmDbContext.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));

@@ -9,14 +9,15 @@ namespace Crm.Api.Infrastructure;
 public static class Telemetry
 {
     // Metrics for Prometheus at /metrics (the service's crm_* series plus ASP.NET Core,
-    // runtime and Npgsql), traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
+    // runtime and Npgsql's, re-published by NpgsqlMetricsBridge), traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
     // JSON logs outside Development (with the job id and sync-run id from log scopes).
     public static WebApplicationBuilder AddCrmTelemetry(this WebApplicationBuilder builder)
     {
+        NpgsqlMetricsBridge.EnsureStarted();
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("crm-minimal"))
             .WithMetrics(metrics => metrics
-                .AddMeter(CrmMetrics.MeterName, "Npgsql")
+                .AddMeter(CrmMetrics.MeterName, NpgsqlMetricsBridge.MeterName)
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());

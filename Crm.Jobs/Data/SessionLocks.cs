@@ -8,7 +8,8 @@ namespace Crm.Jobs.Data;
 public static class SessionLocks
 {
     public static NpgsqlDataSource CreateDataSource(string connectionString) =>
-        NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false });
+        CrmDataSources.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString,
+            CrmDataSources.LocksPool);
 
     // A connection whose session holds the lock, or null while another session holds it.
     public static async Task<NpgsqlConnection?> TryOpenHolderAsync(NpgsqlDataSource dataSource, long key, CancellationToken ct)
