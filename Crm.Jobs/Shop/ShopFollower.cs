@@ -63,6 +63,9 @@ public sealed class ShopFollower(
                     await WaitAsync(Options.StatusInterval, stoppingToken);
                     continue;
                 }
+                // The lock holder measures the slot's retained WAL in every state, the backoff included:
+                // a failed follower keeps its slot, and the slot keeps the shop's WAL.
+                await using var walMonitor = ShopWalMonitor.Start(_state, options, logger, stoppingToken);
                 try
                 {
                     await FollowAsync(crm, stoppingToken);
@@ -78,6 +81,9 @@ public sealed class ShopFollower(
                     if (failed)
                         delay = Options.MaxReconnectDelay;
                 }
+                // Still holding the lock (and measuring) while waiting to try again.
+                delay = await BackOffAsync(delay, started, stoppingToken);
+                continue;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -87,12 +93,18 @@ public sealed class ShopFollower(
             {
                 logger.LogWarning(e, "Shop follower could not reach the CRM database; retrying");
             }
-            // A follower that ran for a while starts its backoff afresh.
-            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
-                delay = FirstReconnectDelay;
-            await WaitAsync(delay, stoppingToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
+            delay = await BackOffAsync(delay, started, stoppingToken);
         }
+    }
+
+    // Waits the delay; returns the next one, doubled up to MaxReconnectDelay.
+    private async Task<TimeSpan> BackOffAsync(TimeSpan delay, long started, CancellationToken ct)
+    {
+        // A follower that ran for a while starts its backoff afresh.
+        if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
+            delay = FirstReconnectDelay;
+        await WaitAsync(delay, ct);
+        return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
     }
 
     // Delays and the status timer run on real time whatever clock the validation uses.
