@@ -63,16 +63,17 @@ public sealed class ShopFollower(
                     await WaitAsync(Options.StatusInterval, stoppingToken);
                     continue;
                 }
-                // The lock holder measures the slot's retained WAL in every state, the backoff included:
-                // a failed follower keeps its slot, and the slot keeps the shop's WAL.
+                // The lock holder measures the slot's retained WAL in every state, a failed follower's wait
+                // included: a failed follower keeps its slot, and the slot keeps the shop's WAL.
                 await using var walMonitor = ShopWalMonitor.Start(_state, options, logger, stoppingToken);
+                var failed = false;
                 try
                 {
                     await FollowAsync(crm, stoppingToken);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
-                    var failed = e is ShopSetupException;
+                    failed = e is ShopSetupException;
                     if (failed)
                         logger.LogError("Shop follower stopped: {Reason}", e.Message);
                     else
@@ -81,9 +82,13 @@ public sealed class ShopFollower(
                     if (failed)
                         delay = Options.MaxReconnectDelay;
                 }
-                // Still holding the lock (and measuring) while waiting to try again.
-                delay = await BackOffAsync(delay, started, stoppingToken);
-                continue;
+                // A failed follower waits holding the lock, so its slot stays measured (another process
+                // would fail the same way); one that lost a connection lets go: another may reach the shop.
+                if (failed)
+                {
+                    delay = await BackOffAsync(delay, started, stoppingToken);
+                    continue;
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

@@ -5,8 +5,8 @@ using Npgsql;
 namespace Crm.Jobs.Shop;
 
 // The shop's WAL our slot holds, measured by the process holding the follower's lock in every
-// state — snapshotting, following, reconnecting, failed, and through the backoff between
-// attempts — over an ordinary connection of its own, every StatusInterval, into shop_follower.
+// state — snapshotting, following, reconnecting, failed, and while a failed follower waits
+// to try again — over an ordinary connection of its own, every StatusInterval, into shop_follower.
 // A failed follower keeps its slot, and the slot keeps the shop's WAL: this is what shows it.
 // Started for as long as the lock is held; disposing it stops the loop.
 internal sealed class ShopWalMonitor : IAsyncDisposable
