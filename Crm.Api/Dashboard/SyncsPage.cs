@@ -38,16 +38,24 @@ public sealed class SyncsPage : RazorPage
         var state = EnumText.ToText(shop.State);
         var style = shop.State switch
         {
+            ShopFollowerStatus.Following when shop.Warnings.Count > 0 => "panel-warning",
             ShopFollowerStatus.Following => "panel-success",
             ShopFollowerStatus.Snapshotting or ShopFollowerStatus.Disabled => "panel-default",
             _ => "panel-danger",
         };
+        // The WAL the slot keeps on the shop's server, whatever the state (the shop's disk).
+        var kept = shop.RetainedWalBytes is { } retained
+            ? $" · the slot keeps {ByteSize.Format(retained)} of the shop's WAL (limit {(shop.MaxSlotWalKeepSize is { } keep and >= 0 ? ByteSize.Format(keep) : "none")})"
+            : "";
+        var warnings = shop.Warnings.Count == 0
+            ? ""
+            : $"""<ul id="shop-wal-warnings">{string.Concat(shop.Warnings.Select(w => $"<li>{WebUtility.HtmlEncode(w)}</li>"))}</ul>""";
         var body = shop.State == ShopFollowerStatus.Disabled
             ? "Not following the shop's database (Crm:Shop:ConnectionString is not set)."
             : $"State <b>{state}</b> · snapshot {Plural.Of(shop.SnapshotRows, "row")} · {Plural.Of(shop.OrdersApplied, "change")} applied · " +
               $"{shop.Rejected} rejected · lag {(shop.LagBytes is { } lag ? Plural.Of(lag, "byte") : "? bytes")} · last applied " +
-              $"{shop.LastAppliedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "never"} (UTC)" +
-              (shop.Error is null ? "" : $"<br>{WebUtility.HtmlEncode(shop.Error)}");
+              $"{shop.LastAppliedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "never"} (UTC){kept}" +
+              (shop.Error is null ? "" : $"<br>{WebUtility.HtmlEncode(shop.Error)}") + warnings;
         return $"""<div class="panel {style}" id="shop-follower"><div class="panel-heading">Shop</div><div class="panel-body">{body}</div></div>""";
     }
 

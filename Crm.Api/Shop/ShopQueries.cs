@@ -16,15 +16,16 @@ public sealed class ShopQueries(CrmDbContext db, IOptions<ShopOptions> options, 
     {
         var shop = options.Value;
         if (!shop.Enabled)
-            return new ShopResponse(ShopFollowerStatus.Disabled, 0, 0, 0, null, null, null, null, null, null, null);
+            return new ShopResponse(ShopFollowerStatus.Disabled, 0, 0, 0, null, null, null, null, null, null, null, null, null, null, null, null, []);
         var row = await db.ShopFollower.AsNoTracking().SingleOrDefaultAsync(ct);
         if (row is null)
         {
             return new ShopResponse(ShopFollowerStatus.Reconnecting, 0, 0, 0, null, null,
                 "No process has started following the shop yet (it takes a process with role all or worker).",
-                shop.Slot, shop.Publication, null, null);
+                shop.Slot, shop.Publication, null, null, null, null, null, null, null, []);
         }
-        var silent = clock.GetUtcNow().UtcDateTime - row.UpdatedAt;
+        var now = clock.GetUtcNow().UtcDateTime;
+        var silent = now - row.UpdatedAt;
         var state = row.State;
         var error = row.Error;
         if (state is ShopFollowerStatus.Following or ShopFollowerStatus.Snapshotting && silent > StaleAfter(shop))
@@ -33,7 +34,26 @@ public sealed class ShopQueries(CrmDbContext db, IOptions<ShopOptions> options, 
             error = $"No follower has reported for {silent.TotalSeconds:0} s (is a process with role all or worker running?).";
         }
         return new ShopResponse(state, row.SnapshotRows, row.OrdersApplied, row.Rejected, row.LagBytes,
-            row.LastAppliedAt, error, row.Slot, row.Publication, row.Holder, row.UpdatedAt);
+            row.LastAppliedAt, error, row.Slot, row.Publication, row.Holder, row.UpdatedAt,
+            row.RetainedWalBytes, row.WalStatus, row.SafeWalBytes, row.MaxSlotWalKeepSize, row.WalMeasuredAt,
+            WalWarnings(row, shop, now));
+    }
+
+    // What the slot's hold on the shop's WAL asks of a person: the shop's disk is at stake.
+    private static List<string> WalWarnings(ShopFollowerState row, ShopOptions shop, DateTime now)
+    {
+        var warnings = new List<string>();
+        if (row.RetainedWalBytes > shop.MaxRetainedWalBytes)
+            warnings.Add($"The slot keeps {ByteSize.Format(row.RetainedWalBytes.Value)} of the shop's WAL, more than Crm:Shop:MaxRetainedWal ({shop.MaxRetainedWal}): " +
+                         "fix the follower, or stop the followers and drop the slot (shop-unfollow).");
+        if (row.MaxSlotWalKeepSize < 0)
+            warnings.Add("The shop's server has max_slot_wal_keep_size = -1 (unlimited): a follower that stops consuming keeps WAL until the shop's disk is full. " +
+                         "Set it on the shop's server (e.g. 10GB; see docs/SHOP.md).");
+        if (row.WalStatus is "unreserved" or "lost")
+            warnings.Add($"The slot's wal_status is {row.WalStatus}: the shop's server has removed, or is about to remove, WAL it needs (max_slot_wal_keep_size); the table will be copied again.");
+        if (row.WalMeasuredAt is { } measured && now - measured > StaleAfter(shop))
+            warnings.Add($"The slot's retained WAL was last measured {(now - measured).TotalSeconds:0} s ago: no process holds the follower's lock, yet the slot keeps WAL.");
+        return warnings;
     }
 
     private static TimeSpan StaleAfter(ShopOptions options) =>

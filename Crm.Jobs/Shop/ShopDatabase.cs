@@ -5,7 +5,7 @@ using Npgsql;
 namespace Crm.Jobs.Shop;
 
 // What the follower asks of the shop's database over an ordinary connection: checks,
-// the publication, the slot's existence and lag. Never a write to the shop's tables.
+// the publication, the slot's existence, lag and retained WAL. Never a write to the shop's tables.
 public static class ShopDatabase
 {
     // Logical decoding needs it; changing it needs the shop's server restarted.
@@ -45,6 +45,16 @@ public static class ShopDatabase
     private const string LagBytesSql = """
         SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
         FROM pg_replication_slots WHERE slot_name = @slot
+        """;
+
+    // WAL the shop keeps for the slot whatever its consumer does: from restart_lsn (the oldest
+    // WAL decoding may still read, behind confirmed_flush_lsn) to the current position; with
+    // the server's limit (max_slot_wal_keep_size, in MB, -1 = none). No slot: NULLs and the limit.
+    private const string RetainedWalSql = """
+        SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint, s.wal_status, s.safe_wal_size,
+               CASE WHEN k.setting::bigint < 0 THEN -1 ELSE k.setting::bigint * 1024 * 1024 END
+        FROM pg_settings k LEFT JOIN pg_replication_slots s ON s.slot_name = @slot
+        WHERE k.name = 'max_slot_wal_keep_size'
         """;
 
     // The server refuses to drop a slot a consumer is using: an unfollow never cuts a live follower off.
@@ -129,6 +139,12 @@ public static class ShopDatabase
     // WAL the shop keeps for the slot: from what we confirmed to the shop's current position.
     public static Task<long?> LagBytesAsync(NpgsqlConnection shop, string slot, CancellationToken ct) =>
         shop.ScalarAsync<long?>(LagBytesSql, ct, ("slot", slot));
+
+    // Over an ordinary connection, in any state of the follower (PostgreSQL 13+).
+    public static async Task<ShopSlotWal> RetainedWalAsync(NpgsqlConnection shop, string slot, CancellationToken ct) =>
+        (await shop.QueryAsync(RetainedWalSql, null, r => new ShopSlotWal(
+            r.IsDBNull(0) ? null : r.GetInt64(0), r.IsDBNull(1) ? null : r.GetString(1),
+            r.IsDBNull(2) ? null : r.GetInt64(2), r.GetInt64(3)), ct, ("slot", slot))).Single();
 
     // shop-unfollow: the slot (an active one is refused, by name), and the publication when ours.
     public static async Task<(bool SlotDropped, bool PublicationDropped)> UnfollowAsync(

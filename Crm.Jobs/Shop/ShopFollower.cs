@@ -63,13 +63,17 @@ public sealed class ShopFollower(
                     await WaitAsync(Options.StatusInterval, stoppingToken);
                     continue;
                 }
+                // The lock holder measures the slot's retained WAL in every state, a failed follower's wait
+                // included: a failed follower keeps its slot, and the slot keeps the shop's WAL.
+                await using var walMonitor = ShopWalMonitor.Start(_state, options, logger, stoppingToken);
+                var failed = false;
                 try
                 {
                     await FollowAsync(crm, stoppingToken);
                 }
                 catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
-                    var failed = e is ShopSetupException;
+                    failed = e is ShopSetupException;
                     if (failed)
                         logger.LogError("Shop follower stopped: {Reason}", e.Message);
                     else
@@ -77,6 +81,13 @@ public sealed class ShopFollower(
                     await TrySetStateAsync(crm, failed ? ShopFollowerStatus.Failed : ShopFollowerStatus.Reconnecting, OneLine(e));
                     if (failed)
                         delay = Options.MaxReconnectDelay;
+                }
+                // A failed follower waits holding the lock, so its slot stays measured (another process
+                // would fail the same way); one that lost a connection lets go: another may reach the shop.
+                if (failed)
+                {
+                    delay = await BackOffAsync(delay, started, stoppingToken);
+                    continue;
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -87,12 +98,18 @@ public sealed class ShopFollower(
             {
                 logger.LogWarning(e, "Shop follower could not reach the CRM database; retrying");
             }
-            // A follower that ran for a while starts its backoff afresh.
-            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
-                delay = FirstReconnectDelay;
-            await WaitAsync(delay, stoppingToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
+            delay = await BackOffAsync(delay, started, stoppingToken);
         }
+    }
+
+    // Waits the delay; returns the next one, doubled up to MaxReconnectDelay.
+    private async Task<TimeSpan> BackOffAsync(TimeSpan delay, long started, CancellationToken ct)
+    {
+        // A follower that ran for a while starts its backoff afresh.
+        if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromMinutes(1))
+            delay = FirstReconnectDelay;
+        await WaitAsync(delay, ct);
+        return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Options.MaxReconnectDelay.Ticks));
     }
 
     // Delays and the status timer run on real time whatever clock the validation uses.

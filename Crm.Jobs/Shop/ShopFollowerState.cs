@@ -26,6 +26,16 @@ public class ShopFollowerState
     public DateTime? LastAppliedAt { get; set; }
     public string? Error { get; set; }
 
+    // The shop's WAL the slot holds, from its restart_lsn, measured every StatusInterval by the
+    // process holding the follower's lock in every state (ShopWalMonitor); see ShopSlotWal.
+    public long? RetainedWalBytes { get; set; }
+    public string? WalStatus { get; set; }
+    public long? SafeWalBytes { get; set; }
+
+    // The shop's max_slot_wal_keep_size in bytes; -1: unlimited, the slot may fill the shop's disk.
+    public long? MaxSlotWalKeepSize { get; set; }
+    public DateTime? WalMeasuredAt { get; set; }
+
     // host:pid of the process following, for the operator.
     public string? Holder { get; set; }
     public DateTime UpdatedAt { get; set; }

@@ -14,5 +14,6 @@ internal sealed class ShopFollowerStateConfiguration : IEntityTypeConfiguration<
         state.Property(s => s.Slot).HasMaxLength(63);
         state.Property(s => s.Publication).HasMaxLength(63);
         state.Property(s => s.Holder).HasMaxLength(300);
+        state.Property(s => s.WalStatus).HasMaxLength(20);
     }
 }

@@ -57,6 +57,14 @@ internal sealed class ShopFollowerStateStore(NpgsqlDataSource jobs, IOptions<Sho
     // The status loop's heartbeat, from its own connection (the stream loop's may be mid-transaction).
     private const string HeartbeatSql = "UPDATE shop_follower SET lag_bytes = @lag, holder = @holder, updated_at = now() WHERE id = 1";
 
+    // The retained WAL, from its own connection in any state; it proves nothing about the stream,
+    // so updated_at (how the API tells a silent follower) stays as it is.
+    private const string WalMeasuredSql = """
+        UPDATE shop_follower SET retained_wal_bytes = @retained, wal_status = @status, safe_wal_bytes = @safe,
+            max_slot_wal_keep_size = @keep, wal_measured_at = now()
+        WHERE id = 1
+        """;
+
     private ShopOptions Options => options.Value;
 
     // A position is sent as its text ("16/B374D848") and cast: Db types a parameter by its
@@ -95,5 +103,12 @@ internal sealed class ShopFollowerStateStore(NpgsqlDataSource jobs, IOptions<Sho
     {
         await using var connection = await jobs.OpenConnectionAsync(ct);
         await connection.ExecuteAsync(HeartbeatSql, ct, ("lag", lag), ("holder", Holder));
+    }
+
+    public async Task WalMeasuredAsync(ShopSlotWal wal, CancellationToken ct)
+    {
+        await using var connection = await jobs.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(WalMeasuredSql, ct, ("retained", wal.RetainedBytes), ("status", wal.WalStatus),
+            ("safe", wal.SafeBytes), ("keep", wal.MaxSlotWalKeepSize));
     }
 }

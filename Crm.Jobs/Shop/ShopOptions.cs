@@ -30,6 +30,13 @@ public sealed class ShopOptions
     // /health/ready turns Degraded while the slot holds more WAL than this (bytes).
     public long MaxLag { get; set; } = 64L * 1024 * 1024;
 
+    // /health/ready turns Unhealthy while the slot keeps more of the shop's WAL than this (from
+    // its restart_lsn, in any state): bytes, or a size as PostgreSQL writes one ("10GB").
+    public string MaxRetainedWal { get; set; } = "10GB";
+
+    public long MaxRetainedWalBytes => ByteSize.Parse(MaxRetainedWal) ?? throw new InvalidOperationException(
+        $"Crm:Shop:MaxRetainedWal '{MaxRetainedWal}' is not a size.");
+
     // How often the follower reports its lag and state (and lets an idle slot advance).
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
 

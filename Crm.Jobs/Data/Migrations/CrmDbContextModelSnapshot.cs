@@ -512,6 +512,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_applied_at");
 
+                    b.Property<long?>("MaxSlotWalKeepSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("max_slot_wal_keep_size");
+
                     b.Property<long>("OrdersApplied")
                         .HasColumnType("bigint")
                         .HasColumnName("orders_applied");
@@ -529,6 +533,14 @@ namespace Crm.Jobs.Data.Migrations
                     b.Property<long>("Rejected")
                         .HasColumnType("bigint")
                         .HasColumnName("rejected");
+
+                    b.Property<long?>("RetainedWalBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("retained_wal_bytes");
+
+                    b.Property<long?>("SafeWalBytes")
+                        .HasColumnType("bigint")
+                        .HasColumnName("safe_wal_bytes");
 
                     b.Property<string>("Slot")
                         .IsRequired()
@@ -553,6 +565,15 @@ namespace Crm.Jobs.Data.Migrations
                     b.Property<DateTime>("UpdatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("updated_at");
+
+                    b.Property<DateTime?>("WalMeasuredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("wal_measured_at");
+
+                    b.Property<string>("WalStatus")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("wal_status");
 
                     b.HasKey("Id")
                         .HasName("pk_shop_follower");
