@@ -108,7 +108,7 @@ public static class Commands
         await using var read = new NpgsqlCommand("SELECT publication_created FROM shop_follower WHERE id = 1", crm);
         var publicationCreated = await read.ExecuteScalarAsync() is true;
 
-        await using var shop = new NpgsqlConnection(options.ConnectionString);
+        await using var shop = ShopDatabase.CreateConnection(options);
         await shop.OpenAsync();
         var (slotDropped, publicationDropped) = await ShopDatabase.UnfollowAsync(shop, options, publicationCreated, CancellationToken.None);
         await using (var forget = new NpgsqlCommand("DELETE FROM shop_follower", crm))

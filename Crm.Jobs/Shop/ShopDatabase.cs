@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Crm.Jobs.Data;
 using Crm.Jobs.Orders;
 using Npgsql;
@@ -8,6 +9,16 @@ namespace Crm.Jobs.Shop;
 // the publication, the slot's existence, lag and retained WAL. Never a write to the shop's tables.
 public static class ShopDatabase
 {
+    // One data source per shop connection string, named "shop": a pool opened from the bare
+    // string would be named by it (host, database, user) in /metrics (CrmDataSources).
+    private static readonly ConcurrentDictionary<string, NpgsqlDataSource> Sources = new();
+
+    public static NpgsqlConnection CreateConnection(ShopOptions options)
+    {
+        var connectionString = options.ConnectionString ?? throw new InvalidOperationException("Crm:Shop:ConnectionString is not set.");
+        return Sources.GetOrAdd(connectionString, s => CrmDataSources.Create(s, CrmDataSources.ShopPool)).CreateConnection();
+    }
+
     // Logical decoding needs it; changing it needs the shop's server restarted.
     private const string WalLevelSql = "SHOW wal_level";
 

@@ -128,7 +128,7 @@ public sealed class ShopFollower(
     {
         var o = Options;
         var applied = await _state.LoadAppliedLsnAsync(crm, ct);
-        await using var shop = new NpgsqlConnection(o.ConnectionString);
+        await using var shop = ShopDatabase.CreateConnection(o);
         await shop.OpenAsync(ct);
         await ShopDatabase.CheckAsync(shop, o, ct);
         if (await ShopDatabase.EnsurePublicationAsync(shop, o, ct))
@@ -192,7 +192,7 @@ public sealed class ShopFollower(
         var rejections = new List<(string ShopId, string Reason)>();
         long read = 0, valid = 0;
 
-        await using var shop = new NpgsqlConnection(o.ConnectionString);
+        await using var shop = ShopDatabase.CreateConnection(o);
         await shop.OpenAsync(ct);
         await using var shopTransaction = await shop.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
         // The shop's rows exactly as of the slot's creation: the stream starts where they end.

@@ -31,7 +31,7 @@ internal sealed class ShopWalMonitor : IAsyncDisposable
         {
             try
             {
-                await using var shop = new NpgsqlConnection(options.ConnectionString);
+                await using var shop = ShopDatabase.CreateConnection(options);
                 await shop.OpenAsync(ct);
                 await state.WalMeasuredAsync(await ShopDatabase.RetainedWalAsync(shop, options.Slot, ct), ct);
                 failing = false;

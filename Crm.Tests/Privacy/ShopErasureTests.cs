@@ -60,7 +60,11 @@ public class ShopErasureTests(ShopCluster cluster) : IClassFixture<ShopCluster>
             await ShopCluster.InsertOrderAsync(shop, "Другой", other, 60m);
             await Waiting.UntilAsync(() => CountAsync(owner.ConnectionString, orders, ("phone", other)), n => n == 2, "the marker order");
             Assert.Equal(0, await CountAsync(owner.ConnectionString, orders, ("phone", person)));
-            Assert.Contains("skipped_erased", await follower.CreateClient(null).GetStringAsync("/metrics"));
+            var metrics = await follower.CreateClient(null).GetStringAsync("/metrics");
+            Assert.Contains("skipped_erased", metrics);
+            // The follower's pool to the shop is named, never by its connection string (docs/SECURITY.md).
+            Assert.Contains("pool_name=\"shop\"", metrics);
+            Assert.DoesNotContain("Host=", metrics);
         }
 
         // A new slot: the whole table is copied again.
