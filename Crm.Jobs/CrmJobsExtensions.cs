@@ -79,6 +79,7 @@ public static class CrmJobsExtensions
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Crm:Webhooks:PollInterval must be positive")
             .Validate(o => o.RetentionDays > 0, "Crm:Webhooks:RetentionDays must be positive")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WebhookOptions>, WebhookOptionsValidation>();
         // Its key is checked where the API's keys are (CrmApiExtensions): a one-line refusal at start.
         services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section);
         services.AddOptions<JobsOptions>()

@@ -25,12 +25,14 @@ public sealed class WebhookJobs(
     // Sends the subscription's pending events in order, a message of up to
     // Crm:Webhooks:MaxEventsPerMessage at a time, until none is left. A message that was not
     // acknowledged (a failure, a killed worker) is sent again, same body, same webhook-id,
-    // before any newer event. A failed attempt throws: Hangfire retries with backoff for
-    // a little over a day, by which time Crm:Webhooks:DisableAfter has disabled the
-    // subscription.
+    // before any newer event. A failed attempt throws: Hangfire retries with backoff and
+    // jitter for a little over a day (WebhookRetryAttribute), by which time
+    // Crm:Webhooks:DisableAfter has disabled the subscription. A 410 Gone disables it at once.
     [Queue(JobQueues.Webhooks)]
     [DisplayName("Deliver the events of webhook {0}")]
-    [AutomaticRetry(Attempts = 33, DelaysInSeconds = [5, 30, 60, 300, 900, 1800, 3600])]
+    [WebhookRetry]
+    // The retries are WebhookRetry's; this keeps Hangfire's global default (10 retries) out.
+    [AutomaticRetry(Attempts = 0)]
     public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, PerformContext? context, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -54,7 +56,8 @@ public sealed class WebhookJobs(
                         return new WebhookDeliveryResult(webhookId, messages, events, "delivered");
                     continue;
                 }
-                await SendAsync(connection, hook, message, ct);
+                if (!await SendAsync(connection, hook, message, ct))
+                    return new WebhookDeliveryResult(webhookId, messages, events, "gone");
                 messages++;
                 events += message.EventCount;
             }
@@ -138,7 +141,9 @@ public sealed class WebhookJobs(
             : null;
     }
 
-    private async Task SendAsync(NpgsqlConnection connection, Subscription hook, Message message, CancellationToken ct)
+    // True once delivered; false when the receiver answered 410 Gone (the subscription is
+    // disabled now); throws for any other failure.
+    private async Task<bool> SendAsync(NpgsqlConnection connection, Subscription hook, Message message, CancellationToken ct)
     {
         // Counted before the request: an attempt cut short by a killed worker still counts.
         await using var count = new NpgsqlCommand("UPDATE webhook_messages SET attempts = attempts + 1 WHERE id = @id RETURNING attempts", connection);
@@ -160,8 +165,11 @@ public sealed class WebhookJobs(
             UPDATE webhooks
             SET failing_since = CASE WHEN @delivered THEN NULL ELSE coalesce(failing_since, @now) END,
                 last_error = CASE WHEN @delivered THEN last_error ELSE @error END,
-                enabled = enabled AND (@delivered OR coalesce(failing_since, @now) > @now - @disable_after),
-                disabled_reason = CASE WHEN NOT @delivered AND coalesce(failing_since, @now) <= @now - @disable_after
+                enabled = enabled AND NOT @gone AND (@delivered OR coalesce(failing_since, @now) > @now - @disable_after),
+                disabled_reason = CASE WHEN @gone
+                                       THEN 'The receiver answered 410 Gone at ' || to_char(@now AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+                                            || ': it wants no more deliveries. Enable it again (PATCH enabled: true) once it does.'
+                                       WHEN NOT @delivered AND coalesce(failing_since, @now) <= @now - @disable_after
                                        THEN 'Every delivery failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
                                             || ' (Crm:Webhooks:DisableAfter); last error: ' || left(@error, 500)
                                        ELSE disabled_reason END
@@ -178,17 +186,24 @@ public sealed class WebhookJobs(
         record.Parameters.AddWithValue("duration_ms", (int)stopwatch.ElapsedMilliseconds);
         record.Parameters.AddWithValue("now", now);
         record.Parameters.AddWithValue("delivered", response.Delivered);
+        record.Parameters.AddWithValue("gone", response.Gone);
         record.Parameters.AddWithValue("disable_after", options.Value.DisableAfter);
         var stillEnabled = (bool?)await record.ExecuteScalarAsync(CancellationToken.None) ?? false;
 
         metrics.WebhookDelivered(response.Delivered);
         if (response.Delivered)
-            return;
+            return true;
+        if (response.Gone)
+        {
+            // Not a failure of the job: the receiver said stop, so nothing is retried.
+            logger.LogWarning("Webhook {WebhookId} disabled: its receiver answered 410 Gone", hook.Id);
+            return false;
+        }
         if (!stillEnabled)
             logger.LogWarning("Webhook {WebhookId} disabled: its deliveries have failed for {DisableAfter}", hook.Id,
                 options.Value.DisableAfter);
         throw new WebhookDeliveryException(
-            $"Message {message.MessageId} ({message.EventCount} events), attempt {attempt}: {error}");
+            $"Message {message.MessageId} ({message.EventCount} events), attempt {attempt}: {error}", response.RetryAfter);
     }
 
     // A slice of a disabled subscription's messages formed before the cutoff and never

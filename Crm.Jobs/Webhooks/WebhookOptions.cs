@@ -14,9 +14,14 @@ public sealed class WebhookOptions
     // One request: connecting, sending and reading the answer.
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    // Lets URLs resolve to loopback, private, link-local and metadata addresses outside
-    // Development (a receiver inside the shop's own network).
-    public bool AllowPrivateNetworks { get; set; }
+    // Networks in CIDR notation (10.0.0.0/8, fd00::/8) where receivers may be outside
+    // Development besides the public internet: a receiver inside the shop's own network. An
+    // entry covering loopback, link-local, 0.0.0.0/8 or :: fails the start, and those stay
+    // refused inside any entry (WebhookAddresses.NeverAllowed).
+    public string[] AllowedNetworks { get; set; } = [];
+
+    // The setting AllowedNetworks replaced: its presence fails the start.
+    public const string RemovedAllowPrivateNetworks = Section + ":AllowPrivateNetworks";
 
     // Workers of the `webhooks` queue in a process with job servers. Deliveries wait on
     // receivers, so they have workers of their own: a slow receiver never holds a worker that

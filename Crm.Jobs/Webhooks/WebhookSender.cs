@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -7,18 +8,22 @@ namespace Crm.Jobs.Webhooks;
 
 // Sends one signed message. One HttpClient for the process: its handler connects only to
 // addresses WebhookUrlPolicy allows (checked at every connection, so a DNS change after
-// registration cannot point a subscription inside), follows no redirect, uses no proxy
-// (the address check must see the receiver, not a proxy) and reads at most 4 KB of an answer.
+// registration cannot point a subscription inside), speaks HTTP/1.1 only (HTTP/3 runs over
+// QUIC, which ConnectCallback never sees), follows no redirect, uses no proxy (the address
+// check must see the receiver, not a proxy), reads at most 4 KB of an answer and closes the
+// connection rather than read the rest of it.
 public sealed class WebhookSender : IDisposable
 {
     private readonly HttpClient _client;
     private readonly WebhookUrlPolicy _policy;
     private readonly IOptions<WebhookOptions> _options;
+    private readonly TimeProvider _clock;
 
-    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options)
+    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options, TimeProvider clock)
     {
         _policy = policy;
         _options = options;
+        _clock = clock;
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -27,9 +32,25 @@ public sealed class WebhookSender : IDisposable
             // New connections re-resolve the host, and with it re-run the address check.
             PooledConnectionLifetime = TimeSpan.FromMinutes(1),
             ConnectCallback = ConnectAsync,
+            // An answer left unread closes its connection: by default the handler would go on
+            // reading up to 1 MB of it (for 2 s) to reuse the connection.
+            MaxResponseDrainSize = 0,
         };
-        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        _client = new HttpClient(handler)
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+            DefaultRequestVersion = HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
     }
+
+    // HTTP/1.1 and nothing else: no upgrade to a version the connect-time check does not see.
+    public static HttpRequestMessage Request(string url, string body) => new(HttpMethod.Post, url)
+    {
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        Content = new StringContent(body, Encoding.UTF8, "application/json"),
+    };
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
@@ -56,10 +77,7 @@ public sealed class WebhookSender : IDisposable
         if (_policy.Check(url) is { } refused)
             return new SendResult(null, refused);
 
-        using var request = new HttpRequestMessage(HttpMethod.Post, url)
-        {
-            Content = new StringContent(body, Encoding.UTF8, "application/json"),
-        };
+        using var request = Request(url, body);
         request.Headers.Add("webhook-id", messageId);
         request.Headers.Add("webhook-timestamp", timestamp.ToUnixTimeSeconds().ToString());
         request.Headers.Add("webhook-signature",
@@ -75,10 +93,12 @@ public sealed class WebhookSender : IDisposable
             if (status is >= 200 and < 300)
                 return new SendResult(status, null);
             var answer = await ReadAtMostAsync(response, WebhookOptions.MaxResponseBytes, deadline.Token);
+            var retryAfter = RetryAfter(response);
             var error = status is >= 300 and < 400
                 ? $"HTTP {status}: redirects are not followed (Location: {response.Headers.Location})"
-                : $"HTTP {status}" + (answer.Length > 0 ? ": " + answer : "");
-            return new SendResult(status, error);
+                : $"HTTP {status}" + (retryAfter is { } wait ? $" (Retry-After: {wait.TotalSeconds:0} s)" : "")
+                  + (answer.Length > 0 ? ": " + answer : "");
+            return new SendResult(status, error) { RetryAfter = retryAfter };
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -90,6 +110,17 @@ public sealed class WebhookSender : IDisposable
             var refusal = FindRefusal(e);
             return new SendResult(null, refusal?.Message ?? e.Message);
         }
+    }
+
+    // A 429 or 503's Retry-After (seconds or an HTTP date), within zero and the longest retry
+    // delay: a receiver cannot park its deliveries for longer.
+    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.StatusCode is not (HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable))
+            return null;
+        var header = response.Headers.RetryAfter;
+        var wait = header?.Delta ?? header?.Date - _clock.GetUtcNow();
+        return wait is null ? null : TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(wait.Value.TotalSeconds), 0, WebhookRetryAttribute.MaxDelay.TotalSeconds));
     }
 
     private static WebhookRefusedException? FindRefusal(Exception? e)

@@ -465,8 +465,9 @@ public static class BadInputCorpus
     }
 
     // A URL every environment accepts without a DNS lookup (an address the policy counts as
-    // public): requests built on it are refused for their other fields alone.
-    private const string HookUrl = "https://203.0.113.10/hook";
+    // public; the documentation ranges such as 203.0.113.0/24 are refused): requests built on
+    // it are refused for their other fields alone, so nothing is ever sent to it.
+    private const string HookUrl = "https://192.0.3.10/hook";
 
     // Subscriptions (admin): URL rules, event names, lengths, types, ids of nothing, a test
     // event to a disabled subscription, deliveries' paging. Valid in both environments.

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using Crm.Jobs.Webhooks;
 using Crm.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -80,5 +82,66 @@ public class WebhookSenderTests(WebhookSenderTests.Factory factory) : IClassFixt
             return 200;
         };
         Assert.Equal("No answer within 1 s", await FirstErrorAsync(receiver));
+    }
+
+    // An answer that keeps coming is not read: the delivery is recorded at once and the
+    // connection closed, instead of the handler reading on (by default up to 1 MB for 2 s)
+    // to reuse it.
+    [Fact]
+    public async Task AnAnswerThatKeepsComingIsLeftUnreadAndItsConnectionClosed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var closedAfter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Answer = async (_, context) =>
+        {
+            context.Response.StatusCode = 200;
+            var sending = Stopwatch.StartNew();
+            try
+            {
+                // 1 KB every 20 ms for up to a minute, until the sender hangs up.
+                while (sending.Elapsed < TimeSpan.FromMinutes(1))
+                {
+                    await context.Response.WriteAsync(new string('x', 1024), context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    await Task.Delay(20, context.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
+            closedAfter.TrySetResult(sending.Elapsed);
+            return 200;
+        };
+        var subscription = await _client.SubscribeAsync(receiver, "*");
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.PostAsync($"/api/webhooks/{subscription.Id}/test", null)).StatusCode);
+
+        var deliveries = await Waiting.UntilAsync(() => _client.DeliveriesAsync(subscription.Id), d => d.Count > 0, "the attempt");
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+        Assert.Equal("delivered", (string?)deliveries[0]!["state"]);
+        Assert.Equal(200, (int?)deliveries[0]!["responseStatus"]);
+        var closed = await closedAfter.Task.WaitAsync(Waiting.Deadline);
+        Assert.True(closed < TimeSpan.FromSeconds(1.5), $"the connection was closed after {closed}");
+    }
+
+    // HTTP/1.1 only: HTTP/3 runs over QUIC, past the connect-time address check.
+    [Fact]
+    public async Task RequestsAreHttp11AndNothingElse()
+    {
+        using var request = WebhookSender.Request("https://hooks.example.com/crm", "{}");
+        Assert.Equal(HttpVersion.Version11, request.Version);
+        Assert.Equal(HttpVersionPolicy.RequestVersionExact, request.VersionPolicy);
+
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var protocol = "";
+        receiver.Answer = (_, context) =>
+        {
+            protocol = context.Request.Protocol;
+            return Task.FromResult(204);
+        };
+        var subscription = await _client.SubscribeAsync(receiver, "*");
+        var test = await (await _client.PostAsync($"/api/webhooks/{subscription.Id}/test", null)).ReadJsonAsync();
+        await _client.JobAsync((string)test["jobId"]!);
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+        Assert.Equal("HTTP/1.1", protocol);
     }
 }
