@@ -55,6 +55,10 @@ public static class WebhookAddresses
 
     public static bool IsPublic(IPAddress address)
     {
+        // IPv4-compatible addresses (::/96) are deprecated and routed nowhere public: refused
+        // whatever IPv4 address they carry (which still decides IsNeverAllowed).
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6 && Compatible.Contains(address))
+            return false;
         if (EmbeddedIPv4(address) is { } v4)
             return IsPublic(v4);
         return address.AddressFamily switch

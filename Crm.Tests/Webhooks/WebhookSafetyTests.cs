@@ -110,7 +110,7 @@ public class WebhookSafetyTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         { "2001:4860:4860::8888", true },
         { "2606:4700:4700::1111", true },
         { "::ffff:8.8.8.8", true },
-        { "::8.8.8.8", true },
+        { "::8.8.8.8", false }, // IPv4-compatible: deprecated, never public
         { "64:ff9b::808:808", true },
         { "2002:808:808::1", true },
         // IPv4's special ranges.
