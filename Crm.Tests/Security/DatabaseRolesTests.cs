@@ -16,7 +16,7 @@ public class DatabaseRolesTests(DatabaseRolesFactory factory) : IClassFixture<Da
     private readonly HttpClient _client = factory.CreateClient();
 
     [Fact]
-    public async Task TheAppRoleWritesImportsSyncsPrunesAndErases()
+    public async Task TheAppRoleWritesImportsSyncsRevertsPrunesAndErases()
     {
         var indexes = await AdminScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'customers'");
 
@@ -35,7 +35,13 @@ public class DatabaseRolesTests(DatabaseRolesFactory factory) : IClassFixture<Da
             new { customerName = "Роль Б", customerPhone = b, totalAmount = 50, status = "completed" });
         Assert.Equal(HttpStatusCode.Created, order.StatusCode);
         await _client.JobAsync((string)(await order.ReadJsonAsync())["syncJobId"]!);
-        await _client.FullSyncRunAsync("force");
+        var run = await _client.FullSyncRunAsync("force");
+        foreach (var path in new[] { $"/api/sync/runs/{run}/revert", "/api/categories/recalculate" })
+        {
+            var accepted = await _client.PostAsync(path, null);
+            Assert.True(accepted.StatusCode == HttpStatusCode.Accepted, path);
+            await _client.JobAsync((string)(await accepted.ReadJsonAsync())["jobId"]!);
+        }
         var customerA = (long)(await _client.CustomerByPhoneAsync(a))!["id"]!;
 
         // prune-ledger: a change past Crm:Ledger:RetentionDays goes, a personal value past
