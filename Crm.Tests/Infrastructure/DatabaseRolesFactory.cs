@@ -6,7 +6,7 @@ namespace Crm.Tests.Infrastructure;
 // The app as a deployment runs it (docker-compose.yml): an empty database given the roles by
 // deploy/postgres/initdb/01-roles.sh, the real `migrate` command run as crm_owner, then the app
 // (all roles in one process) connected as crm_app with the ledger prune role set.
-public sealed class DatabaseRolesFactory : CrmApiFactory
+public class DatabaseRolesFactory : CrmApiFactory
 {
     public const string OwnerPassword = "test-only-owner-password";
     public const string AppPassword = "test-only-app-password";
