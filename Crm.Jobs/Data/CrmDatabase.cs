@@ -50,24 +50,22 @@ public static class CrmDatabase
     // @cutoff), in slices of `slice` rows, each its own transaction: pruning a year of rows
     // never holds one long transaction. Returns the rows deleted.
     public static Task<int> DeleteInSlicesAsync(
-        NpgsqlDataSource dataSource, string table, string older, DateTime cutoff, int slice, CancellationToken ct,
-        DatabaseOptions? ledger = null) =>
-        InSlicesAsync(dataSource, $"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {older} LIMIT @slice)", cutoff, slice, ct, ledger);
+        NpgsqlDataSource dataSource, string table, string older, DateTime cutoff, int slice, CancellationToken ct, string role = "") =>
+        InSlicesAsync(dataSource, $"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {older} LIMIT @slice)", cutoff, slice, ct, role);
 
     // Runs `sql`, a statement that deletes or updates at most @slice of the rows it finds by
     // @cutoff and leaves them out of its next run, until it changes fewer than @slice rows.
-    // Each run is its own transaction, as the ledger prune role if `ledger` is given (the
-    // app role may not change the ledger itself: DatabaseRoles). Returns the rows changed.
+    // Each run is its own transaction, as `role` if one is given (the ledger prune role: the
+    // app role may not change the ledger itself, DatabaseRoles). Returns the rows changed.
     public static async Task<int> InSlicesAsync(
-        NpgsqlDataSource dataSource, string sql, DateTime cutoff, int slice, CancellationToken ct, DatabaseOptions? ledger = null)
+        NpgsqlDataSource dataSource, string sql, DateTime cutoff, int slice, CancellationToken ct, string role = "")
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var changed = 0;
         while (true)
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            if (ledger is not null)
-                await DatabaseRoles.UseLedgerPruneRoleAsync(connection, transaction, ledger, ct);
+            await DatabaseRoles.SetLocalRoleAsync(connection, transaction, role, ct);
             var rows = await connection.ExecuteAsync(sql, transaction, ct, ("cutoff", cutoff), ("slice", slice));
             await transaction.CommitAsync(ct);
             changed += rows;

@@ -23,6 +23,8 @@ public static class DatabaseRoles
             -- The ledger is read and appended to (its trigger runs as the writer of customers);
             -- its rows change or go only through the prune role.
             EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON customer_changes FROM %I', app);
+            -- What the schema's version is belongs to `migrate` alone.
+            EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON __ef_migrations_history, hangfire.schema FROM %I', app);
             IF prune IS NOT NULL THEN
                 EXECUTE format('GRANT SELECT, UPDATE, DELETE ON customer_changes TO %I', prune);
             END IF;
@@ -46,16 +48,12 @@ public static class DatabaseRoles
         await transaction.CommitAsync(ct);
     }
 
-    // Takes the ledger prune role for the rest of the transaction (or until ResetAsync), if one is set.
-    public static Task UseLedgerPruneRoleAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, DatabaseOptions options, CancellationToken ct) =>
-        string.IsNullOrWhiteSpace(options.LedgerPruneRole)
-            ? Task.CompletedTask
-            : connection.ExecuteAsync(UseRoleSql, transaction, ct, ("role", options.LedgerPruneRole));
+    // Takes `role` for the rest of the transaction (or until ResetRoleAsync); none when empty,
+    // so a connection as the owner or a superuser (Development, the tests) is left as it is.
+    public static Task SetLocalRoleAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string role, CancellationToken ct) =>
+        string.IsNullOrWhiteSpace(role) ? Task.CompletedTask : connection.ExecuteAsync(UseRoleSql, transaction, ct, ("role", role));
 
-    public static Task ResetAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, DatabaseOptions options, CancellationToken ct) =>
-        string.IsNullOrWhiteSpace(options.LedgerPruneRole)
-            ? Task.CompletedTask
-            : connection.ExecuteAsync(ResetRoleSql, transaction, ct);
+    // Undoes SetLocalRoleAsync(role) within the transaction.
+    public static Task ResetRoleAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string role, CancellationToken ct) =>
+        string.IsNullOrWhiteSpace(role) ? Task.CompletedTask : connection.ExecuteAsync(ResetRoleSql, transaction, ct);
 }

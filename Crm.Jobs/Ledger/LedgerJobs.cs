@@ -116,9 +116,9 @@ public sealed class LedgerJobs(
     {
         var (now, o) = (clock.GetUtcNow().UtcDateTime, options.Value);
         var pruned = await CrmDatabase.DeleteInSlicesAsync(
-            dataSource, "customer_changes", "changed_at < @cutoff", now.AddDays(-o.RetentionDays), 50_000, ct, database);
+            dataSource, "customer_changes", "changed_at < @cutoff", now.AddDays(-o.RetentionDays), 50_000, ct, database.LedgerPruneRole);
         var redacted = await CrmDatabase.InSlicesAsync(
-            dataSource, RedactPersonalValuesSql, now.AddDays(-o.PersonalValueRetentionDays), 50_000, ct, database);
+            dataSource, RedactPersonalValuesSql, now.AddDays(-o.PersonalValueRetentionDays), 50_000, ct, database.LedgerPruneRole);
         logger.LogInformation(
             "Pruned {Count} ledger changes older than {Days} days; redacted the personal values of {Redacted} changes older than {PersonalDays} days",
             pruned, o.RetentionDays, redacted, o.PersonalValueRetentionDays);

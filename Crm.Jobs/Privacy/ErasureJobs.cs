@@ -77,11 +77,10 @@ public sealed class ErasureJobs(
         foreach (var store in PersonalDataStores.All)
         {
             // The app role may not change ledger rows: that statement runs as the prune role.
-            if (store.LedgerPrune)
-                await DatabaseRoles.UseLedgerPruneRoleAsync(connection, transaction, database, ct);
+            var role = store.LedgerPrune ? database.LedgerPruneRole : "";
+            await DatabaseRoles.SetLocalRoleAsync(connection, transaction, role, ct);
             counts[store.Name] = await connection.ExecuteAsync(store.EraseSql, transaction, ct, person.Parameters());
-            if (store.LedgerPrune)
-                await DatabaseRoles.ResetAsync(connection, transaction, database, ct);
+            await DatabaseRoles.ResetRoleAsync(connection, transaction, role, ct);
         }
 
         // Subscribers hear that the customer is gone, and nothing else about them.

@@ -87,6 +87,7 @@ public class DatabaseRolesTests(DatabaseRolesFactory factory) : IClassFixture<Da
     [InlineData("UPDATE customer_changes SET old_value = NULL, new_value = NULL")]
     [InlineData("DELETE FROM customer_changes")]
     [InlineData("TRUNCATE customer_changes")]
+    [InlineData("DELETE FROM __ef_migrations_history")]
     public async Task TheAppRoleCannotChangeTheSchemaNorTheLedger(string sql)
     {
         await using var connection = new NpgsqlConnection(factory.ConnectionString);
