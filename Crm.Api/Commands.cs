@@ -12,7 +12,8 @@ using Npgsql;
 namespace Crm.Api;
 
 // Commands of the same executable:
-//   migrate                                      apply the schema (EF Core migrations and Hangfire's tables)
+//   migrate                                      apply the schema (EF Core migrations and Hangfire's tables) and
+//                                                grant Crm:Database:AppRole its rows (docs/SECURITY.md#database-roles)
 //   sync [--force-update] [--update-stats-only] [--dry-run]
 //                                                run a full sync now, in this process; print the counts as JSON
 //                                                (--dry-run: run it and roll it back; print its changes too)
@@ -35,7 +36,7 @@ public static class Commands
         {
             return args[0] switch
             {
-                "migrate" => await MigrateAsync(services.GetRequiredService<CrmDbContext>(), logger),
+                "migrate" => await MigrateAsync(services.GetRequiredService<CrmDbContext>(), services.GetRequiredService<DatabaseOptions>(), logger),
                 "sync" => await SyncAsync(services.GetRequiredService<SyncEngine>(), args[1..]),
                 "shop-unfollow" => await ShopUnfollowAsync(services, app.Configuration),
                 _ => await SeedDemoAsync(services, args[1..]),
@@ -49,10 +50,10 @@ public static class Commands
         }
     }
 
-    private static async Task<int> MigrateAsync(CrmDbContext db, ILogger logger)
+    private static async Task<int> MigrateAsync(CrmDbContext db, DatabaseOptions roles, ILogger logger)
     {
         var pending = await CrmDatabase.PendingMigrationsAsync(db);
-        await CrmDatabase.MigrateAsync(db);
+        await CrmDatabase.MigrateAsync(db, roles);
         logger.LogInformation("Applied {Count} migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
         return 0;
     }

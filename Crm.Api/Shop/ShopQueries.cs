@@ -12,12 +12,14 @@ public sealed class ShopQueries(CrmDbContext db, IOptions<ShopOptions> options, 
 {
     // A follower reports every StatusInterval; a row older than a few of them has no follower
     // behind it any more (its process stopped or lost the CRM database).
+    // A process without the shop's connection string (the API of a deployment: only followers
+    // hold that secret) judges by the row alone: none means nothing is followed.
     public async Task<ShopResponse> FollowerAsync(CancellationToken ct)
     {
         var shop = options.Value;
-        if (!shop.Enabled)
-            return new ShopResponse(ShopFollowerStatus.Disabled, 0, 0, 0, null, null, null, null, null, null, null, null, null, null, null, null, []);
         var row = await db.ShopFollower.AsNoTracking().SingleOrDefaultAsync(ct);
+        if (!shop.Enabled && row is null)
+            return new ShopResponse(ShopFollowerStatus.Disabled, 0, 0, 0, null, null, null, null, null, null, null, null, null, null, null, null, []);
         if (row is null)
         {
             return new ShopResponse(ShopFollowerStatus.Reconnecting, 0, 0, 0, null, null,

@@ -11,4 +11,14 @@ public sealed class DatabaseOptions
     // behind the other writes of the same customer, which all update its sync request row
     // (fifty at once take seconds on two cores), or behind a sync chunk holding its row.
     public TimeSpan WriteCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    // The role the `migrate` command grants the rows of every table to (DML only; the ledger
+    // read and appended to), as deploy/postgres/initdb/01-roles.sh's crm_app. Empty: no grants
+    // (the app connects as the owner or a superuser, as in Development and the tests).
+    public string AppRole { get; set; } = "";
+
+    // The role prune-ledger and the erase take (SET LOCAL ROLE) for their statements that
+    // change or delete ledger rows, which the app role itself may not; `migrate` grants it
+    // them. Empty: none taken (the connection's own role may change the ledger).
+    public string LedgerPruneRole { get; set; } = "";
 }

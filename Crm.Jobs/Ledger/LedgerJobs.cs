@@ -13,7 +13,7 @@ namespace Crm.Jobs.Ledger;
 // The jobs over the change ledger: undoing a sync run, and pruning old changes.
 public sealed class LedgerJobs(
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, TimeProvider clock, IOptions<LedgerOptions> options,
-    ILogger<LedgerJobs> logger)
+    DatabaseOptions database, ILogger<LedgerJobs> logger)
 {
     public const string PruneRecurringJobId = "prune-ledger";
 
@@ -108,7 +108,7 @@ public sealed class LedgerJobs(
     // Recurring `prune-ledger`: deletes changes older than Crm:Ledger:RetentionDays, then
     // redacts the personal values older than Crm:Ledger:PersonalValueRetentionDays. In
     // slices, so no single transaction holds a year of rows; safe to re-run (a redacted row
-    // is no longer found).
+    // is no longer found). As the ledger prune role (Crm:Database:LedgerPruneRole) if one is set.
     [Queue(JobQueues.Default)]
     [DisplayName("Prune the change ledger")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 60, 300])]
@@ -116,9 +116,9 @@ public sealed class LedgerJobs(
     {
         var (now, o) = (clock.GetUtcNow().UtcDateTime, options.Value);
         var pruned = await CrmDatabase.DeleteInSlicesAsync(
-            dataSource, "customer_changes", "changed_at < @cutoff", now.AddDays(-o.RetentionDays), 50_000, ct);
+            dataSource, "customer_changes", "changed_at < @cutoff", now.AddDays(-o.RetentionDays), 50_000, ct, database.LedgerPruneRole);
         var redacted = await CrmDatabase.InSlicesAsync(
-            dataSource, RedactPersonalValuesSql, now.AddDays(-o.PersonalValueRetentionDays), 50_000, ct);
+            dataSource, RedactPersonalValuesSql, now.AddDays(-o.PersonalValueRetentionDays), 50_000, ct, database.LedgerPruneRole);
         logger.LogInformation(
             "Pruned {Count} ledger changes older than {Days} days; redacted the personal values of {Redacted} changes older than {PersonalDays} days",
             pruned, o.RetentionDays, redacted, o.PersonalValueRetentionDays);

@@ -15,7 +15,7 @@ namespace Crm.Jobs.Privacy;
 // tombstone that keeps the person out, and customer.erased, in one transaction.
 public sealed class ErasureJobs(
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, PhoneHasher hasher, TimeProvider clock,
-    ILogger<ErasureJobs> logger)
+    DatabaseOptions database, ILogger<ErasureJobs> logger)
 {
     public const string ChangeSource = "erase";
 
@@ -75,8 +75,13 @@ public sealed class ErasureJobs(
         await connection.ExecuteAsync(TombstoneSql, transaction, ct, ("hash", hasher.Hash(phone)), ("erased_at", erasedAt));
         var counts = new Dictionary<string, int>();
         foreach (var store in PersonalDataStores.All)
-            counts[store.Name] = await connection.ExecuteAsync(store.EraseSql, transaction, ct,
-                person.Parameters());
+        {
+            // The app role may not change ledger rows: that statement runs as the prune role.
+            var role = store.LedgerPrune ? database.LedgerPruneRole : "";
+            await DatabaseRoles.SetLocalRoleAsync(connection, transaction, role, ct);
+            counts[store.Name] = await connection.ExecuteAsync(store.EraseSql, transaction, ct, person.Parameters());
+            await DatabaseRoles.ResetRoleAsync(connection, transaction, role, ct);
+        }
 
         // Subscribers hear that the customer is gone, and nothing else about them.
         if (await connection.ExecuteAsync(ErasedEventSql, transaction, ct, ("customer_ids", customerIds), ("erased_at", erasedAt)) > 0)

@@ -61,7 +61,7 @@ public static class PersonalDataStores
             UPDATE customer_changes SET old_value = NULL, new_value = NULL
             WHERE customer_id = ANY(@ledger_ids) AND field = ANY(@personal_fields)
               AND (old_value IS NOT NULL OR new_value IS NOT NULL)
-            """),
+            """, LedgerPrune: true),
         // The messages first, while their events still say whose they are: a message keeps its
         // other events, its body rebuilt from them; a message of this person's events alone goes
         // (with its attempts). A receiver that already had it dedupes by the event ids.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Crm.Jobs.Shop;
 using Crm.Tests.Infrastructure;
 using Hangfire;
 using Microsoft.EntityFrameworkCore;
@@ -37,5 +38,31 @@ public class ApiRoleTests(ApiRoleFactory api) : IClassFixture<ApiRoleFactory>
         await using var db = api.CreateDbContext();
         var customer = await db.Customers.AsNoTracking().SingleAsync(c => c.Phone == "+79991234567");
         Assert.Equal(("Ольга Смирнова", 1, 1200m), (customer.Name, customer.TotalOrders, customer.TotalSpent));
+    }
+
+    // The API of a deployment has no shop connection string (only followers hold that secret:
+    // docker-compose.yml); it reports the follower from its row in the CRM database.
+    [Fact]
+    public async Task AnApiHostWithoutTheShopConnectionStringReportsTheFollowersRow()
+    {
+        var client = api.CreateClient();
+        Assert.Equal("disabled", (string)(await (await client.GetAsync("/api/shop")).ReadJsonAsync())["state"]!);
+
+        await using var db = api.CreateDbContext();
+        db.ShopFollower.Add(new ShopFollowerState
+        {
+            State = ShopFollowerStatus.Following, Slot = "crm_shop_orders", Publication = "crm_shop_orders",
+            OrdersApplied = 7, LagBytes = 0, Holder = "worker-1:42", UpdatedAt = api.Clock.GetUtcNow().UtcDateTime,
+        });
+        await db.SaveChangesAsync();
+        try
+        {
+            var shop = await (await client.GetAsync("/api/shop")).ReadJsonAsync();
+            Assert.Equal(("following", 7L, "worker-1:42"), ((string)shop["state"]!, (long)shop["ordersApplied"]!, (string)shop["holder"]!));
+        }
+        finally
+        {
+            await db.ShopFollower.ExecuteDeleteAsync();
+        }
     }
 }

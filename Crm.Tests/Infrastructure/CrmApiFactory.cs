@@ -11,7 +11,7 @@ namespace Crm.Tests.Infrastructure;
 // The real app on its own cloned database. One per test class (IClassFixture).
 public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
 {
-    public string DatabaseName { get; private set; } = "";
+    public string DatabaseName { get; protected set; } = "";
     public virtual string ConnectionString => TestDatabase.ConnectionStringFor(DatabaseName);
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
 

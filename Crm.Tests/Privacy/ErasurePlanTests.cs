@@ -47,7 +47,7 @@ public class ErasurePlanTests(ErasurePlanTests.Table table) : IClassFixture<Eras
 
         db.DataSource.Clear();
         var (result, touched) = await TableTouches.MeasureAsync(db.ConnectionString, BigTables, dataSource =>
-            new ErasureJobs(dataSource, new PhoneHasher(TestKeys.PrivacyHashKey), db.Clock, NullLogger<ErasureJobs>.Instance)
+            new ErasureJobs(dataSource, new PhoneHasher(TestKeys.PrivacyHashKey), db.Clock, new Crm.Jobs.Data.DatabaseOptions(), NullLogger<ErasureJobs>.Instance)
                 .EraseAsync(erasureId, CancellationToken.None));
 
         Assert.Equal(1, result.Counts["customers"]);
