@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Crm.Api.Privacy;
+using Crm.Jobs.Shop;
 using Crm.Tests.Infrastructure;
 using Npgsql;
 using Xunit.Abstractions;
@@ -185,6 +186,13 @@ public class ShopBigTransactionTests(ShopCluster cluster, ITestOutputHelper outp
         Assert.Equal(0, await ScalarAsync<long>(crm.ConnectionString, "SELECT snapshot_rows FROM shop_follower"));
         Assert.Equal(1_000_000, await ScalarAsync<long>(crm.ConnectionString, "SELECT count(*) FROM orders WHERE source = 'shop'"));
         Assert.True(peak < 500, $"The follower's peak RSS was {peak} MB.");
+    }
+
+    [Fact]
+    public void ASliceOfNoRowsFailsTheStartNamingTheSetting()
+    {
+        var result = new ShopOptionsValidation().Validate(null, new ShopOptions { StageSliceRows = 0 });
+        Assert.Equal(["Crm:Shop:StageSliceRows must be a positive number of rows."], result.Failures);
     }
 
     // VmHWM: the process's peak resident set size since it started.
