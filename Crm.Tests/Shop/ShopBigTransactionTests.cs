@@ -170,21 +170,27 @@ public class ShopBigTransactionTests(ShopCluster cluster, ITestOutputHelper outp
         await using var worker = WorkerProcess.Start(crm.ConnectionString, WorkerSettings(shop));
         await Waiting.UntilAsync(() => StateAsync(crm.ConnectionString), s => s == "following", "following", ProcessDeadline);
 
-        // A data migration's size: one transaction of a million orders of 1 000 customers.
+        // A data migration's size: one transaction that writes a million orders of 1 000
+        // customers, then updates every one of them (each order changes in two slices).
         await ShopCluster.ExecuteAsync(shop, """
+            BEGIN;
             INSERT INTO orders_order (customer_name, customer_phone, customer_email, delivery_city, delivery_address,
                                       total_amount, status, created_at, updated_at)
             SELECT 'Покупатель ' || i, '+7999' || lpad((i % 1000)::text, 7, '0'), 'buyer' || i || '@example.com', 'Москва',
-                   'ул. Ленина, ' || i, i % 5000 + 0.5, 'completed', now() - interval '1 day', now()
-            FROM generate_series(1, 1000000) AS i
+                   'ул. Ленина, ' || i, i % 5000 + 0.5, 'new', now() - interval '1 day', now()
+            FROM generate_series(1, 1000000) AS i;
+            UPDATE orders_order SET status = 'completed', updated_at = now();
+            COMMIT;
             """);
 
         await Waiting.UntilAsync(() => AppliedAsync(crm.ConnectionString), n => n > 0, "the transaction applied", ProcessDeadline);
         var peak = PeakRssMegabytes(worker.Id);
         output.WriteLine($"The follower's peak RSS: {peak} MB");
-        Assert.Equal(1_000_000, await AppliedAsync(crm.ConnectionString));
+        Assert.Equal(2_000_000, await AppliedAsync(crm.ConnectionString));
         Assert.Equal(0, await ScalarAsync<long>(crm.ConnectionString, "SELECT snapshot_rows FROM shop_follower"));
-        Assert.Equal(1_000_000, await ScalarAsync<long>(crm.ConnectionString, "SELECT count(*) FROM orders WHERE source = 'shop'"));
+        Assert.Equal(1_000_000, await ScalarAsync<long>(crm.ConnectionString,
+            "SELECT count(*) FROM orders WHERE source = 'shop' AND status = 'completed'"));
+        Assert.Equal(1_000_000, await ScalarAsync<long>(crm.ConnectionString, "SELECT count(*) FROM orders"));
         Assert.True(peak < 500, $"The follower's peak RSS was {peak} MB.");
     }
 
