@@ -11,17 +11,30 @@ namespace Crm.Jobs.Shop;
 // transaction: staged by binary COPY into a temporary table, then one MERGE. The customers
 // of every phone involved (before and after) get their sync requests in the same
 // transaction, so they become exact through the shared pending-writes job.
-public sealed class ShopBatch
+// A shop transaction is held in memory one slice at a time (Crm:Shop:StageSliceRows changes
+// and rejections): a full slice is staged in the CRM transaction, which stays open until
+// the shop transaction's commit applies everything staged.
+public sealed class ShopBatch(int sliceRows)
 {
-    // The last change of each shop order wins: null = deleted.
+    // The last change of each shop order in this slice wins: null = deleted.
     private readonly Dictionary<string, ShopOrder?> _changes = new(StringComparer.Ordinal);
     private readonly List<(string ShopId, string Reason)> _rejections = [];
 
+    // What earlier slices of this shop transaction left in shop_incoming.
+    private int _slices;
+    private long _staged;
+    private long _stagedRejections;
+    private bool _truncatedSinceStaged;
+
     public bool Truncated { get; private set; }
-    public int Count => _changes.Count + _rejections.Count + (Truncated ? 1 : 0);
-    public int Inserts { get; private set; }
-    public int Updates { get; private set; }
-    public int Deletes { get; private set; }
+    public long Inserts { get; private set; }
+    public long Updates { get; private set; }
+    public long Deletes { get; private set; }
+
+    // Rows staged or held: a big batch's staged table is worth an ANALYZE.
+    public long Count => _staged + _changes.Count + _rejections.Count;
+    public bool IsEmpty => Count == 0 && !Truncated;
+    public bool SliceFull => _changes.Count + _rejections.Count >= sliceRows;
 
     public void Upsert(ShopOrder order, bool isUpdate)
     {
@@ -37,30 +50,39 @@ public sealed class ShopBatch
 
     public void Reject(string shopId, string reason) => _rejections.Add((ShopRows.ShopId(shopId), reason));
 
-    // TRUNCATE of the shop's table: every shop order goes, then what follows in the transaction applies.
+    // TRUNCATE of the shop's table: every shop order goes (those staged by earlier slices
+    // too, at the next staging), then what follows in the transaction applies. Rejections stay.
     public void Truncate()
     {
         _changes.Clear();
+        _truncatedSinceStaged = true;
         Truncated = true;
         Deletes++;
     }
 
+    // A new shop transaction; the CRM transaction that staged the previous one has ended,
+    // and shop_incoming with it.
     public void Clear()
     {
         _changes.Clear();
         _rejections.Clear();
-        Truncated = false;
+        _slices = 0;
+        _staged = _stagedRejections = 0;
+        _truncatedSinceStaged = Truncated = false;
         Inserts = Updates = Deletes = 0;
     }
 
     // Created once per session and emptied by every commit: each batch of a connection reuses it.
+    // seq is the staging order: of the changes of one shop order in several slices, the last wins.
     public const string CreateStagingSql = """
         CREATE TEMP TABLE IF NOT EXISTS shop_incoming (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
             op "char" NOT NULL,            -- u: insert or update, d: delete, r: rejected (kept as is)
             source_id varchar(100) NOT NULL,
             customer_name text, customer_phone text, normalized_phone text, customer_email text,
             delivery_city text, delivery_address text, keep_address boolean,
-            total_amount numeric(12, 2), status text, created_at timestamptz
+            total_amount numeric(12, 2), status text, created_at timestamptz,
+            reason text                    -- why the stream rejected the row (op r)
         ) ON COMMIT DELETE ROWS
         """;
 
@@ -128,20 +150,74 @@ public sealed class ShopBatch
         ON CONFLICT (lsn, shop_id) DO NOTHING
         """;
 
-    // Stages this batch (the stream's path; the snapshot stages its rows as it reads them,
-    // rejected ones as 'r' so that they do not count as missing from the copy).
-    public async Task StageAsync(NpgsqlConnection connection, CancellationToken ct)
+    // The stream's rejections, staged with its changes.
+    private const string RecordStagedRejectionsSql = """
+        INSERT INTO shop_rejections (shop_id, reason, lsn, rejected_at)
+        SELECT source_id, reason, @lsn::pg_lsn, now() FROM shop_incoming WHERE op = 'r' ORDER BY seq
+        ON CONFLICT (lsn, shop_id) DO NOTHING
+        """;
+
+    private const string CopyRejectionsSql = "COPY shop_incoming (op, source_id, reason) FROM STDIN (FORMAT BINARY)";
+
+    // A TRUNCATE after some slices were staged: their changes are void, their rejections stay.
+    private const string DropStagedChangesSql = "DELETE FROM shop_incoming WHERE op IN ('u', 'd')";
+
+    // Of a shop order changed in several slices only the last change stays: MERGE touches a row once.
+    private const string KeepLastChangeSql = """
+        DELETE FROM shop_incoming i
+        USING (SELECT source_id, max(seq) AS last FROM shop_incoming WHERE op IN ('u', 'd')
+               GROUP BY source_id HAVING count(*) > 1) l
+        WHERE i.op IN ('u', 'd') AND i.source_id = l.source_id AND i.seq < l.last
+        """;
+
+    // Stages the slice held in memory (the stream's path; the snapshot stages its rows as it
+    // reads them, rejected ones as 'r' so that they do not count as missing from the copy),
+    // inside the caller's transaction, and forgets it.
+    public async Task StageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
     {
-        await using var copy = await connection.BeginBinaryImportAsync(CopySql, ct);
-        foreach (var (shopId, order) in _changes)
+        if (_slices == 0)
+            await connection.ExecuteAsync(CreateStagingSql, transaction, ct);
+        else if (_truncatedSinceStaged)
+            await connection.ExecuteAsync(DropStagedChangesSql, transaction, ct);
+        _truncatedSinceStaged = false;
+
+        await using (var copy = await connection.BeginBinaryImportAsync(CopySql, ct))
         {
-            if (order is null)
-                await WriteDeleteAsync(copy, shopId, ct);
-            else
-                await WriteAsync(copy, order, ct);
+            foreach (var (shopId, order) in _changes)
+            {
+                if (order is null)
+                    await WriteDeleteAsync(copy, shopId, ct);
+                else
+                    await WriteAsync(copy, order, ct);
+            }
+            await copy.CompleteAsync(ct);
         }
-        // Rejections are not staged here: a rejected change leaves the stored order as it is.
-        await copy.CompleteAsync(ct);
+        // A rejected change leaves the stored order as it is: its row only says why, for the commit.
+        if (_rejections.Count > 0)
+        {
+            await using var copy = await connection.BeginBinaryImportAsync(CopyRejectionsSql, ct);
+            foreach (var (shopId, reason) in _rejections)
+            {
+                await copy.StartRowAsync(ct);
+                await copy.WriteAsync('r', NpgsqlDbType.InternalChar, ct);
+                await copy.WriteAsync(shopId, NpgsqlDbType.Varchar, ct);
+                await copy.WriteAsync(reason, NpgsqlDbType.Text, ct);
+            }
+            await copy.CompleteAsync(ct);
+        }
+        _slices++;
+        _staged += _changes.Count + _rejections.Count;
+        _stagedRejections += _rejections.Count;
+        _changes.Clear();
+        _rejections.Clear();
+    }
+
+    // At the shop transaction's commit: the last slice, then one change per shop order.
+    public async Task StageLastAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct)
+    {
+        await StageAsync(connection, transaction, ct);
+        if (_slices > 1)
+            await connection.ExecuteAsync(KeepLastChangeSql, transaction, ct);
     }
 
     public static async Task WriteAsync(NpgsqlBinaryImporter copy, ShopOrder row, CancellationToken ct)
@@ -211,16 +287,28 @@ public sealed class ShopBatch
         return (requested, skipped);
     }
 
+    // The staged phones, read through a cursor a page at a time: a big batch's phones are never all in memory.
+    private const string DeclareStagedPhonesSql = """
+        DECLARE staged_phones NO SCROLL CURSOR FOR
+        SELECT DISTINCT normalized_phone FROM shop_incoming WHERE op = 'u' AND normalized_phone IS NOT NULL
+        """;
+
+    private const string FetchStagedPhonesSql = "FETCH 10000 FROM staged_phones";
+
     // Only the staged phones are hashed and looked up, and only while some tombstone exists.
     private static async Task<int> SkipErasedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, ErasedPhones erasedPhones, CancellationToken ct)
     {
         if (!await erasedPhones.LockOrdersAsync(connection, transaction, ct))
             return 0;
-        var staged = await connection.QueryAsync(
-            "SELECT DISTINCT normalized_phone FROM shop_incoming WHERE op = 'u' AND normalized_phone IS NOT NULL",
-            transaction, r => r.GetString(0), ct);
-        var erased = await erasedPhones.FindAsync(connection, transaction, staged, ct);
+        var erased = new Dictionary<string, DateTime>(StringComparer.Ordinal);
+        await connection.ExecuteAsync(DeclareStagedPhonesSql, transaction, ct);
+        while (await connection.QueryAsync(FetchStagedPhonesSql, transaction, r => r.GetString(0), ct) is { Count: > 0 } staged)
+        {
+            foreach (var (phone, erasedAt) in await erasedPhones.FindAsync(connection, transaction, staged, ct))
+                erased[phone] = erasedAt;
+        }
+        await connection.ExecuteAsync("CLOSE staged_phones", transaction, ct);
         if (erased.Count == 0)
             return 0;
         return await connection.ExecuteAsync(SkipErasedSql, transaction, ct,
@@ -230,7 +318,7 @@ public sealed class ShopBatch
     // Rejections, once per (transaction, shop id) however often the transaction is replayed.
     public async Task<long> RecordRejectionsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlLogSequenceNumber lsn, CancellationToken ct) =>
-        _rejections.Count == 0 ? 0 : await RecordRejectionsAsync(connection, transaction, _rejections, lsn, ct);
+        _stagedRejections == 0 ? 0 : await connection.ExecuteAsync(RecordStagedRejectionsSql, transaction, ct, ("lsn", lsn.ToString()));
 
     public static async Task<long> RecordRejectionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<(string ShopId, string Reason)> rejections, NpgsqlLogSequenceNumber lsn, CancellationToken ct) =>

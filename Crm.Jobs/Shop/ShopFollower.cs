@@ -255,49 +255,74 @@ public sealed class ShopFollower(
     {
         var o = Options;
         var changes = new ShopChangeReader(NewRows(), o);
-        var batch = new ShopBatch();
+        var batch = new ShopBatch(o.StageSliceRows);
         var replicationOptions = new PgOutputReplicationOptions(o.Publication, PgOutputProtocolVersion.V1);
-        await foreach (var message in replication.StartReplication(slot, replicationOptions, ct))
+        // A transaction this database already has (a replay after a crash) is only confirmed.
+        var replay = false;
+        // Open from the first staged slice of a shop transaction to its commit: whatever stops
+        // the stream in between rolls it back, so nothing is half-applied.
+        NpgsqlTransaction? transaction = null;
+        try
         {
-            Interlocked.Increment(ref _messagesSeen);
-            switch (message)
+            await foreach (var message in replication.StartReplication(slot, replicationOptions, ct))
             {
-                case BeginMessage:
-                    _inTransaction = true;
-                    batch.Clear();
-                    break;
-                case CommitMessage commit:
-                    // A transaction this database already has (a replay after a crash) is only confirmed.
-                    if (commit.TransactionEndLsn > applied && batch.Count > 0)
-                        await ApplyAsync(crm, batch, commit.TransactionEndLsn, ct);
-                    if (commit.TransactionEndLsn > applied)
-                        applied = commit.TransactionEndLsn;
-                    replication.SetReplicationStatus(applied);
-                    await replication.SendStatusUpdate(ct);
-                    _inTransaction = false;
-                    break;
-                default:
-                    await changes.ReadAsync(message, batch, ct);
-                    break;
+                Interlocked.Increment(ref _messagesSeen);
+                switch (message)
+                {
+                    case BeginMessage begin:
+                        _inTransaction = true;
+                        // Its commit comes before the end of the last one applied: it is that one or older.
+                        replay = begin.TransactionFinalLsn < applied;
+                        batch.Clear();
+                        break;
+                    case CommitMessage commit:
+                        if (!replay && commit.TransactionEndLsn > applied)
+                        {
+                            if (!batch.IsEmpty)
+                            {
+                                transaction ??= await crm.BeginTransactionAsync(ct);
+                                await ApplyAsync(crm, transaction, batch, commit.TransactionEndLsn, ct);
+                            }
+                            applied = commit.TransactionEndLsn;
+                        }
+                        if (transaction is not null)
+                            await transaction.DisposeAsync();
+                        transaction = null;
+                        replication.SetReplicationStatus(applied);
+                        await replication.SendStatusUpdate(ct);
+                        _inTransaction = false;
+                        break;
+                    case RelationMessage:
+                        await changes.ReadAsync(message, batch, ct);
+                        break;
+                    default:
+                        // A replay's rows are read past; a big transaction's go to the CRM a slice at a time.
+                        if (replay)
+                            break;
+                        await changes.ReadAsync(message, batch, ct);
+                        if (batch.SliceFull)
+                            await batch.StageAsync(crm, transaction ??= await crm.BeginTransactionAsync(ct), ct);
+                        break;
+                }
             }
+        }
+        finally
+        {
+            if (transaction is not null)
+                await transaction.DisposeAsync();
         }
     }
 
-    private async Task ApplyAsync(NpgsqlConnection crm, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
+    // At the shop transaction's commit, in the CRM transaction that staged its earlier slices (if any).
+    private async Task ApplyAsync(
+        NpgsqlConnection crm, NpgsqlTransaction transaction, ShopBatch batch, NpgsqlLogSequenceNumber lsn, CancellationToken ct)
     {
-        bool syncRequested;
-        int skippedErased;
-        long rejected;
-        await using (var transaction = await crm.BeginTransactionAsync(ct))
-        {
-            await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
-            await batch.StageAsync(crm, ct);
-            (syncRequested, skippedErased) = await ShopBatch.ApplyStagedAsync(
-                crm, transaction, erasedPhones, batch.Truncated, analyze: batch.Count > 1_000, ct);
-            rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
-            await _state.TransactionAppliedAsync(crm, transaction, lsn, batch.Inserts + batch.Updates + batch.Deletes, rejected, ct);
-            await transaction.CommitAsync(ct);
-        }
+        await batch.StageLastAsync(crm, transaction, ct);
+        var (syncRequested, skippedErased) = await ShopBatch.ApplyStagedAsync(
+            crm, transaction, erasedPhones, batch.Truncated, analyze: batch.Count > 1_000, ct);
+        var rejected = await batch.RecordRejectionsAsync(crm, transaction, lsn, ct);
+        await _state.TransactionAppliedAsync(crm, transaction, lsn, batch.Inserts + batch.Updates + batch.Deletes, rejected, ct);
+        await transaction.CommitAsync(ct);
         metrics.ShopApplied("insert", batch.Inserts);
         metrics.ShopApplied("update", batch.Updates);
         metrics.ShopApplied("delete", batch.Deletes);

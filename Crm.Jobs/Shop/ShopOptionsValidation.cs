@@ -30,6 +30,8 @@ public sealed partial class ShopOptionsValidation : IValidateOptions<ShopOptions
             problems.Add("Crm:Shop:MaxLag must be a positive number of bytes.");
         if (ByteSize.Parse(o.MaxRetainedWal) is not > 0)
             problems.Add($"Crm:Shop:MaxRetainedWal '{o.MaxRetainedWal}' must be a positive size: bytes, or a number with kB, MB, GB or TB (10GB).");
+        if (o.StageSliceRows <= 0)
+            problems.Add("Crm:Shop:StageSliceRows must be a positive number of rows.");
         if (o.StatusInterval <= TimeSpan.Zero || o.MaxReconnectDelay < TimeSpan.FromSeconds(1))
             problems.Add("Crm:Shop:StatusInterval must be positive and Crm:Shop:MaxReconnectDelay at least one second.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
