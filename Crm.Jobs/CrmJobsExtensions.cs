@@ -179,6 +179,17 @@ public static class CrmJobsExtensions
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(
             sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<Hangfire.Common.IJobFilterProvider, HostJobFilterProvider>();
+        // Hangfire's performer, its failures classified (JobFailureText). A job server takes a
+        // performer from the container only together with a job factory and a state changer:
+        // those two are Hangfire's own, on this host's filters.
+        services.AddSingleton<Hangfire.Client.IBackgroundJobFactory>(sp =>
+            new Hangfire.Client.BackgroundJobFactory(sp.GetRequiredService<Hangfire.Common.IJobFilterProvider>()));
+        services.AddSingleton<Hangfire.States.IBackgroundJobStateChanger>(sp =>
+            new Hangfire.States.BackgroundJobStateChanger(sp.GetRequiredService<Hangfire.Common.IJobFilterProvider>()));
+        services.AddSingleton<Hangfire.Server.IBackgroundJobPerformer>(sp => new JobFailureText(
+            new Hangfire.Server.BackgroundJobPerformer(sp.GetRequiredService<Hangfire.Common.IJobFilterProvider>(),
+                sp.GetRequiredService<JobActivator>(), TaskScheduler.Default),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobFailureText>>()));
 
         services.AddHangfire((sp, config) => config
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)

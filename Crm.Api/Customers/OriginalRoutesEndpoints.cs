@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
@@ -40,7 +41,8 @@ public static class OriginalRoutesEndpoints
             .WithDescription("The original's path: /api/customers/sync_from_orders/. Enqueues the default full sync (or joins " +
                              $"the one queued or running) and waits up to `wait` seconds (default {DefaultWaitSeconds}): 200 with " +
                              "the counts, 202 with the job to follow if it is still running, 500 with the error if its attempt " +
-                             "failed (Hangfire retries it). New clients: POST /api/sync.")
+                             "failed (Hangfire retries it); 429 with Retry-After past the limit of waiting requests (Crm:RateLimit:MaxWaitsPerKey, " +
+                             "MaxWaits). New clients: POST /api/sync.")
             .Produces<OriginalError>(StatusCodes.Status500InternalServerError);
         group.MapGet("/{id}/orders_history/", OrdersHistory).WithName("OriginalOrdersHistory")
             .WithSummary("The original's order history: a customer's orders, newest first, unpaged")
@@ -51,14 +53,18 @@ public static class OriginalRoutesEndpoints
             .WithDescription("The original's path: /api/customers/{id}/update_stats/. Enqueues the customer's statistics job " +
                              $"and waits up to `wait` seconds (default {DefaultWaitSeconds}): 200 with the customer, 202 with the " +
                              "job to follow if it is still running, 500 with the error if its attempt failed (Hangfire retries " +
-                             "it). New clients: POST /api/customers/{id}/update-stats.")
+                             "it); 429 with Retry-After past the limit of waiting requests (Crm:RateLimit:MaxWaitsPerKey, MaxWaits). " +
+                             "New clients: POST /api/customers/{id}/update-stats.")
             .Produces<OriginalError>(StatusCodes.Status500InternalServerError);
         return group;
     }
 
-    private static async Task<Results<Ok<OriginalSyncResult>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>>> SyncFromOrders(
-        [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, CancellationToken ct)
+    private static async Task<Results<Ok<OriginalSyncResult>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>, ProblemHttpResult>> SyncFromOrders(
+        [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, WaitSlots slots, HttpContext http, CancellationToken ct)
     {
+        using var slot = TakeSlot(slots, query, http);
+        if (query.Wait > 0 && slot is null)
+            return TooManyWaits(http, slots);
         var jobId = await scheduler.EnqueueFullSyncAsync(SyncMode.Default, ct);
         var waited = await WaitForJobAsync(jobs, jobId, query.Wait, ct);
         if (waited.Error is not null)
@@ -84,12 +90,15 @@ public static class OriginalRoutesEndpoints
         return TypedResults.Ok(await history.Take(HistoryLimit).Select(OriginalOrder.Projection).ToListAsync(ct));
     }
 
-    private static async Task<Results<Ok<OriginalCustomer>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>, NotFound>> UpdateStats(
+    private static async Task<Results<Ok<OriginalCustomer>, Accepted<OriginalJobAccepted>, JsonHttpResult<OriginalError>, NotFound, ProblemHttpResult>> UpdateStats(
         long id, [AsParameters] WaitQuery query, SyncScheduler scheduler, JobQueries jobs, CustomerQueries customers, CrmDbContext db,
-        CancellationToken ct)
+        WaitSlots slots, HttpContext http, CancellationToken ct)
     {
         if (!await customers.ExistsAsync(id, ct))
             return TypedResults.NotFound();
+        using var slot = TakeSlot(slots, query, http);
+        if (query.Wait > 0 && slot is null)
+            return TooManyWaits(http, slots);
         var jobId = scheduler.EnqueueStatistics(id);
         var waited = await WaitForJobAsync(jobs, jobId, query.Wait, ct);
         if (waited.Error is not null)
@@ -99,6 +108,19 @@ public static class OriginalRoutesEndpoints
 
         var customer = await db.Customers.AsNoTracking().Where(c => c.Id == id).Select(OriginalCustomer.Projection).FirstOrDefaultAsync(ct);
         return customer is null ? TypedResults.NotFound() : TypedResults.Ok(customer);
+    }
+
+    // A wait holds a slot (WaitSlots) from before its job is enqueued to its answer; a refused
+    // request enqueues nothing. Without a wait there is nothing to hold.
+    private static IDisposable? TakeSlot(WaitSlots slots, WaitQuery query, HttpContext http) =>
+        query.Wait > 0 ? slots.TryTake(Caller.NameOf(http.User)) : null;
+
+    private static ProblemHttpResult TooManyWaits(HttpContext http, WaitSlots slots)
+    {
+        http.Response.Headers.RetryAfter = WaitSlots.RetryAfterSeconds.ToString();
+        return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many waiting requests",
+            detail: $"At most {slots.MaxPerKey} requests per key and {slots.Max} in all wait for their job at once. " +
+                    "Retry after Retry-After seconds, or send wait=0 and follow the job at its statusUrl.");
     }
 
     private static Accepted<OriginalJobAccepted> Running(string jobId) =>
@@ -118,7 +140,9 @@ public static class OriginalRoutesEndpoints
     private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(250);
 
     // Polls Hangfire's storage, quickly at first (a customer's job takes milliseconds), then four
-    // times a second. No connection is held in between, so a long wait costs the pools nothing.
+    // times a second. No connection or thread is held in between (Task.Delay; the blocking
+    // storage read runs on a pool thread, JobQueries.ReadAsync), so a long wait costs the pools
+    // nothing; a client that goes away (ct) ends the wait and frees its slot.
     // Wall-clock time: the app's TimeProvider may be a test's fake clock.
     private static async Task<Waited> WaitForJobAsync(JobQueries jobs, string jobId, int seconds, CancellationToken ct)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Crm.Api.Auth;
 using Crm.Api.Shop;
 using Crm.Api.Sync;
 using Crm.Api.Webhooks;
@@ -76,24 +77,32 @@ public sealed class SyncsPage : RazorPage
         if (overview.FailingSubscriptions.Count == 0)
             return $"""<div class="panel panel-success" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}</div></div>""";
 
-        // The URL is the subscriber's, the error the receiver's answer: both are encoded.
+        // A URL may carry a capability token, and /api/webhooks is admin-only: other keys see
+        // a subscription's id and host, not its path, query or the receiver's answer.
+        var admin = Context.GetHttpContext().User.IsInRole(CrmRoles.Admin);
         var rows = new StringBuilder();
         foreach (var hook in overview.FailingSubscriptions)
         {
             var state = hook.Enabled
                 ? """<span class="label label-warning">failing</span>"""
                 : """<span class="label label-danger">disabled</span>""";
+            // The URL is the subscriber's, the error the receiver's answer: both are encoded.
+            var address = admin ? hook.Url : Uri.TryCreate(hook.Url, UriKind.Absolute, out var uri) ? uri.Host : "";
+            var error = admin ? $"""<td class="webhook-error">{WebUtility.HtmlEncode(hook.DisabledReason ?? hook.LastError ?? "")}</td>""" : "";
             rows.Append($"""
-                <tr><td>{hook.Id}</td><td class="webhook-url">{WebUtility.HtmlEncode(hook.Url)}</td><td>{state}</td>
-                <td>{(hook.FailingSince is { } since ? $"{since:yyyy-MM-dd HH:mm:ss}" : "")}</td><td>{hook.PendingEvents}</td>
-                <td class="webhook-error">{WebUtility.HtmlEncode(hook.DisabledReason ?? hook.LastError ?? "")}</td></tr>
+                <tr><td>{hook.Id}</td><td class="webhook-url">{WebUtility.HtmlEncode(address)}</td><td>{state}</td>
+                <td>{(hook.FailingSince is { } since ? $"{since:yyyy-MM-dd HH:mm:ss}" : "")}</td><td>{hook.PendingEvents}</td>{error}</tr>
                 """);
         }
+        var headings = admin
+            ? "<th>URL</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th><th>Last error or disabled reason</th>"
+            : "<th>Host</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th>";
+        var note = admin ? "" : """<p id="webhooks-admin-only">The URLs and the receivers' answers are shown to admin keys only: a URL may carry a capability token.</p>""";
         return $"""
             <div class="panel panel-danger" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}
             <table class="table table-condensed" id="webhooks-failing">
-            <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th><th>Last error or disabled reason</th></tr></thead>
-            <tbody>{rows}</tbody></table></div></div>
+            <thead><tr><th>Subscription</th>{headings}</tr></thead>
+            <tbody>{rows}</tbody></table>{note}</div></div>
             """;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Crm.Api.Customers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -11,7 +12,10 @@ public static class RequestLimits
     public static IServiceCollection AddCrmLimits(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(LimitOptions.Section).Get<LimitOptions>() ?? new LimitOptions();
+        if (options.MaxWaitsPerKey < 1 || options.MaxWaits < 1)
+            throw new InvalidOperationException($"{LimitOptions.Section}:MaxWaitsPerKey and MaxWaits must be at least 1.");
         services.AddSingleton(options);
+        services.AddSingleton<WaitSlots>();
         AddForwardedHeaders(services, configuration);
         services.AddRateLimiter(limiter =>
         {

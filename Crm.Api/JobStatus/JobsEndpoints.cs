@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Crm.Api.Auth;
 using Hangfire.States;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -10,12 +12,14 @@ public static class JobsEndpoints
     {
         var group = app.MapGroup("/api/jobs").WithTags("Jobs");
         group.MapGet("/{jobId}", GetJob).WithName("GetJob")
-            .WithSummary("A job's state, retries and, once it succeeded, its result (a sync's counts)");
+            .WithSummary("A job's state, retries and, once it succeeded, its result (a sync's counts)")
+            .WithDescription("A webhook or ledger job's details are for admin keys: other keys get 403.")
+            .ProducesProblem(StatusCodes.Status403Forbidden);
         return group;
     }
 
-    private static async Task<Results<Ok<JobStatusResponse>, NotFound>> GetJob(
-        string jobId, JobQueries jobs, CancellationToken ct)
+    private static async Task<Results<Ok<JobStatusResponse>, NotFound, ProblemHttpResult>> GetJob(
+        string jobId, JobQueries jobs, ClaimsPrincipal user, CancellationToken ct)
     {
         // Hangfire's PostgreSQL ids are numbers; anything else cannot be a job.
         if (!long.TryParse(jobId, out _))
@@ -24,6 +28,11 @@ public static class JobsEndpoints
         var stored = await jobs.ReadAsync(jobId, ct);
         if (stored is null)
             return TypedResults.NotFound();
+        if (AdminOnlyJobs.Includes(stored.Job) && !user.IsInRole(CrmRoles.Admin))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                detail: "The details of webhook and ledger jobs are for admin keys.");
+        }
 
         object? result = null;
         if (stored.StateName == SucceededState.StateName)

@@ -3,8 +3,8 @@ using Npgsql;
 
 namespace Crm.Jobs.Data;
 
-// What of a PostgreSQL error is stored (sync_runs, sync_errors) and logged: its SQLSTATE,
-// message and constraint, never its Detail, which quotes the row ("Failing row contains (…)",
+// What of a PostgreSQL error is logged (what readers see is FailureText's class): its
+// SQLSTATE, message and constraint, never its Detail, which quotes the row ("Failing row contains (…)",
 // "Key (phone)=(…)"). Integrity violations (class 23) name only objects in their message;
 // a data exception's message (class 22) may quote the value itself (invalid input syntax
 // for type integer: "…"; value "…" is out of range), so there what follows a colon and

@@ -116,8 +116,8 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
                     if (batch.Refused.Count > SyncEngine.MaxIsolatedErrors)
                         // Without e as the inner exception: Hangfire stores and logs the whole
                         // exception, and e's message may carry the row's Detail.
-                        throw new InvalidOperationException(
-                            $"The database refused more than {SyncEngine.MaxIsolatedErrors} customers of one sync batch; last: {PostgresErrorText.Of(e)}");
+                        throw new ClassifiedException(
+                            $"The database refused more than {SyncEngine.MaxIsolatedErrors} customers of one sync batch; last: {FailureText.Of(e)}");
                     continue;
                 }
                 var middle = part.Lo + (part.Hi - part.Lo) / 2;
@@ -135,15 +135,16 @@ internal sealed class ErrorIsolation(CrmMetrics metrics, ILogger logger)
     // violations (23) depend on the rows written: they fail again on every retry.
     private static bool IsRowError(PostgresException e) => e.SqlState.StartsWith("22") || e.SqlState.StartsWith("23");
 
-    // The row keeps its phone (it is retried by phone); its error text, the run's summary
-    // and the log name the customer by id, and never repeat the row's values.
+    // The row keeps its phone (it is retried by phone); its error text and the run's summary
+    // say what happened (FailureText), the log what refused it (PostgresErrorText); the
+    // customer is named by id, the row's values never.
     private async Task RecordErrorAsync(SyncBatch batch, long n, PostgresException e, CancellationToken ct)
     {
         var sql = batch.Scope == BatchScope.ScopeTable ? RecordErrorInScopeTableSql : RecordErrorSql;
         var (phone, customerId) = (await batch.QueryAsync(sql, r => (r.GetString(0), r.IsDBNull(1) ? (long?)null : r.GetInt64(1)), ct,
-            ("sql_state", e.SqlState), ("error", PostgresErrorText.Message(e)), ("run_id", batch.RunId), ("n", n),
+            ("sql_state", e.SqlState), ("error", FailureText.Of(e)), ("run_id", batch.RunId), ("n", n),
             ("first_retry", TimeSpan.FromMinutes(1)))).Single();
-        batch.Refused.Add((phone, customerId, PostgresErrorText.Of(e)));
+        batch.Refused.Add((phone, customerId, FailureText.Of(e)));
         metrics.CustomerRefused(e.SqlState);
         if (customerId is null)
             logger.LogWarning("Sync run {RunId}: a new customer could not be written: {Error}", batch.RunId, PostgresErrorText.Of(e));

@@ -28,7 +28,7 @@ internal sealed class SyncBatch(
     public long?[] ScopeVersions { get; set; } = [];
 
     // Phones the database refused in this transaction, with their customer's id (null for a
-    // customer not created yet) and the reason (PostgresErrorText).
+    // customer not created yet) and the reason (FailureText).
     public List<(string Phone, long? CustomerId, string Error)> Refused { get; } = [];
 
     // A transaction that writes customers: it names itself to the ledger first.

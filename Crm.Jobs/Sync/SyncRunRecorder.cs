@@ -52,10 +52,13 @@ internal sealed class SyncRunRecorder(NpgsqlDataSource dataSource, TimeProvider 
             var failed = new SyncCounts(0, 0, 0, 0, 1, 0, stopwatch.ElapsedMilliseconds, runId);
             if (dryRun is null)
                 metrics.SyncFinished(mode, failed, succeeded: false);
+            // The row and the sync.failed webhook say what happened (FailureText); the log
+            // has the exception, under the reference an unexpected error's text names.
+            var error = FailureText.Of(e);
+            logger.LogError(e, "Sync {Mode} run {RunId} (job {JobId}) failed: {Error} (reference {Reference})",
+                mode, runId, jobId, error, FailureText.ReferenceOf(e));
             try
             {
-                // A PostgreSQL error without its Detail, which may quote a row (PostgresErrorText).
-                var error = e is PostgresException postgres ? PostgresErrorText.Of(postgres) : e.Message;
                 await FinishAsync(runId, SyncRunStatus.Failed, failed, error, null, CancellationToken.None);
             }
             catch (Exception recordError)

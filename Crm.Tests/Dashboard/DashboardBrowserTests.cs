@@ -143,7 +143,8 @@ public class DashboardBrowserTests : IAsyncLifetime
 
     // Subscriptions written as the delivery job leaves them: one failing, one it disabled
     // (with three events waiting, the oldest 2.5 h old), one healthy. The URL and the errors
-    // are the subscriber's and the receivers' text: markup in them is shown, never run.
+    // are the subscriber's and the receivers' text: markup in them is shown, never run. An
+    // admin's view: other keys see hosts only (AdminOnlyDetailsTests).
     [Fact]
     public async Task TheSyncsPageShowsTheWebhookBacklogAndWhyTheFailingSubscriptionsFail()
     {
@@ -166,7 +167,7 @@ public class DashboardBrowserTests : IAsyncLifetime
             FROM w, generate_series(1, 3) AS i WHERE NOT w.enabled
             """, ("url", url), ("error", error), ("reason", reason), ("now", now));
 
-        var page = await SignedInPageAsync(TestKeys.Reader);
+        var page = await SignedInPageAsync(TestKeys.Admin);
         await page.GotoAsync("/hangfire/syncs");
         var card = page.Locator("#webhooks");
         await Assertions.Expect(card.Locator("#webhooks-pending")).ToHaveTextAsync(

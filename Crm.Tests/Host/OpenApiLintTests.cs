@@ -52,7 +52,7 @@ public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
     [InlineData("/api/customers", "post", true)]
     [InlineData("/api/customers/{id}", "patch", true)]
     [InlineData("/api/customers/{id}", "delete", true)]
-    [InlineData("/api/jobs/{jobId}", "get", false)]
+    [InlineData("/api/jobs/{jobId}", "get", true)] // a webhook or ledger job's details: admin only
     [InlineData("/api/sync", "post", true)]
     [InlineData("/api/customers/sync_from_orders", "post", true)]
     [InlineData("/api/customers/{id}/orders_history", "get", false)]
@@ -69,8 +69,8 @@ public class OpenApiLintTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
             Assert.True(responses.ContainsKey(status), $"{method} {path} does not declare {status}: {responses.ToJsonString()}");
             Assert.NotNull(responses[status]!["content"]?["application/problem+json"]);
         }
-        // Every key may read, but for the admin-only reads (the webhooks): only those GETs
-        // answer 403 and declare it.
+        // Every key may read, but for the admin-only reads (the webhooks, a webhook or ledger
+        // job): only those GETs answer 403 and declare it.
         Assert.Equal(needsMoreThanReading, responses.ContainsKey("403"));
         Assert.NotNull(responses["429"]!["headers"]?["Retry-After"]);
     }

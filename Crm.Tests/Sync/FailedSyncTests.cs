@@ -39,7 +39,8 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
             Assert.Equal(("force", "failed", 1), (run.Mode, run.Status, run.Errors));
             Assert.Equal(Now, run.FinishedAt);
             Assert.True(run.DurationMs >= 0);
-            Assert.Contains("test_refuse_city", run.Error);
+            // What happened, not the trigger's text (FailureText).
+            Assert.Equal("A database trigger refused the statement (P0001)", run.Error);
         }
         finally
         {
@@ -50,5 +51,41 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
         var counts = await db.RunAsync(SyncMode.Force, new SyncScope.All());
         Assert.Equal(new SyncCounts(1, 2, 0, 0, 0, 3, counts.DurationMs, counts.RunId), counts);
         Assert.Equal("Запрет", (await db.GetCustomerAsync(forbidden)).City);
+    }
+
+    // An exception's text may name a host, a constraint and the customer's phone: the run
+    // row (and the sync.failed webhook made from it) says only what happened.
+    [Fact]
+    public async Task AFailedRunStoresWhatHappenedNotTheExceptionsText()
+    {
+        var phone = TestPhones.New();
+        await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 100m, Now.AddDays(-1), city: "Отказ"));
+        await db.ExecuteAsync("""
+            CREATE FUNCTION test_refuse_loudly() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN
+                IF NEW.city = 'Отказ' THEN
+                    RAISE EXCEPTION 'constraint ck_secret_rule on db-7.internal.example refused %', NEW.phone;
+                END IF;
+                RETURN NEW;
+            END $f$;
+            CREATE TRIGGER test_refuse_loudly BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_loudly();
+            """);
+        var jobId = $"job-{Guid.NewGuid():N}";
+        try
+        {
+            var error = await Assert.ThrowsAsync<PostgresException>(() => db.RunAsync(SyncMode.Force, new SyncScope.Phones([phone]), jobId));
+            Assert.Contains(phone, error.MessageText); // the raw text, which the log keeps
+        }
+        finally
+        {
+            // The order goes too: the other test counts what a sync of all orders creates.
+            await db.ExecuteAsync($"DROP TRIGGER test_refuse_loudly ON customers; DROP FUNCTION test_refuse_loudly(); DELETE FROM orders WHERE normalized_phone = '{phone}'");
+        }
+
+        var run = await db.SyncRunAsync(jobId);
+        Assert.Equal("failed", run.Status);
+        Assert.Equal("A database trigger refused the statement (P0001)", run.Error);
+        foreach (var raw in new[] { phone, phone[1..], "ck_secret_rule", "db-7.internal.example", "test_refuse_loudly" })
+            Assert.DoesNotContain(raw, run.Error);
     }
 }
