@@ -24,7 +24,7 @@ internal sealed class JobFailureText(IBackgroundJobPerformer inner, ILogger<JobF
             var text = FailureText.Of(failure);
             logger.LogWarning(failure, "Job {JobId} failed: {Error} (reference {Reference})",
                 context.BackgroundJob.Id, text, FailureText.ReferenceOf(failure));
-            throw new JobPerformanceException(e.Message, new ClassifiedException(text));
+            throw new JobPerformanceException(e.Message, new ClassifiedException(text, failure));
         }
     }
 }

@@ -77,8 +77,11 @@ public sealed class ShopFollower(
                     if (failed)
                         logger.LogError("Shop follower stopped: {Reason}", e.Message);
                     else
-                        logger.LogWarning(e, "Shop follower lost a connection; reconnecting");
-                    await TrySetStateAsync(crm, failed ? ShopFollowerStatus.Failed : ShopFollowerStatus.Reconnecting, OneLine(e));
+                        logger.LogWarning(e, "Shop follower lost a connection ({Reference}); reconnecting", FailureText.ReferenceOf(e));
+                    // Ours is a reason to act on; any other exception's text may name the shop's
+                    // host or user, so readers get what happened and the log the rest.
+                    await TrySetStateAsync(crm, failed ? ShopFollowerStatus.Failed : ShopFollowerStatus.Reconnecting,
+                        failed ? OneLine(e) : FailureText.Of(e));
                     if (failed)
                         delay = Options.MaxReconnectDelay;
                 }
@@ -200,7 +203,7 @@ public sealed class ShopFollower(
 
         await using var transaction = await crm.BeginTransactionAsync(ct);
         await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
-        await using (var export = await shop.BeginBinaryExportAsync(ShopDatabase.ExportSql(o), ct))
+        await using (var export = await BeginExportAsync(shop, o, ct))
         await using (var copy = await crm.BeginBinaryImportAsync(ShopBatch.CopySql, ct))
         {
             var values = new string?[Enum.GetValues<OrderField>().Length];
@@ -240,6 +243,21 @@ public sealed class ShopFollower(
         logger.LogInformation("Shop snapshot applied: {Rows} rows, {Rejected} rejected, streaming from {Lsn}", read, rejections.Count, consistentPoint);
         await DispatchAsync(syncRequested, ct);
         return consistentPoint;
+    }
+
+    // A role without the right to read the table, or (with row_security = off, as docs/SHOP.md
+    // recommends) a row-level security policy in the way, is the setup's fault: retrying
+    // cannot help, so the follower fails saying so instead of reconnecting for ever.
+    private static async Task<NpgsqlBinaryExporter> BeginExportAsync(NpgsqlConnection shop, ShopOptions o, CancellationToken ct)
+    {
+        try
+        {
+            return await shop.BeginBinaryExportAsync(ShopDatabase.ExportSql(o), ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new ShopSetupException($"The follower's role may not read {o.Table} ({e.SqlState}: {e.MessageText}); see docs/SHOP.md.");
+        }
     }
 
     private static async Task<string?> SkipNullAsync(NpgsqlBinaryExporter export, CancellationToken ct)

@@ -33,7 +33,10 @@ public sealed class WebhookRetryAttribute : JobFilterAttribute, IElectStateFilte
         if (attempt > Attempts)
             return;
         context.SetJobParameter("RetryCount", attempt);
-        var delay = Delay(attempt, (failed.Exception as WebhookDeliveryException)?.RetryAfter, Random.Shared.NextDouble());
+        // The job's failure arrives classified (JobFailureText); the receiver's answer is its cause.
+        var delivery = failed.Exception as WebhookDeliveryException
+                       ?? (failed.Exception as Crm.Jobs.Data.ClassifiedException)?.Cause as WebhookDeliveryException;
+        var delay = Delay(attempt, delivery?.RetryAfter, Random.Shared.NextDouble());
         var message = failed.Exception.Message;
         // The reason's prefix is what AutomaticRetry lists under Retries by.
         context.CandidateState = new ScheduledState(delay)
