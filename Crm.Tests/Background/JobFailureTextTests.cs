@@ -32,15 +32,8 @@ public partial class JobFailureTextTests(CrmApiFactory factory) : IClassFixture<
             INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
                                 total_amount, status, created_at, updated_at)
             VALUES ('Отказник', @phone, @phone, 'refused@example.com', 'Отказ', 100, 'completed', @now, @now);
-            CREATE FUNCTION test_refuse_loudly() RETURNS trigger LANGUAGE plpgsql AS $f$
-            BEGIN
-                IF NEW.city = 'Отказ' THEN
-                    RAISE EXCEPTION 'constraint ck_secret_rule on db-7.internal.example refused %', NEW.phone;
-                END IF;
-                RETURN NEW;
-            END $f$;
-            CREATE TRIGGER test_refuse_loudly BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_loudly();
             """, ("phone", phone), ("now", now));
+        await factory.ExecuteAsync(Poison.LoudRefusalSql);
         try
         {
             // The original route answers the failed attempt with the original's 500.

@@ -15,10 +15,7 @@ public class ListenerNudgeTests(ListenerNudgeTests.QuietFactory factory) : IClas
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
-            builder.UseSetting("Crm:Sync:Cron", "");
-            builder.UseSetting("Crm:Sync:PendingCron", "");
-            builder.UseSetting("Crm:Sync:RunPruneCron", "");
-            builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
+            WithoutRecurringJobs(builder);
             builder.UseSetting("Crm:Jobs:ListenerNudgeInterval", "00:00:00.5");
         }
     }

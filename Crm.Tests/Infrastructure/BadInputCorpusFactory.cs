@@ -12,11 +12,8 @@ public class BadInputCorpusFactory : CrmApiFactory
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        builder.UseSetting("Crm:Sync:Cron", "");
-        builder.UseSetting("Crm:Sync:PendingCron", "");
-        builder.UseSetting("Crm:Sync:RunPruneCron", "");
+        WithoutRecurringJobs(builder);
         builder.UseSetting("Crm:Ledger:PruneCron", "");
-        builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
     }
 
     public override async Task InitializeAsync()

@@ -70,6 +70,15 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         }
     }
 
+    // No recurring job runs (the sync crons off, the recalculation never): only the jobs a test starts.
+    protected static void WithoutRecurringJobs(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Crm:Sync:Cron", "");
+        builder.UseSetting("Crm:Sync:PendingCron", "");
+        builder.UseSetting("Crm:Sync:RunPruneCron", "");
+        builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
+    }
+
     // A context on the same database, for arranging data and checking what was written.
     public CrmDbContext CreateDbContext()
     {

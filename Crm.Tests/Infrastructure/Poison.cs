@@ -7,6 +7,19 @@ public static class Poison
 {
     public const string Phone = "+49301234567890123";
 
+    // A customer in the city 'Отказ' is refused by a trigger whose message names a host, a
+    // constraint and the customer's phone: what no reader may see of a failure.
+    public const string LoudRefusalSql = """
+        CREATE FUNCTION test_refuse_loudly() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN
+            IF NEW.city = 'Отказ' THEN
+                RAISE EXCEPTION 'constraint ck_secret_rule on db-7.internal.example refused %', NEW.phone;
+            END IF;
+            RETURN NEW;
+        END $f$;
+        CREATE TRIGGER test_refuse_loudly BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_loudly();
+        """;
+
     public static Task AddOrderAsync(SyncDatabase db) =>
         db.AddOrdersAsync(SyncDatabase.OrderOf(Phone, 500m, db.Now.AddDays(-2), name: "Слишком длинный"));
 

@@ -2,25 +2,39 @@ using Microsoft.AspNetCore.Hosting;
 
 namespace Crm.Tests.Infrastructure;
 
-// The app (role all: API and job servers) on a database of a PrivatePostgres server, with the
-// real clock and only the jobs a test starts: for tests that stop, restart or freeze the server.
-public sealed class PrivateServerFactory(string connectionString) : CrmApiFactory
+// The app (role all: API and job servers) on a migrated database of its own PrivatePostgres
+// server, with the real clock and only the jobs a test starts: for tests that stop, restart or
+// freeze the server. The server goes away with the factory.
+public sealed class PrivateServerFactory : CrmApiFactory
 {
-    public override string ConnectionString => connectionString;
+    private readonly string _connectionString;
+
+    private PrivateServerFactory(PrivatePostgres server, string connectionString)
+    {
+        Postgres = server;
+        _connectionString = connectionString;
+    }
+
+    public PrivatePostgres Postgres { get; }
+
+    public override string ConnectionString => _connectionString;
 
     public override bool UsesFakeClock => false;
+
+    public static async Task<PrivateServerFactory> StartAsync()
+    {
+        var server = await PrivatePostgres.StartAsync();
+        var database = await server.CreateMigratedDatabaseAsync();
+        return new PrivateServerFactory(server, server.ConnectionStringFor(database));
+    }
 
     public override Task InitializeAsync() => Task.CompletedTask;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        builder.UseSetting("Crm:Sync:Cron", "");
-        builder.UseSetting("Crm:Sync:PendingCron", "");
-        builder.UseSetting("Crm:Sync:RunPruneCron", "");
-        builder.UseSetting("Crm:Categories:RecalculateCron", "0 0 31 2 *"); // Hangfire's Cron.Never()
+        WithoutRecurringJobs(builder);
     }
 
-    // The whole server goes away with the test.
-    protected override Task DropDatabaseAsync() => Task.CompletedTask;
+    protected override Task DropDatabaseAsync() => Postgres.DisposeAsync().AsTask();
 }

@@ -23,22 +23,14 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
     // 30 s, 1 min, …) on a runner that may be busy: room for a few of them.
     private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromMinutes(4);
 
-    private PrivatePostgres _server = null!;
     private PrivateServerFactory _app = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await PrivatePostgres.StartAsync();
-        var database = await _server.CreateMigratedDatabaseAsync();
-        _app = new PrivateServerFactory(_server.ConnectionStringFor(database));
-    }
+    public async Task InitializeAsync() => _app = await PrivateServerFactory.StartAsync();
 
     public async Task DisposeAsync()
     {
         if (_app is not null)
-            await _app.DisposeAsync();
-        if (_server is not null)
-            await _server.DisposeAsync();
+            await ((IAsyncLifetime)_app).DisposeAsync();
     }
 
     [Fact]
@@ -65,7 +57,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         foreach (var job in new[] { customerJob, fullSyncJob })
             Assert.Equal("Processing", (string?)(await (await client.GetAsync($"/api/jobs/{job}")).ReadJsonAsync())["state"]);
 
-        await _server.StopAsync();
+        await _app.Postgres.StopAsync();
         await holder.DisposeAsync();
 
         // Every kind of request fails fast with 503 problem details: reads, writes, job status,
@@ -113,7 +105,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         output.WriteLine($"slowest failing request: {slowest.TotalMilliseconds:F0} ms; readiness answered in {readyWatch.ElapsedMilliseconds} ms");
 
         // Back up, same app: ready again, writes work, and the two jobs that failed are retried.
-        await _server.StartAgainAsync();
+        await _app.Postgres.StartAgainAsync();
         var recovery = Stopwatch.StartNew();
         await Waiting.UntilAsync(() => client.GetAsync("/health/ready"), r => r.StatusCode == HttpStatusCode.OK,
             "readiness after the database returned", RecoveryDeadline);
@@ -170,7 +162,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         // Warm connections in the pool, as in any running app.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.GetAsync("/api/customers")));
 
-        await _server.FreezeAsync();
+        await _app.Postgres.FreezeAsync();
         try
         {
             foreach (var path in new[] { "/api/customers", "/api/orders", "/api/categories" })
@@ -185,7 +177,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         }
         finally
         {
-            await _server.ThawAsync();
+            await _app.Postgres.ThawAsync();
         }
         await Waiting.UntilAsync(() => client.GetAsync("/health/ready"), r => r.StatusCode == HttpStatusCode.OK,
             "readiness after the database thawed", RecoveryDeadline);

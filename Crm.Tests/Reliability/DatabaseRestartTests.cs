@@ -14,22 +14,14 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
 
-    private PrivatePostgres _server = null!;
     private PrivateServerFactory _app = null!;
 
-    public async Task InitializeAsync()
-    {
-        _server = await PrivatePostgres.StartAsync();
-        var database = await _server.CreateMigratedDatabaseAsync();
-        _app = new PrivateServerFactory(_server.ConnectionStringFor(database));
-    }
+    public async Task InitializeAsync() => _app = await PrivateServerFactory.StartAsync();
 
     public async Task DisposeAsync()
     {
         if (_app is not null)
-            await _app.DisposeAsync();
-        if (_server is not null)
-            await _server.DisposeAsync();
+            await ((IAsyncLifetime)_app).DisposeAsync();
     }
 
     [Fact]
@@ -51,8 +43,8 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         foreach (var phone in phones.Take(10))
             customerIds.Add((long)(await client.CustomerByPhoneAsync(phone))!["id"]!);
 
-        await _server.StopAsync();
-        await _server.StartAgainAsync();
+        await _app.Postgres.StopAsync();
+        await _app.Postgres.StartAgainAsync();
 
         // Two hundred requests of every kind, eight at a time, starting the moment the server
         // accepts connections again.

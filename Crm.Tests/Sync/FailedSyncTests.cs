@@ -60,16 +60,7 @@ public class FailedSyncTests(SyncDatabase db) : IClassFixture<SyncDatabase>
     {
         var phone = TestPhones.New();
         await db.AddOrdersAsync(SyncDatabase.OrderOf(phone, 100m, Now.AddDays(-1), city: "Отказ"));
-        await db.ExecuteAsync("""
-            CREATE FUNCTION test_refuse_loudly() RETURNS trigger LANGUAGE plpgsql AS $f$
-            BEGIN
-                IF NEW.city = 'Отказ' THEN
-                    RAISE EXCEPTION 'constraint ck_secret_rule on db-7.internal.example refused %', NEW.phone;
-                END IF;
-                RETURN NEW;
-            END $f$;
-            CREATE TRIGGER test_refuse_loudly BEFORE INSERT OR UPDATE ON customers FOR EACH ROW EXECUTE FUNCTION test_refuse_loudly();
-            """);
+        await db.ExecuteAsync(Poison.LoudRefusalSql);
         var jobId = $"job-{Guid.NewGuid():N}";
         try
         {
