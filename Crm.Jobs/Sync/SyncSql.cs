@@ -55,6 +55,12 @@ internal static class SyncSql
 
     // 2. Per phone in scope: the latest order's contact fields and the completed orders'
     //    statistics. "Latest" = newest created_at, then highest id (the orders index serves this order).
+    //    The status test is written `(…) IS TRUE`, a form no index serves: the phone is then the
+    //    only indexable condition, so one customer's orders are read by the phone index alone even
+    //    on a table just loaded and not yet analysed, where the planner guessed the completed
+    //    orders few and ANDed the status index (most of the table) with the phone's
+    //    (FreshTablePlanTests). A FILTER over all the phone's orders would do the same, but costs
+    //    a whole-table sync a quarter more (docs/BENCHMARKS.md); this costs nothing measurable.
     public const string SourceSql = """
         WITH latest AS (
             SELECT DISTINCT ON (o.normalized_phone)
@@ -73,7 +79,7 @@ internal static class SyncSql
                    sum(o.total_amount) AS total_spent,
                    max(o.created_at) AS last_order_date
             FROM orders o
-            WHERE o.status = 'completed' AND {in_scope:o.normalized_phone}
+            WHERE (o.status = 'completed') IS TRUE AND {in_scope:o.normalized_phone}
             GROUP BY o.normalized_phone
         )
         SELECT l.phone, l.name, l.email, l.city, l.address,
