@@ -96,6 +96,8 @@ public sealed class OrderImporter(
         if (affected.Count > 0)
             await SyncScheduler.RecordAsync(connection, transaction, affected, ct);
         await transaction.CommitAsync(ct);
+        // A big load is planned for at once, not when autovacuum gets to it (its sync's statements first).
+        await TableStatistics.AnalyzeIfManyChangedAsync(connection, "orders", imported, ct);
         return new ImportResult(imported, rejected, skipped, errors, affected.Count);
     }
 

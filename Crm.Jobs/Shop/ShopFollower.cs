@@ -236,6 +236,8 @@ public sealed class ShopFollower(
         var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
         await _state.SnapshotAppliedAsync(crm, transaction, consistentPoint, read, valid, rejected, ct);
         await transaction.CommitAsync(ct);
+        // The shop's whole table just arrived: planned for at once (TableStatistics).
+        await TableStatistics.AnalyzeIfManyChangedAsync(crm, "orders", valid, ct);
 
         metrics.ShopApplied("snapshot", valid);
         metrics.ShopRejected(rejected);

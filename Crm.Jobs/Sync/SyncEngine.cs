@@ -85,6 +85,17 @@ public sealed class SyncEngine
     private async Task<SyncCounts> RunAsync(SyncMode mode, SyncScope scope, string? jobId, SyncDryRun? dryRun, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var counts = await RunOnAsync(connection, mode, scope, jobId, dryRun, ct);
+        // A run that created or rewrote much of customers (the first sync, an import's batch)
+        // leaves it analysed before the job reports success (TableStatistics).
+        if (dryRun is null)
+            await TableStatistics.AnalyzeIfManyChangedAsync(connection, "customers", counts.CreatedCount + counts.UpdatedCount, ct);
+        return counts;
+    }
+
+    private async Task<SyncCounts> RunOnAsync(
+        NpgsqlConnection connection, SyncMode mode, SyncScope scope, string? jobId, SyncDryRun? dryRun, CancellationToken ct)
+    {
         if (scope is SyncScope.Phones)
             return await RunInOneTransactionAsync(connection, mode, scope, jobId, dryRun, ct);
         if (scope is SyncScope.Pending)
