@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Crm.Jobs.Data;
 
@@ -64,22 +65,23 @@ public sealed class NpgsqlMetricsBridge
 
     private void Forward<T>(Instrument source, T value, ReadOnlySpan<KeyValuePair<string, object?>> tags) where T : struct
     {
+        // Every database command passes here several times: the tags stay on the stack (TagList).
         var kept = Kept(tags);
         if (source.IsObservable)
         {
-            _observed[source].Add((Convert.ToDouble(value), kept));
+            _observed[source].Add((Convert.ToDouble(value), [.. kept]));
             return;
         }
         switch (_mirrors.GetValueOrDefault(source))
         {
             case Counter<T> counter:
-                counter.Add(value, kept);
+                counter.Add(value, in kept);
                 break;
             case UpDownCounter<T> upDown:
-                upDown.Add(value, kept);
+                upDown.Add(value, in kept);
                 break;
             case Histogram<T> histogram:
-                histogram.Record(value, kept);
+                histogram.Record(value, in kept);
                 break;
         }
     }
@@ -105,9 +107,9 @@ public sealed class NpgsqlMetricsBridge
             .Select(g => (g.Sum(f => f.Value), g.First().Tags));
     }
 
-    private static KeyValuePair<string, object?>[] Kept(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private static TagList Kept(ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        var kept = new List<KeyValuePair<string, object?>>(tags.Length);
+        var kept = new TagList();
         foreach (var tag in tags)
         {
             if (DroppedTags.Contains(tag.Key))
@@ -116,6 +118,6 @@ public sealed class NpgsqlMetricsBridge
                 ? new(PoolTag, tag.Value is string name && CrmDataSources.Names.Contains(name) ? name : OtherPool)
                 : tag);
         }
-        return [.. kept];
+        return kept;
     }
 }
