@@ -67,19 +67,24 @@ public sealed class LedgerJobs(
             SELECT (SELECT count(*) FROM customer_changes
                     WHERE run_id = @run_id AND source = @revert AND field = ANY(@fields))::int,
                    (SELECT coalesce(sum(changes), 0) FROM revert_changes)::int,
-                   (SELECT coalesce(sum(redacted), 0) FROM revert_changes)::int;
+                   (SELECT coalesce(sum(redacted), 0) FROM revert_changes)::int,
+                   (SELECT count(DISTINCT customer_id) FROM customer_changes
+                    WHERE run_id = @run_id AND source = @revert AND field = ANY(@fields))::int;
             """, connection, transaction) { CommandTimeout = 0 };
         command.Parameters.AddWithValue("run_id", runId);
         command.Parameters.AddWithValue("fields", fields);
         command.Parameters.AddWithValue("revert", ChangeLedger.Revert);
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
-        int reverted, total, redacted;
+        int reverted, total, redacted, customers;
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            (reverted, total, redacted) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2));
+            (reverted, total, redacted, customers) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3));
         }
         await transaction.CommitAsync(ct);
+        // A revert of a force sync rewrites much of customers: the next statements are planned
+        // for the table as it now is (TableStatistics).
+        await TableStatistics.AnalyzeIfManyChangedAsync(connection, "customers", customers, ct);
         logger.LogInformation(
             "Reverted sync run {RunId}: {Reverted} field changes put back, {Skipped} kept (changed since), {Redacted} kept (values redacted)",
             runId, reverted, total - reverted, redacted);

@@ -95,6 +95,9 @@ public sealed class ErasureJobs(
             ("erased_at", erasedAt), ("counts", JsonSerializer.Serialize(counts)), ("id", erasureId),
             ("first_customer", customerIds.Length > 0 ? customerIds[0] : DBNull.Value));
         await transaction.CommitAsync(ct);
+        // A person with much of the orders (a test shop's one phone, a marketplace's account)
+        // leaves a table the planner no longer knows (TableStatistics).
+        await TableStatistics.AnalyzeIfManyChangedAsync(connection, "orders", counts["orders"], ct);
 
         logger.LogInformation("Erasure {ErasureId} completed: {Customers} customer(s), {Orders} order(s), {Ledger} ledger row(s) redacted",
             erasureId, counts["customers"], counts["orders"], counts["ledger"]);
