@@ -92,13 +92,15 @@ public sealed partial class Benchmark
 
     // One customer's statistics job: a completed order written straight into `orders` (no sync
     // is requested for it), then POST update-stats, GET /api/jobs/{id} every 3 ms until
-    // Succeeded, then the customer's row checked against its orders.
+    // Succeeded, then the customer's row checked against its orders. `key` and `what` name
+    // the figures: the settled table's (stats) and the one right after an import (stats.afterImport).
     private static async Task MeasureStatisticsJobAsync(
-        FigureSet set, BenchDatabase database, AppUnderTest app, List<SampledCustomer> customers, List<long> added)
+        FigureSet set, BenchDatabase database, AppUnderTest app, List<SampledCustomer> customers, List<long> added,
+        string key = "stats", string what = "one customer's statistics job", Target? engineTarget = null)
     {
-        var engine = set.Get("stats.engine", $"one customer's statistics job: engine time (durationMs), p50 of {JobSamples} (min–max)", "ms");
-        var wall = set.Get("stats.wall", $"one customer's statistics job: wall, POST → Succeeded, p50 of {JobSamples} (min–max)", "ms");
-        var enqueue = set.Get("stats.enqueue", $"POST /api/customers/{{id}}/update-stats answered (enqueue), p50 of {JobSamples}", "ms");
+        var engine = set.Get($"{key}.engine", $"{what}: engine time (durationMs), p50 of {JobSamples} (min–max)", "ms", engineTarget);
+        var wall = set.Get($"{key}.wall", $"{what}: wall, POST → Succeeded, p50 of {JobSamples} (min–max)", "ms");
+        var enqueue = set.Get($"{key}.enqueue", $"{what}: POST update-stats answered (enqueue), p50 of {JobSamples}", "ms");
         var notExact = 0;
         for (var i = 0; i < customers.Count; i++)
         {
@@ -120,12 +122,31 @@ public sealed partial class Benchmark
             wall.Add(job.WallMs);
             enqueue.Add(postMs);
         }
-        AddP99(set, engine, "stats.engine.p99", $"one customer's statistics job: engine time, p99 of {JobSamples}");
-        AddP99(set, wall, "stats.wall.p99", $"one customer's statistics job: wall, p99 of {JobSamples}");
-        AddP99(set, enqueue, "stats.enqueue.p99", $"POST update-stats answered (enqueue), p99 of {JobSamples}", Target.AtMost(10, "ms"));
-        set.Facts["statsJobNotExact"] = notExact;
-        Log($"statistics job: engine p50 {engine.Median:F1} / p99 {engine.Percentile(0.99):F1} ms, " +
+        AddP99(set, engine, $"{key}.engine.p99", $"{what}: engine time, p99 of {JobSamples}");
+        AddP99(set, wall, $"{key}.wall.p99", $"{what}: wall, p99 of {JobSamples}");
+        AddP99(set, enqueue, $"{key}.enqueue.p99", $"{what}: POST update-stats answered (enqueue), p99 of {JobSamples}",
+            key == "stats" ? Target.AtMost(10, "ms") : null);
+        set.Facts[key == "stats" ? "statsJobNotExact" : "statsAfterImportNotExact"] = notExact;
+        Log($"{what}: engine p50 {engine.Median:F1} / p99 {engine.Percentile(0.99):F1} ms, " +
             $"wall p50 {wall.Median:F1} / p99 {wall.Percentile(0.99):F1} ms, enqueue p99 {enqueue.Percentile(0.99):F1} ms, {notExact} not exact");
+    }
+
+    // Issue 23: one customer's statistics job from the moment the import's sync succeeded, as a
+    // user meets it: nothing settled in between (the bench keeps autovacuum off, so the tables
+    // hold only the statistics the app's own work left: TableStatistics).
+    private async Task MeasureStatisticsJobAfterImportAsync(FigureSet set, BenchDatabase database, AppUnderTest app)
+    {
+        var sample = await database.SampleCustomersAsync(WarmUpSamples + JobSamples, seed: 20261206);
+        var added = new List<long>();
+        try
+        {
+            await MeasureStatisticsJobAsync(set, database, app, sample, added, "stats.afterImport",
+                "one customer's statistics job right after the import's sync", Target.AtMost(10, "ms"));
+        }
+        finally
+        {
+            await database.DeleteOrdersAsync(added);
+        }
     }
 
     // Single order writes, one at a time: POST /api/orders for an existing customer's phone (in

@@ -200,6 +200,9 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
                     $"(engine {job.DurationMs / 1000:F1} s), total {totalMs / 1000:F1} s, peak RSS {app.PeakRssMb():F0} MB");
             }
 
+            if (options.Measures("stats-job", data.Orders))
+                await MeasureStatisticsJobAfterImportAsync(set, database, app);
+
             if (options.Measures("chunked-import", data.Orders))
                 await ImportInChunksAsync(set, data, database, app, run);
         }
