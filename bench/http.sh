@@ -69,7 +69,8 @@ PGDATA_DIR="$WORK/pg"
 pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "max_connections = 300" \
     "shared_buffers = 512MB" \
-    "max_wal_size = 4GB" || exit 1
+    "max_wal_size = 4GB" \
+    "shared_preload_libraries = 'pg_stat_statements'" || exit 1
 
 PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 say "Throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (fsync on)"
