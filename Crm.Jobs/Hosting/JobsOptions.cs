@@ -7,7 +7,8 @@ public sealed class JobsOptions
     // Workers serving per-customer jobs in this process (the bulk queue always has one).
     public int WorkerCount { get; set; } = Math.Max(4, Environment.ProcessorCount * 2);
 
-    // Fallback poll when no LISTEN/NOTIFY wake-up arrives; jobs normally start within milliseconds.
+    // Fallback poll when no wake-up arrives (a NOTIFY, or in role `all` an enqueue of this
+    // process); jobs normally start within milliseconds.
     public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     // Hangfire.PostgreSql's fetch: one `UPDATE … FOR UPDATE SKIP LOCKED` in a transaction

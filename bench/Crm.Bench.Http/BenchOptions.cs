@@ -23,7 +23,7 @@ public sealed class BenchOptions
     public int BurstClients { get; private set; } = 8;
     public int NoopJobs { get; private set; } = 5_000;
     public int PickupSamples { get; private set; } = 50;
-    public int EnqueueRounds { get; private set; } = 2;
+    public int EnqueueRounds { get; private set; } = 3;
     public int EnqueueRate { get; private set; } = 50;
     public int CostJobs { get; private set; } = 200;
     public Dictionary<string, string> AppEnvironment { get; } = [];
@@ -43,7 +43,7 @@ public sealed class BenchOptions
           --burst-clients N      concurrent HTTP clients of the burst (default 8)
           --noop-jobs N          no-op Hangfire jobs per throughput measurement (default 5000)
           --pickup-samples N     job pick-up samples per setting (default 50)
-          --enqueue-rounds N     rounds of the enqueue phase, old and new settings alternately (default 2)
+          --enqueue-rounds N     rounds of the enqueue phase, old and new settings alternately (default 3)
           --enqueue-rate N       requests per second of its steady-rate run (default 50)
           --cost-jobs N          jobs whose statements and commits it counts (default 200)
           --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,enqueue

@@ -52,7 +52,9 @@ public sealed partial class HttpBench
                 await WaitIdleAsync("the concurrent run", TimeSpan.FromMinutes(3), quiet: TimeSpan.FromSeconds(1));
                 Print($"{setting}, round {round}, {options.EnqueueRate} req/s", steady);
                 Print($"{setting}, round {round}, c{EnqueueClients}", concurrent);
-                runs.Add(new { setting, round, steady = Summary(steady), concurrent = Summary(concurrent) });
+                var inside = await ServerSideAsync(http);
+                Console.WriteLine($"    the app's own view: {inside}");
+                runs.Add(new { setting, round, steady = Summary(steady), concurrent = Summary(concurrent), inside });
                 report.Add($"enqueue update-stats p99, {setting} settings, {options.EnqueueRate} req/s, round {round}",
                     Stats.Percentile(steady, 99), "ms", "≤ 20 ms", setting == "new" ? Stats.Percentile(steady, 99) <= 20 : null);
                 report.Add($"enqueue update-stats p99, {setting} settings, c{EnqueueClients}, round {round}",
@@ -63,6 +65,21 @@ public sealed partial class HttpBench
             }
         }
         report.Details["enqueue"] = new { oldSettings = OldJobSettings, runs, costs };
+    }
+
+    // Where a request's time goes, as the app measures it (GET /metrics, OpenTelemetry):
+    // Kestrel's own duration of the enqueue requests so far (the rest of the client's time
+    // is queueing before Kestrel reads the request), and the thread pool's state now.
+    private static async Task<string> ServerSideAsync(HttpClient http)
+    {
+        var lines = (await http.GetStringAsync("/metrics")).Split('\n');
+        double Sum(string prefix) => lines
+            .Where(l => l.StartsWith(prefix, StringComparison.Ordinal) && l.Contains("update-stats"))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        var count = Sum("http_server_request_duration_seconds_count");
+        var mean = count > 0 ? Sum("http_server_request_duration_seconds_sum") / count * 1000 : double.NaN;
+        var pool = lines.Where(l => l.Contains("thread_pool") && !l.StartsWith('#')).Select(l => l.Trim());
+        return $"{count:0} requests, mean {mean:0.0} ms inside Kestrel; {string.Join("; ", pool)}";
     }
 
     private static void Print(string title, List<double> latencies) =>
