@@ -113,10 +113,10 @@ public static class CrmJobsExtensions
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatch>();
 
-        AddHangfire(services, connectionString);
         var role = Role(builder.Configuration);
+        AddHangfire(services, role);
         if (role is AppRole.All or AppRole.Worker)
-            AddJobServers(services);
+            AddJobServers(services, role);
         services.AddHostedService<RecurringJobs>();
         return builder;
     }
@@ -157,25 +157,26 @@ public static class CrmJobsExtensions
             : throw new InvalidOperationException($"Crm:Role '{text}' is not one of: all, api, worker.");
     }
 
-    public static PostgreSqlStorageOptions StorageOptions(JobsOptions options) => new()
+    public static PostgreSqlStorageOptions StorageOptions(JobsOptions options, AppRole role) => new()
     {
         SchemaName = "hangfire",
         QueuePollInterval = options.QueuePollInterval,
-        EnableLongPolling = true,
+        EnableLongPolling = options.LongPollingFor(role),
+        UseNativeDatabaseTransactions = options.UseNativeDatabaseTransactions,
         InvisibilityTimeout = options.InvisibilityTimeout,
         UseSlidingInvisibilityTimeout = true,
         // The schema is installed by the `migrate` command, never implicitly at start.
         PrepareSchemaIfNecessary = false,
     };
 
-    private static void AddHangfire(IServiceCollection services, string connectionString)
+    private static void AddHangfire(IServiceCollection services, AppRole role)
     {
         // Registered here rather than left to AddHangfire, which would hand out the
         // process-wide JobStorage.Current and JobActivator.Current: every host in a process
         // (the tests run several) keeps its own storage and runs jobs with its own services.
         services.AddSingleton<JobStorage>(sp => new PostgreSqlStorage(
             new DataSourceConnectionFactory(sp.GetRequiredService<NpgsqlDataSource>()),
-            StorageOptions(sp.GetRequiredService<IOptions<JobsOptions>>().Value)));
+            StorageOptions(sp.GetRequiredService<IOptions<JobsOptions>>().Value, role)));
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(
             sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton<Hangfire.Common.IJobFilterProvider, HostJobFilterProvider>();
@@ -227,7 +228,7 @@ public static class CrmJobsExtensions
             throw new NotSupportedException();
     }
 
-    private static void AddJobServers(IServiceCollection services)
+    private static void AddJobServers(IServiceCollection services, AppRole role)
     {
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "customers", [JobQueues.Default],
             sp.GetRequiredService<IOptions<JobsOptions>>().Value.WorkerCount));
@@ -235,7 +236,8 @@ public static class CrmJobsExtensions
         services.AddHangfireServer((sp, server) => ConfigureServer(sp, server, "webhooks", [JobQueues.Webhooks],
             sp.GetRequiredService<IOptions<WebhookOptions>>().Value.WorkerCount));
         services.AddHostedService<WebhookDispatcher>();
-        services.AddHostedService<ListenerNudge>();
+        services.AddHostedService(sp => new ListenerNudge(sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<IOptions<JobsOptions>>(), role, sp.GetRequiredService<ILogger<ListenerNudge>>()));
         services.AddHostedService<GaugePublisher>();
         services.AddHostedService<ShopFollower>();
     }

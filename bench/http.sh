@@ -5,10 +5,11 @@
 #   bench/http.sh                      the default run (about 10 minutes)
 #   bench/http.sh --duration 3         shorter wrk runs (seconds); other options:
 #   bench/http.sh --help               see Crm.Bench.Http's usage
+#   bench/http.sh --phases enqueue     the job engine's own cost (issue 23; not in the default run)
 #
-# Starts its own throwaway PostgreSQL 15 (fsync on, as in production) on a free port,
-# installs wrk when missing, builds Crm.Api, bench/BarePeer and bench/Crm.Bench.Http in
-# Release, then runs the benchmark. It prints a table and writes
+# Starts its own throwaway PostgreSQL 15 (fsync on, as in production; pg_stat_statements
+# loaded) on a free port, installs wrk when missing, builds Crm.Api, bench/BarePeer and
+# bench/Crm.Bench.Http in Release, then runs the benchmark. It prints a table and writes
 # bench/results/http-<timestamp>.json (git-ignored). The server is removed on exit.
 set -uo pipefail
 
@@ -69,7 +70,8 @@ PGDATA_DIR="$WORK/pg"
 pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "max_connections = 300" \
     "shared_buffers = 512MB" \
-    "max_wal_size = 4GB" || exit 1
+    "max_wal_size = 4GB" \
+    "shared_preload_libraries = 'pg_stat_statements'" || exit 1
 
 PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 say "Throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (fsync on)"

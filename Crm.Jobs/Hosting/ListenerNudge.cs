@@ -11,12 +11,15 @@ namespace Crm.Jobs.Hosting;
 // Meanwhile the fetched job's sliding invisibility keeps every other worker off it, so
 // with nothing new enqueued it waited for minutes (docs/BENCHMARKS.md). A NOTIFY every
 // few seconds from each process with a job server bounds that wait; it costs one
-// statement per interval, and each listening worker one look at the queue.
-public sealed class ListenerNudge(NpgsqlDataSource dataSource, IOptions<JobsOptions> options, ILogger<ListenerNudge> logger)
+// statement per interval, and each listening worker one look at the queue. Without long
+// polling (role `all` by default, JobsOptions.EnableLongPolling) nobody listens: no nudge.
+public sealed class ListenerNudge(NpgsqlDataSource dataSource, IOptions<JobsOptions> options, AppRole role, ILogger<ListenerNudge> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!options.Value.LongPollingFor(role))
+            return;
         var interval = options.Value.ListenerNudgeInterval;
         using var timer = new PeriodicTimer(interval);
         while (await timer.WaitForNextTickAsync(stoppingToken))

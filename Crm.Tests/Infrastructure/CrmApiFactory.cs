@@ -51,6 +51,10 @@ public class CrmApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         // Each idle Hangfire worker holds a connection (long polling): the suite runs many
         // hosts on one server, so the webhooks queue gets two.
         builder.UseSetting("Crm:Webhooks:WorkerCount", "2");
+        // Several hosts share this process, and Hangfire.PostgreSql's in-process wake-up of a
+        // queue's workers is process-wide: it may wake another host's worker. LISTEN/NOTIFY
+        // stays within each test's database. (JobWakeUpTests runs role `all` as shipped.)
+        builder.UseSetting("Crm:Jobs:EnableLongPolling", "true");
         // Real keys, as in Production; clients send the admin key unless a test says otherwise.
         foreach (var (key, index) in TestKeys.All.Select((k, i) => (k, i)))
         {

@@ -14,6 +14,7 @@ public sealed class BenchDatabase : IAsyncDisposable
     private readonly string adminConnectionString;
 
     public string ConnectionString { get; }
+    public string AdminConnectionString => adminConnectionString;
     public NpgsqlDataSource DataSource { get; }
 
     public BenchDatabase(string adminConnectionString)

@@ -9,6 +9,9 @@ public sealed class BenchOptions
     // Not in the default run: --explain adds it.
     public const string ExplainPhase = "explain";
 
+    // Not in the default run either (issue 23, section 5): --phases enqueue.
+    public const string EnqueuePhase = "enqueue";
+
     public string Root { get; private set; } = Directory.GetCurrentDirectory();
     public string? AppDll { get; private set; }
     public int DurationSeconds { get; private set; } = 10;
@@ -20,6 +23,9 @@ public sealed class BenchOptions
     public int BurstClients { get; private set; } = 8;
     public int NoopJobs { get; private set; } = 5_000;
     public int PickupSamples { get; private set; } = 50;
+    public int EnqueueRounds { get; private set; } = 3;
+    public int EnqueueRate { get; private set; } = 50;
+    public int CostJobs { get; private set; } = 200;
     public Dictionary<string, string> AppEnvironment { get; } = [];
     public bool ReuseDatabase { get; private set; }
     public HashSet<string> Phases { get; private set; } = [.. AllPhases];
@@ -37,8 +43,11 @@ public sealed class BenchOptions
           --burst-clients N      concurrent HTTP clients of the burst (default 8)
           --noop-jobs N          no-op Hangfire jobs per throughput measurement (default 5000)
           --pickup-samples N     job pick-up samples per setting (default 50)
-          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain
-                                 (default: all but explain)
+          --enqueue-rounds N     rounds of the enqueue phase, old and new settings alternately (default 3)
+          --enqueue-rate N       requests per second of its steady-rate run (default 50)
+          --cost-jobs N          jobs whose statements and commits it counts (default 200)
+          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,enqueue
+                                 (default: all but explain and enqueue)
           --explain              also print EXPLAIN (ANALYZE, BUFFERS) of the list and search queries
           --app-env KEY=VALUE    extra environment of the app's processes, for experiments
                                  (e.g. OTEL_SDK_DISABLED=true); repeatable
@@ -72,9 +81,12 @@ public sealed class BenchOptions
                     case "--burst-clients": options.BurstClients = Positive(); break;
                     case "--noop-jobs": options.NoopJobs = Positive(); break;
                     case "--pickup-samples": options.PickupSamples = Positive(); break;
+                    case "--enqueue-rounds": options.EnqueueRounds = Positive(); break;
+                    case "--enqueue-rate": options.EnqueueRate = Positive(); break;
+                    case "--cost-jobs": options.CostJobs = Positive(); break;
                     case "--phases":
                         options.Phases = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-                        if (options.Phases.Except([.. AllPhases, ExplainPhase]).FirstOrDefault() is { } unknown)
+                        if (options.Phases.Except([.. AllPhases, ExplainPhase, EnqueuePhase]).FirstOrDefault() is { } unknown)
                             throw new ArgumentException($"unknown phase '{unknown}'");
                         break;
                     case "--explain": explain = true; break;

@@ -26,7 +26,7 @@ public sealed partial class HttpBench
     private async Task HangfireNoopAsync()
     {
         var jobsOptions = new JobsOptions();
-        var storageOptions = CrmJobsExtensions.StorageOptions(jobsOptions);
+        var storageOptions = CrmJobsExtensions.StorageOptions(jobsOptions, AppRole.All);
         Section($"Hangfire raw throughput: {options.NoopJobs:N0} no-op jobs, {jobsOptions.WorkerCount} workers, " +
             $"{options.BurstClients} concurrent enqueuers, long polling {(storageOptions.EnableLongPolling ? "on" : "off")}, " +
             $"queue poll {storageOptions.QueuePollInterval.TotalSeconds:0.#} s");

@@ -31,7 +31,7 @@ public sealed partial class HttpBench
 
         report.Details["pickup"] = new
         {
-            queuePollInterval = "00:00:02 (Crm:Jobs:QueuePollInterval) with LISTEN/NOTIFY long polling",
+            queuePollInterval = "00:00:02 (Crm:Jobs:QueuePollInterval); role all wakes its own workers, api and worker use LISTEN/NOTIFY",
             sameProcessMs = sameProcess,
             workerProcessMs = separate,
         };

@@ -78,6 +78,9 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
                 await HangfireNoopAsync();
             if (options.Has("pickup"))
                 await PickupAsync();
+            // Last: it starts an app of its own per setting.
+            if (options.Has(BenchOptions.EnqueuePhase))
+                await EnqueueCostAsync();
         }
         finally
         {
@@ -123,7 +126,7 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
     // The app's configuration for every process of it: production, no recurring syncs to
     // disturb the measurements, the benchmark's API key, and a rate limit far above any
     // load generated here (the limiter still runs on every request).
-    private Dictionary<string, string> AppEnvironment(string role = "all")
+    private Dictionary<string, string> AppEnvironment(string role = "all", IReadOnlyDictionary<string, string>? extra = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -138,15 +141,15 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
             ["Crm__Auth__ApiKeys__0__Roles"] = "admin",
             ["Crm__RateLimit__PermitsPerMinute"] = "1000000000",
         };
-        foreach (var (key, value) in options.AppEnvironment)
+        foreach (var (key, value) in options.AppEnvironment.Concat(extra ?? new Dictionary<string, string>()))
             environment[key] = value;
         return environment;
     }
 
-    private async Task<ChildProcess> StartAppAsync(string name, string role)
+    private async Task<ChildProcess> StartAppAsync(string name, string role, IReadOnlyDictionary<string, string>? extra = null)
     {
         var port = FreePort();
-        var child = ChildProcess.Start(name, AppDll, ["--role", role], port, AppEnvironment(role), Log(name));
+        var child = ChildProcess.Start(name, AppDll, ["--role", role], port, AppEnvironment(role, extra), Log(name));
         await child.WaitReadyAsync("/health/ready", TimeSpan.FromMinutes(2));
         Console.WriteLine($"  started {name}: Crm.Api.dll --role {role} on {child.BaseUrl} (pid {child.Id})");
         return child;
