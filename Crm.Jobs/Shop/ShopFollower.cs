@@ -161,7 +161,7 @@ public sealed class ShopFollower(
                 var created = await replication.CreatePgOutputReplicationSlot(
                     o.Slot, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
                 var snapshot = new ShopSnapshot(o, _state, jobsDataSource, erasedPhones, metrics, logger);
-                if (await snapshot.CopyAsync(crm, NewRows(), heartbeat, created.SnapshotName!, created.ConsistentPoint, ct))
+                if (await snapshot.CopyAsync(crm, NewRows(ShopSnapshot.CachedPhones), heartbeat, created.SnapshotName!, created.ConsistentPoint, ct))
                     await DispatchAsync(true, ct);
                 applied = created.ConsistentPoint;
                 slot = created;
@@ -320,7 +320,8 @@ public sealed class ShopFollower(
         }
     }
 
-    private ShopRows NewRows() => new(new OrderInputValidator(clock), phones, Options, clock);
+    private ShopRows NewRows(int cachedPhones = OrderImporter.MaxCachedPhones) =>
+        new(new OrderInputValidator(clock), phones, Options, clock, cachedPhones);
 
     private static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
 }

@@ -7,11 +7,13 @@ namespace Crm.Jobs.Shop;
 
 // A shop row's values (text, as PostgreSQL prints them, in OrderField order) into an order,
 // by the same rules as POST /api/orders, or the reason it is rejected.
-public sealed class ShopRows(IValidator<OrderInput> validator, PhoneNormalizer phones, ShopOptions options, TimeProvider clock)
+// cachedPhones: distinct phone spellings kept parsed (libphonenumber is the costliest step per row).
+public sealed class ShopRows(
+    IValidator<OrderInput> validator, PhoneNormalizer phones, ShopOptions options, TimeProvider clock, int cachedPhones = OrderImporter.MaxCachedPhones)
 {
     public const int ShopIdMaxLength = 100;
 
-    private readonly PhoneCache _phones = new(phones, OrderImporter.MaxCachedPhones);
+    private readonly PhoneCache _phones = new(phones, cachedPhones);
 
     public static string ShopId(string? id) =>
         id is null ? "" : id.Length <= ShopIdMaxLength ? id : id[..ShopIdMaxLength];

@@ -19,6 +19,11 @@ internal sealed class ShopSnapshot(
     ShopOptions options, ShopFollowerStateStore state, NpgsqlDataSource jobsDataSource, ErasedPhones erasedPhones,
     CrmMetrics metrics, ILogger logger)
 {
+    // The whole table's phones pass by once each per order: a cache smaller than their number
+    // parses every row's phone again (1M orders over 200 000 phones: about 13 µs a row). At
+    // most about 70 MB, only while the snapshot runs.
+    public const int CachedPhones = 500_000;
+
     // Returns whether any customer needs a sync (to dispatch once the caller may).
     public async Task<bool> CopyAsync(NpgsqlConnection crm, ShopRows rows, ShopSnapshotHeartbeat heartbeat,
         string snapshotName, NpgsqlLogSequenceNumber consistentPoint, CancellationToken ct)
