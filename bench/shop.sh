@@ -277,6 +277,9 @@ one_run() {
     tsnap="$(wait_for crm "SELECT true FROM shop_follower WHERE state IN ('snapshotting', 'following')" 0.1 600)"
     tfollow="$(wait_for crm "SELECT state = 'following' AND snapshot_rows = $ORDERS FROM shop_follower" 0.1 3600)"
     [ -n "$tfollow" ] || { warn "the follower did not reach 'following' with $ORDERS rows"; q crm -c "SELECT * FROM shop_follower" >&2; tail -n 30 "$app_log" >&2; return 1; }
+    # The app's CPU time (user + system) up to 'following': what the snapshot costs the app,
+    # less dependent on the machine's load than the wall time.
+    local app_cpu_ms; app_cpu_ms="$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$APP_PID/stat" 2>/dev/null || echo 0)"
     texact="$(wait_for crm "SELECT count(*) = $phones AND sum(total_spent) = $completed_sum FROM customers" 0.1 3600)"
     [ -n "$texact" ] || { warn "customers never became exact after the snapshot"; return 1; }
     local snap_start_ms snapshot_ms exact_ms
@@ -285,7 +288,7 @@ one_run() {
     exact_ms="$(ms "$t0" "$texact")"
     local shop_orders; shop_orders="$(q crm -c "SELECT count(*) FROM orders WHERE source = 'shop'")"
     [ "$shop_orders" = "$ORDERS" ] || warn "orders holds $shop_orders shop orders after the snapshot, not $ORDERS"
-    say "snapshot: following after $snapshot_ms ms (state seen at $snap_start_ms ms), customers exact after $exact_ms ms; bare COPY $copy_ms ms"
+    say "snapshot: following after $snapshot_ms ms (state seen at $snap_start_ms ms; app CPU $app_cpu_ms ms), customers exact after $exact_ms ms; bare COPY $copy_ms ms"
 
     # 2. One shop transaction of $STREAM orders.
     local stream_ms=0 stream_exact_ms=0 stream_rate=0 p50=0 p99=0 max=0 missing=0 pairs=""
@@ -342,7 +345,7 @@ one_run() {
     {"run": $run, "waitedForTestsSeconds": "$waited", "loadBefore": "$load_before", "loadAfter": "$load_after",
      "fillMs": $fill_ms, "distinctPhones": $phones,
      "bareCopyMs": $copy_ms, "snapshotStateSeenMs": $snap_start_ms, "snapshotFollowingMs": $snapshot_ms,
-     "snapshotCustomersExactMs": $exact_ms,
+     "snapshotCustomersExactMs": $exact_ms, "snapshotAppCpuMs": $app_cpu_ms,
      "snapshotOverBareCopy": $(awk -v a="$snapshot_ms" -v b="$copy_ms" 'BEGIN { printf "%.2f", a / b }'),
      "streamOrders": $STREAM, "streamAppliedMs": $stream_ms, "streamOrdersPerSecond": $stream_rate,
      "streamCustomersExactMs": $stream_exact_ms,
