@@ -9,6 +9,7 @@
 # Options: --orders N (default 1000000), --runs R (default 3 below 1 000 000 orders, else 1),
 # --writes W single-order writes timed (default 200), --max-wait S (seconds to wait for a
 # test run on the machine to end before each run, default 1200; 0: do not wait),
+# --snapshot-only (step 1 only: the snapshot and the bare COPY),
 # --log-statements MS (log the statements of MS ms or more; the server's and the app's logs are
 # kept next to the JSON: where the time goes).
 #
@@ -45,6 +46,7 @@ RUNS=""
 WRITES=200
 MAX_WAIT=1200
 LOG_MS=""
+SNAPSHOT_ONLY=""
 STREAM=100000
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
         --writes) WRITES="$2"; shift 2 ;;
         --max-wait) MAX_WAIT="$2"; shift 2 ;;
         --log-statements) LOG_MS="$2"; shift 2 ;;
+        --snapshot-only) SNAPSHOT_ONLY=1; shift ;;
         -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "bench/shop.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -260,11 +263,11 @@ one_run() {
     q crm -c "DROP TABLE orders_ref" -c "CHECKPOINT" >/dev/null
 
     # The app, following the shop.
-    local http_port; http_port="$(pg_free_port 41000)"
+    local http_port; http_port="$(pg_free_port)"
     local app_log="$WORK/logs/app-$run.log"
     t0="$(now)"
     ConnectionStrings__Crm="$CRM_CS" ASPNETCORE_ENVIRONMENT=Production \
-        Crm__Sync__Cron="" \
+        Crm__Sync__Cron="" Crm__Privacy__HashKey="bench-only-privacy-hash-key-0123456789" \
         Crm__Auth__ApiKeys__0__Name=bench Crm__Auth__ApiKeys__0__Key="$API_KEY" Crm__Auth__ApiKeys__0__Roles=admin \
         Crm__RateLimit__PermitsPerMinute=1000000 \
         Crm__Shop__ConnectionString="$SHOP_CS" Crm__Shop__Slot="$slot" Crm__Shop__StatusInterval=00:00:01 \
@@ -274,6 +277,9 @@ one_run() {
     tsnap="$(wait_for crm "SELECT true FROM shop_follower WHERE state IN ('snapshotting', 'following')" 0.1 600)"
     tfollow="$(wait_for crm "SELECT state = 'following' AND snapshot_rows = $ORDERS FROM shop_follower" 0.1 3600)"
     [ -n "$tfollow" ] || { warn "the follower did not reach 'following' with $ORDERS rows"; q crm -c "SELECT * FROM shop_follower" >&2; tail -n 30 "$app_log" >&2; return 1; }
+    # The app's CPU time (user + system) up to 'following': what the snapshot costs the app,
+    # less dependent on the machine's load than the wall time.
+    local app_cpu_ms; app_cpu_ms="$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$APP_PID/stat" 2>/dev/null || echo 0)"
     texact="$(wait_for crm "SELECT count(*) = $phones AND sum(total_spent) = $completed_sum FROM customers" 0.1 3600)"
     [ -n "$texact" ] || { warn "customers never became exact after the snapshot"; return 1; }
     local snap_start_ms snapshot_ms exact_ms
@@ -282,51 +288,52 @@ one_run() {
     exact_ms="$(ms "$t0" "$texact")"
     local shop_orders; shop_orders="$(q crm -c "SELECT count(*) FROM orders WHERE source = 'shop'")"
     [ "$shop_orders" = "$ORDERS" ] || warn "orders holds $shop_orders shop orders after the snapshot, not $ORDERS"
-    say "snapshot: following after $snapshot_ms ms (state seen at $snap_start_ms ms), customers exact after $exact_ms ms; bare COPY $copy_ms ms"
+    say "snapshot: following after $snapshot_ms ms (state seen at $snap_start_ms ms; app CPU $app_cpu_ms ms), customers exact after $exact_ms ms; bare COPY $copy_ms ms"
 
     # 2. One shop transaction of $STREAM orders.
-    q crm -c "CHECKPOINT" >/dev/null
-    local applied0; applied0="$(q crm -c "SELECT orders_applied FROM shop_follower")"
-    local tcommit tapplied tstream_exact
-    tcommit="$(q shop -c "INSERT INTO orders_order ($SHOP_COLUMNS) $(shop_rows_sql $((ORDERS + 1)) $((ORDERS + STREAM)) "$PHONES")" \
-                      -c "SELECT extract(epoch FROM clock_timestamp())" | tail -n 1)"
-    tapplied="$(wait_for crm "SELECT orders_applied >= $applied0 + $STREAM FROM shop_follower" 0.02 1800)"
-    [ -n "$tapplied" ] || { warn "the stream's $STREAM orders were not applied"; q crm -c "SELECT * FROM shop_follower" >&2; return 1; }
-    shop_orders="$(q crm -c "SELECT count(*) FROM orders WHERE source = 'shop'")"
-    [ "$shop_orders" = "$((ORDERS + STREAM))" ] || warn "orders holds $shop_orders shop orders after the stream, not $((ORDERS + STREAM))"
-    completed_sum="$(q shop -c "SELECT sum(total_amount) FROM orders_order WHERE status = 'completed'")"
-    tstream_exact="$(wait_for crm "SELECT count(*) = $phones AND sum(total_spent) = $completed_sum FROM customers" 0.1 1800)"
-    [ -n "$tstream_exact" ] || { warn "customers never became exact after the stream"; return 1; }
-    local stream_ms stream_exact_ms stream_rate
-    stream_ms="$(ms "$tcommit" "$tapplied")"
-    stream_exact_ms="$(ms "$tcommit" "$tstream_exact")"
-    stream_rate="$(awk -v n="$STREAM" -v t="$stream_ms" 'BEGIN { printf "%.0f", n / (t / 1000) }')"
-    say "stream: $STREAM orders applied $stream_ms ms after their commit ($stream_rate orders/s), customers exact after $stream_exact_ms ms"
+    local stream_ms=0 stream_exact_ms=0 stream_rate=0 p50=0 p99=0 max=0 missing=0 pairs=""
+    if [ -z "$SNAPSHOT_ONLY" ]; then
+        q crm -c "CHECKPOINT" >/dev/null
+        local applied0; applied0="$(q crm -c "SELECT orders_applied FROM shop_follower")"
+        local tcommit tapplied tstream_exact
+        tcommit="$(q shop -c "INSERT INTO orders_order ($SHOP_COLUMNS) $(shop_rows_sql $((ORDERS + 1)) $((ORDERS + STREAM)) "$PHONES")" \
+                          -c "SELECT extract(epoch FROM clock_timestamp())" | tail -n 1)"
+        tapplied="$(wait_for crm "SELECT orders_applied >= $applied0 + $STREAM FROM shop_follower" 0.02 1800)"
+        [ -n "$tapplied" ] || { warn "the stream's $STREAM orders were not applied"; q crm -c "SELECT * FROM shop_follower" >&2; return 1; }
+        shop_orders="$(q crm -c "SELECT count(*) FROM orders WHERE source = 'shop'")"
+        [ "$shop_orders" = "$((ORDERS + STREAM))" ] || warn "orders holds $shop_orders shop orders after the stream, not $((ORDERS + STREAM))"
+        completed_sum="$(q shop -c "SELECT sum(total_amount) FROM orders_order WHERE status = 'completed'")"
+        tstream_exact="$(wait_for crm "SELECT count(*) = $phones AND sum(total_spent) = $completed_sum FROM customers" 0.1 1800)"
+        [ -n "$tstream_exact" ] || { warn "customers never became exact after the stream"; return 1; }
+        stream_ms="$(ms "$tcommit" "$tapplied")"
+        stream_exact_ms="$(ms "$tcommit" "$tstream_exact")"
+        stream_rate="$(awk -v n="$STREAM" -v t="$stream_ms" 'BEGIN { printf "%.0f", n / (t / 1000) }')"
+        say "stream: $STREAM orders applied $stream_ms ms after their commit ($stream_rate orders/s), customers exact after $stream_exact_ms ms"
 
-    # 3. Single writes -> customer exact.
-    q crm -c "CHECKPOINT" >/dev/null
-    q crm -c "CALL bench_watch($WRITES, 0.01, $((WRITES + 300)))" &
-    local watcher=$!
-    q crm -c "CALL bench_writes('$SHOP_LIBPQ', $WRITES)" || { kill "$watcher" 2>/dev/null; return 1; }
-    wait "$watcher"
-    # In commit order: [ms after the first write's commit, ms to exact] (a stall shows as a ramp).
-    local pairs; pairs="$(q crm -c "SELECT '[' || round(extract(epoch FROM w.committed_at - min(w.committed_at) OVER ()) * 1000)
-                                        || ',' || round(extract(epoch FROM e.exact_at - w.committed_at) * 1000) || ']'
-                                        FROM bench_write w JOIN bench_exact e USING (phone) ORDER BY w.committed_at")"
-    local lat; lat="$(tr -d '[]' <<<"$pairs" | cut -d, -f2)"
-    local missing; missing="$(q crm -c "SELECT count(*) FROM bench_write w WHERE NOT EXISTS (SELECT 1 FROM bench_exact e WHERE e.phone = w.phone)")"
-    [ "$missing" = 0 ] || warn "$missing single writes never showed in their customer"
-    # The API shows the same as the table (one customer).
-    local check_phone api_check
-    check_phone="$(q crm -c "SELECT phone FROM bench_write ORDER BY committed_at DESC LIMIT 1")"
-    api_check="$(curl -s -G -H "X-Api-Key: $API_KEY" --data-urlencode "search=$check_phone" "http://127.0.0.1:$http_port/api/customers" |
-        grep -o '"totalOrders":[0-9]*' | head -n 1 | cut -d: -f2)"
-    local expect_orders; expect_orders="$(q crm -c "SELECT expect_orders FROM bench_write WHERE phone = '$check_phone'")"
-    [ "$api_check" = "$expect_orders" ] || warn "GET /api/customers?search=$check_phone shows totalOrders $api_check, expected $expect_orders"
-    local p50 p99 max
-    read -r p50 p99 max < <(grep -v '^$' <<<"$lat" | sort -n | awk '{ v[NR] = $1 } END {
-        r50 = int((NR * 50 + 99) / 100); r99 = int((NR * 99 + 99) / 100); print v[r50], v[r99], v[NR] }')
-    say "single writes: commit -> customer exact p50 $p50 ms, p99 $p99 ms, max $max ms"
+        # 3. Single writes -> customer exact.
+        q crm -c "CHECKPOINT" >/dev/null
+        q crm -c "CALL bench_watch($WRITES, 0.01, $((WRITES + 300)))" &
+        local watcher=$!
+        q crm -c "CALL bench_writes('$SHOP_LIBPQ', $WRITES)" || { kill "$watcher" 2>/dev/null; return 1; }
+        wait "$watcher"
+        # In commit order: [ms after the first write's commit, ms to exact] (a stall shows as a ramp).
+        pairs="$(q crm -c "SELECT '[' || round(extract(epoch FROM w.committed_at - min(w.committed_at) OVER ()) * 1000)
+                                            || ',' || round(extract(epoch FROM e.exact_at - w.committed_at) * 1000) || ']'
+                                            FROM bench_write w JOIN bench_exact e USING (phone) ORDER BY w.committed_at")"
+        local lat; lat="$(tr -d '[]' <<<"$pairs" | cut -d, -f2)"
+        missing="$(q crm -c "SELECT count(*) FROM bench_write w WHERE NOT EXISTS (SELECT 1 FROM bench_exact e WHERE e.phone = w.phone)")"
+        [ "$missing" = 0 ] || warn "$missing single writes never showed in their customer"
+        # The API shows the same as the table (one customer).
+        local check_phone api_check
+        check_phone="$(q crm -c "SELECT phone FROM bench_write ORDER BY committed_at DESC LIMIT 1")"
+        api_check="$(curl -s -G -H "X-Api-Key: $API_KEY" --data-urlencode "search=$check_phone" "http://127.0.0.1:$http_port/api/customers" |
+            grep -o '"totalOrders":[0-9]*' | head -n 1 | cut -d: -f2)"
+        local expect_orders; expect_orders="$(q crm -c "SELECT expect_orders FROM bench_write WHERE phone = '$check_phone'")"
+        [ "$api_check" = "$expect_orders" ] || warn "GET /api/customers?search=$check_phone shows totalOrders $api_check, expected $expect_orders"
+        read -r p50 p99 max < <(grep -v '^$' <<<"$lat" | sort -n | awk '{ v[NR] = $1 } END {
+            r50 = int((NR * 50 + 99) / 100); r99 = int((NR * 99 + 99) / 100); print v[r50], v[r99], v[NR] }')
+        say "single writes: commit -> customer exact p50 $p50 ms, p99 $p99 ms, max $max ms"
+    fi
 
     local state; state="$(q crm -F '|' -c "SELECT state, snapshot_rows, orders_applied, rejected, coalesce(error, '') FROM shop_follower")"
     local load_after; load_after="$(load)"
@@ -338,7 +345,7 @@ one_run() {
     {"run": $run, "waitedForTestsSeconds": "$waited", "loadBefore": "$load_before", "loadAfter": "$load_after",
      "fillMs": $fill_ms, "distinctPhones": $phones,
      "bareCopyMs": $copy_ms, "snapshotStateSeenMs": $snap_start_ms, "snapshotFollowingMs": $snapshot_ms,
-     "snapshotCustomersExactMs": $exact_ms,
+     "snapshotCustomersExactMs": $exact_ms, "snapshotAppCpuMs": $app_cpu_ms,
      "snapshotOverBareCopy": $(awk -v a="$snapshot_ms" -v b="$copy_ms" 'BEGIN { printf "%.2f", a / b }'),
      "streamOrders": $STREAM, "streamAppliedMs": $stream_ms, "streamOrdersPerSecond": $stream_rate,
      "streamCustomersExactMs": $stream_exact_ms,

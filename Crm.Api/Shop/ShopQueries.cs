@@ -59,5 +59,5 @@ public sealed class ShopQueries(CrmDbContext db, IOptions<ShopOptions> options, 
     }
 
     private static TimeSpan StaleAfter(ShopOptions options) =>
-        TimeSpan.FromTicks(Math.Max(options.StatusInterval.Ticks * 3, TimeSpan.FromSeconds(30).Ticks));
+        TimeSpan.FromTicks(Math.Max(options.StatusInterval.Ticks * 3, options.StaleAfter.Ticks));
 }

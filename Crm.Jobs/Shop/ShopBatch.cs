@@ -235,7 +235,7 @@ public sealed class ShopBatch(int sliceRows)
         await copy.WriteAsync(order.DeliveryAddress ?? "", NpgsqlDbType.Text, ct);
         await copy.WriteAsync(row.AddressUnchanged, NpgsqlDbType.Boolean, ct);
         await copy.WriteAsync(order.TotalAmount!.Value, NpgsqlDbType.Numeric, ct);
-        await copy.WriteAsync(EnumText.ToText(order.Status!.Value), NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(OrderText.StatusTexts[order.Status!.Value], NpgsqlDbType.Text, ct);
         await copy.WriteAsync(order.CreatedAt!.Value.UtcDateTime, NpgsqlDbType.TimestampTz, ct);
     }
 

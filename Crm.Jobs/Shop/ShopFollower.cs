@@ -154,12 +154,18 @@ public sealed class ShopFollower(
             if (walStatus is not null)
                 await replication.DropReplicationSlot(o.Slot, cancellationToken: ct);
             await _state.SetStateAsync(crm, ShopFollowerStatus.Snapshotting, null, ct);
-            // The exported snapshot stays valid while this connection stays idle: the copy
-            // runs on other connections, and streaming starts here right after.
-            var created = await replication.CreatePgOutputReplicationSlot(
-                o.Slot, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
-            applied = await SnapshotAsync(crm, created.SnapshotName!, created.ConsistentPoint, ct);
-            slot = created;
+            await using (var heartbeat = ShopSnapshotHeartbeat.Start(_state, o, logger, ct))
+            {
+                // The exported snapshot stays valid while this connection stays idle: the copy
+                // runs on other connections, and streaming starts here right after.
+                var created = await replication.CreatePgOutputReplicationSlot(
+                    o.Slot, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
+                var snapshot = new ShopSnapshot(o, _state, jobsDataSource, erasedPhones, metrics, logger);
+                if (await snapshot.CopyAsync(crm, NewRows(ShopSnapshot.CachedPhones), heartbeat, created.SnapshotName!, created.ConsistentPoint, ct))
+                    await DispatchAsync(true, ct);
+                applied = created.ConsistentPoint;
+                slot = created;
+            }
         }
         else
         {
@@ -183,89 +189,6 @@ public sealed class ShopFollower(
         await first;
         ct.ThrowIfCancellationRequested();
         throw new InvalidOperationException("The shop's server ended the replication stream.");
-    }
-
-    // ---- The snapshot ----
-
-    private async Task<NpgsqlLogSequenceNumber> SnapshotAsync(
-        NpgsqlConnection crm, string snapshotName, NpgsqlLogSequenceNumber consistentPoint, CancellationToken ct)
-    {
-        var o = Options;
-        var rows = NewRows();
-        var rejections = new List<(string ShopId, string Reason)>();
-        long read = 0, valid = 0;
-
-        await using var shop = ShopDatabase.CreateConnection(o);
-        await shop.OpenAsync(ct);
-        await using var shopTransaction = await shop.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        // The shop's rows exactly as of the slot's creation: the stream starts where they end.
-        await shop.ExecuteAsync($"SET TRANSACTION SNAPSHOT '{snapshotName.Replace("'", "''")}'", ct);
-
-        await using var transaction = await crm.BeginTransactionAsync(ct);
-        await crm.ExecuteAsync(ShopBatch.CreateStagingSql, ct);
-        await using (var export = await BeginExportAsync(shop, o, ct))
-        await using (var copy = await crm.BeginBinaryImportAsync(ShopBatch.CopySql, ct))
-        {
-            var values = new string?[Enum.GetValues<OrderField>().Length];
-            while (await export.StartRowAsync(ct) != -1)
-            {
-                for (var i = 0; i < values.Length; i++)
-                    values[i] = export.IsNull ? await SkipNullAsync(export, ct) : await export.ReadAsync<string>(ct);
-                read++;
-                if (rows.TryRead(values, addressUnchanged: false, out var order, out var reason))
-                {
-                    await ShopBatch.WriteAsync(copy, order!, ct);
-                    valid++;
-                }
-                else
-                {
-                    rejections.Add((ShopRows.ShopId(values[(int)OrderField.Id]), reason!));
-                    // A rejected row keeps what this database had of it (it is not missing from the shop).
-                    if (values[(int)OrderField.Id] is { Length: > 0 and <= ShopRows.ShopIdMaxLength } id)
-                        await ShopBatch.WriteRejectedAsync(copy, id, ct);
-                }
-                if (read % 100_000 == 0)
-                    await _state.ReportSnapshotProgressAsync(read, ct);
-            }
-            await copy.CompleteAsync(ct);
-        }
-        await shopTransaction.CommitAsync(ct);
-
-        await crm.ExecuteAsync(ShopBatch.MissingFromSnapshotSql, ct);
-        var (syncRequested, skippedErased) = await ShopBatch.ApplyStagedAsync(crm, transaction, erasedPhones, truncated: false, analyze: true, ct);
-        var rejected = await ShopBatch.RecordRejectionsAsync(crm, transaction, rejections, consistentPoint, ct);
-        await _state.SnapshotAppliedAsync(crm, transaction, consistentPoint, read, valid, rejected, ct);
-        await transaction.CommitAsync(ct);
-        // The shop's whole table just arrived: planned for at once (TableStatistics).
-        await TableStatistics.AnalyzeIfManyChangedAsync(crm, "orders", valid, ct);
-
-        metrics.ShopApplied("snapshot", valid);
-        metrics.ShopRejected(rejected);
-        metrics.ShopApplied("skipped_erased", skippedErased);
-        logger.LogInformation("Shop snapshot applied: {Rows} rows, {Rejected} rejected, streaming from {Lsn}", read, rejections.Count, consistentPoint);
-        await DispatchAsync(syncRequested, ct);
-        return consistentPoint;
-    }
-
-    // A role without the right to read the table, or (with row_security = off, as docs/SHOP.md
-    // recommends) a row-level security policy in the way, is the setup's fault: retrying
-    // cannot help, so the follower fails saying so instead of reconnecting for ever.
-    private static async Task<NpgsqlBinaryExporter> BeginExportAsync(NpgsqlConnection shop, ShopOptions o, CancellationToken ct)
-    {
-        try
-        {
-            return await shop.BeginBinaryExportAsync(ShopDatabase.ExportSql(o), ct);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            throw new ShopSetupException($"The follower's role may not read {o.Table} ({e.SqlState}: {e.MessageText}); see docs/SHOP.md.");
-        }
-    }
-
-    private static async Task<string?> SkipNullAsync(NpgsqlBinaryExporter export, CancellationToken ct)
-    {
-        await export.SkipAsync(ct);
-        return null;
     }
 
     // ---- The stream ----
@@ -397,7 +320,8 @@ public sealed class ShopFollower(
         }
     }
 
-    private ShopRows NewRows() => new(new OrderInputValidator(clock), phones, Options);
+    private ShopRows NewRows(int cachedPhones = OrderImporter.MaxCachedPhones) =>
+        new(new OrderInputValidator(clock), phones, Options, clock, cachedPhones);
 
     private static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
 }

@@ -34,12 +34,14 @@ internal sealed class ShopFollowerStateStore(NpgsqlDataSource jobs, IOptions<Sho
         WHERE id = 1
         """;
 
-    // Progress of a long copy, from its own connection: the copy's transaction is not committed yet.
+    // Progress of a long copy and the heartbeat while it runs (ShopSnapshotHeartbeat), from its own
+    // connection: the copy's transaction is not committed yet.
     private const string SnapshotProgressSql = "UPDATE shop_follower SET snapshot_rows = @rows, updated_at = now() WHERE id = 1";
 
     // In the snapshot's transaction: the copy and the position the stream starts from commit together.
+    // snapshot_rows: the rows stored (not the rejected ones, nor an erased person's).
     private const string SnapshotAppliedSql = """
-        UPDATE shop_follower SET applied_lsn = @lsn::pg_lsn, snapshot_rows = @read, snapshot_completed_at = now(),
+        UPDATE shop_follower SET applied_lsn = @lsn::pg_lsn, snapshot_rows = @stored, snapshot_completed_at = now(),
             orders_applied = orders_applied + @valid, rejected = rejected + @rejected,
             last_applied_at = now(), updated_at = now()
         WHERE id = 1
@@ -92,8 +94,8 @@ internal sealed class ShopFollowerStateStore(NpgsqlDataSource jobs, IOptions<Sho
     }
 
     public Task SnapshotAppliedAsync(NpgsqlConnection crm, NpgsqlTransaction transaction,
-        NpgsqlLogSequenceNumber lsn, long read, long valid, long rejected, CancellationToken ct) =>
-        crm.ExecuteAsync(SnapshotAppliedSql, transaction, ct, ("lsn", lsn.ToString()), ("read", read), ("valid", valid), ("rejected", rejected));
+        NpgsqlLogSequenceNumber lsn, long stored, long valid, long rejected, CancellationToken ct) =>
+        crm.ExecuteAsync(SnapshotAppliedSql, transaction, ct, ("lsn", lsn.ToString()), ("stored", stored), ("valid", valid), ("rejected", rejected));
 
     public Task TransactionAppliedAsync(NpgsqlConnection crm, NpgsqlTransaction transaction,
         NpgsqlLogSequenceNumber lsn, long applied, long rejected, CancellationToken ct) =>

@@ -40,6 +40,10 @@ public sealed class ShopOptions
     // How often the follower reports its lag and state (and lets an idle slot advance).
     public TimeSpan StatusInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    // A follower's row silent for max(3 × StatusInterval, this) has no follower behind it any
+    // more: GET /api/shop, the dashboard and readiness say reconnecting.
+    public TimeSpan StaleAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     // A shop transaction is held in memory up to this many changes (and rejected rows); a
     // bigger one is staged in slices of this size into the CRM transaction its commit applies.
     public int StageSliceRows { get; set; } = 10_000;

@@ -34,6 +34,8 @@ public sealed partial class ShopOptionsValidation : IValidateOptions<ShopOptions
             problems.Add("Crm:Shop:StageSliceRows must be a positive number of rows.");
         if (o.StatusInterval <= TimeSpan.Zero || o.MaxReconnectDelay < TimeSpan.FromSeconds(1))
             problems.Add("Crm:Shop:StatusInterval must be positive and Crm:Shop:MaxReconnectDelay at least one second.");
+        if (o.StaleAfter <= TimeSpan.Zero)
+            problems.Add("Crm:Shop:StaleAfter must be positive.");
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 

@@ -1,0 +1,122 @@
+using System.Text.Json.Nodes;
+using Crm.Tests.Infrastructure;
+using Npgsql;
+
+namespace Crm.Tests.Shop;
+
+// The first copy of the shop's table: alive in GET /api/shop while it runs, snapshotRows
+// counting the rows stored, the indexes of orders built once after it.
+public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
+{
+    private static Task<JsonNode> ShopStateAsync(HttpClient client, Func<JsonNode, bool> done, string what) =>
+        Waiting.UntilAsync(async () => await (await client.GetAsync("/api/shop")).ReadJsonAsync(), done, what);
+
+    // How long a statement has waited for a lock on orders (0: none waits).
+    private const string WaitingOnOrdersSql = """
+        SELECT coalesce(max(extract(epoch FROM clock_timestamp() - a.query_start)), 0)::float8
+        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE NOT l.granted AND l.relation = 'orders'::regclass
+        """;
+
+    private static async Task<double> SecondsWaitingOnOrdersAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(WaitingOnOrdersSql, connection);
+        return (double)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task ASnapshotLongerThanTheSilenceThresholdShowsSnapshottingAndItsProgress()
+    {
+        var shop = await cluster.CreateShopAsync();
+        for (var i = 0; i < 3; i++)
+            await ShopCluster.InsertOrderAsync(shop, "Анна", TestPhones.New(), 100m + i);
+        // Silent for max(3 × StatusInterval, StaleAfter) = 5 s: the follower is taken for gone.
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot(), null, ("Crm:Shop:StaleAfter", "00:00:05"));
+        await app.InitializeAsync();
+
+        // Writers of orders wait while this transaction holds the lock: the snapshot stops after
+        // its copy, before its rows reach orders, for as long as the test likes.
+        await using var blocker = new NpgsqlConnection(app.ConnectionString);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockOrders = new NpgsqlCommand("LOCK TABLE orders IN SHARE MODE", blocker, transaction))
+            await lockOrders.ExecuteNonQueryAsync();
+
+        var client = app.CreateClient(); // starts the follower
+        await Waiting.UntilAsync(() => SecondsWaitingOnOrdersAsync(app.ConnectionString), s => s > 8,
+            "the snapshot waiting on orders for longer than a silent follower is believed");
+        var state = await (await client.GetAsync("/api/shop")).ReadJsonAsync();
+        Assert.Equal("snapshotting", (string)state["state"]!);
+        Assert.Null((string?)state["error"]);
+        Assert.Equal(3, (long)state["snapshotRows"]!);
+
+        await transaction.RollbackAsync();
+        state = await ShopStateAsync(client, s => (string?)s["state"] == "following", "following");
+        Assert.Equal(3, (long)state["snapshotRows"]!);
+    }
+
+    [Fact]
+    public async Task SnapshotRowsCountsTheRowsStoredNotTheRejectedOnes()
+    {
+        var shop = await cluster.CreateShopAsync();
+        var phone = TestPhones.New();
+        await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 100m);
+        await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 200m, "shipped");
+        await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 300m, "cancelled");
+
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot());
+        await app.InitializeAsync();
+        var client = app.CreateClient();
+        var state = await ShopStateAsync(client, s => (string?)s["state"] == "following", "following");
+        Assert.Equal(1, (long)state["rejected"]!);
+        Assert.Equal(2, (long)state["snapshotRows"]!);
+        Assert.Equal(2, (long)state["ordersApplied"]!);
+    }
+
+    // Each index of orders: name → (oid, definition).
+    private const string OrdersIndexesSql = """
+        SELECT c.relname, c.oid::bigint, pg_get_indexdef(c.oid)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = 'orders'::regclass
+        """;
+
+    private static async Task<Dictionary<string, (long Oid, string Definition)>> OrdersIndexesAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(OrdersIndexesSql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var indexes = new Dictionary<string, (long, string)>();
+        while (await reader.ReadAsync())
+            indexes.Add(reader.GetString(0), (reader.GetInt64(1), reader.GetString(2)));
+        return indexes;
+    }
+
+    [Fact]
+    public async Task TheFirstSnapshotBuildsTheSecondaryIndexesOfOrdersOnceAfterItsMerge()
+    {
+        var shop = await cluster.CreateShopAsync();
+        for (var i = 0; i < 3; i++)
+            await ShopCluster.InsertOrderAsync(shop, "Анна", TestPhones.New(), 100m + i);
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot());
+        await app.InitializeAsync();
+        var before = await OrdersIndexesAsync(app.ConnectionString);
+
+        var client = app.CreateClient();
+        await ShopStateAsync(client, s => (string?)s["state"] == "following", "following");
+
+        // The same indexes; the secondary ones built anew (new oids), the keys kept.
+        var after = await OrdersIndexesAsync(app.ConnectionString);
+        Assert.Equal(before.ToDictionary(i => i.Key, i => i.Value.Definition), after.ToDictionary(i => i.Key, i => i.Value.Definition));
+        var rebuilt = after.Where(i => i.Value.Oid != before[i.Key].Oid).Select(i => i.Key).Order().ToList();
+        Assert.Equal(before.Keys.Where(n => !n.StartsWith("pk_") && !n.Contains("source")).Order(), rebuilt);
+        Assert.NotEmpty(rebuilt);
+        await using var connection = new NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        // None of orders' waits (the customers' first sync that follows may be deferring its own).
+        await using var waiting = new NpgsqlCommand("SELECT count(*) FROM deferred_indexes WHERE definition LIKE '% ON public.orders %'", connection);
+        Assert.Equal(0L, (long)(await waiting.ExecuteScalarAsync())!);
+    }
+}
