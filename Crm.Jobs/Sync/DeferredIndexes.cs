@@ -46,21 +46,29 @@ internal static class DeferredIndexes
 
     // The shop snapshot into orders without shop orders (the first start): the same for orders,
     // whose own rows (the API's) keep only their primary key and the unique (source, source_id),
-    // the snapshot MERGE's key, while it runs.
-    private const string MayDeferOrdersSql = """
-        SELECT pg_has_role(c.relowner, 'USAGE')
-               AND NOT EXISTS (SELECT 1 FROM orders WHERE source = 'shop' AND source_id IS NOT NULL)
+    // the snapshot MERGE's key, while it runs. Only while those rows are few (a scan of them
+    // costs a few milliseconds): a CRM with many orders of its own keeps its indexes, so that
+    // its per-customer reads and syncs stay index lookups during the snapshot.
+    private static readonly string FewOwnOrders = $"""
+        NOT EXISTS (SELECT 1 FROM orders WHERE source = 'shop' AND source_id IS NOT NULL)
+        AND (SELECT count(*) FROM (SELECT 1 FROM orders LIMIT {MaxOwnOrdersToDefer + 1}) o) <= {MaxOwnOrdersToDefer}
+        """;
+
+    public const int MaxOwnOrdersToDefer = 10_000;
+
+    private static readonly string MayDeferOrdersSql = $"""
+        SELECT pg_has_role(c.relowner, 'USAGE') AND {FewOwnOrders}
         FROM pg_class c WHERE c.oid = 'orders'::regclass
         """;
 
-    private const string RecordOrdersIndexesSql = """
+    private static readonly string RecordOrdersIndexesSql = $"""
         INSERT INTO deferred_indexes (name, definition)
         SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
         FROM pg_index i
         JOIN pg_class c ON c.oid = i.indexrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE i.indrelid = 'orders'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM orders WHERE source = 'shop' AND source_id IS NOT NULL)
+          AND {FewOwnOrders}
         ORDER BY 1
         ON CONFLICT (name) DO NOTHING
         RETURNING name

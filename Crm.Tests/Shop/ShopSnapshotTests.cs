@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Npgsql;
 
@@ -118,5 +119,28 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         // None of orders' waits (the customers' first sync that follows may be deferring its own).
         await using var waiting = new NpgsqlCommand("SELECT count(*) FROM deferred_indexes WHERE definition LIKE '% ON public.orders %'", connection);
         Assert.Equal(0L, (long)(await waiting.ExecuteScalarAsync())!);
+    }
+
+    // A CRM with many orders of its own (the API's, imports) keeps them served by their indexes
+    // while the first snapshot runs: nothing is dropped.
+    [Fact]
+    public async Task ACrmWithManyOrdersOfItsOwnKeepsTheIndexesOfOrdersThroughTheFirstSnapshot()
+    {
+        var shop = await cluster.CreateShopAsync();
+        await ShopCluster.InsertOrderAsync(shop, "Анна", TestPhones.New(), 100m);
+        await using var crm = new RealClockCrmApiFactory();
+        await crm.InitializeAsync();
+        await crm.ExecuteAsync($"""
+            INSERT INTO orders (customer_name, customer_phone, normalized_phone, total_amount, status, created_at, updated_at)
+            SELECT 'Свой заказ', p, p, 100, 'completed', now(), now()
+            FROM (SELECT '+7999' || lpad(i::text, 7, '0') AS p FROM generate_series(1, {DeferredIndexes.MaxOwnOrdersToDefer + 1}) AS i) g
+            """);
+        var before = await OrdersIndexesAsync(crm.ConnectionString);
+
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot(), owner: crm);
+        var client = app.CreateClient();
+        await ShopStateAsync(client, s => (string?)s["state"] == "following" && (long)s["snapshotRows"]! == 1, "following");
+
+        Assert.Equal(before, await OrdersIndexesAsync(crm.ConnectionString));
     }
 }
