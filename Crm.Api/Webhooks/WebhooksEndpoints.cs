@@ -91,9 +91,12 @@ public static class WebhooksEndpoints
         }
         hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        // The events it kept while disabled go out now, not at its job's next retry.
+        // The events it kept while disabled go out now, not at its jobs' next retries.
         if (enabling)
+        {
+            await db.WebhookLanes.Where(l => l.WebhookId == id).ExecuteUpdateAsync(l => l.SetProperty(x => x.FailingSince, (DateTime?)null), ct);
             await dispatch.DeliverNowAsync(id, ct);
+        }
         return TypedResults.Ok((await queries.FindAsync(id, ct))!);
     }
 
@@ -134,7 +137,7 @@ public static class WebhooksEndpoints
         };
         db.WebhookEvents.Add(test);
         await db.SaveChangesAsync(ct);
-        var jobId = await dispatch.DispatchAsync(id, ct);
+        var jobId = await dispatch.DispatchAsync(id, WebhookLanes.NoCustomer, ct);
         return TypedResults.Accepted($"/api/jobs/{jobId}", new WebhookTestAccepted($"evt_{test.Id}", jobId, $"/api/jobs/{jobId}"));
     }
 

@@ -5,7 +5,7 @@ namespace Crm.Jobs.Webhooks;
 
 internal sealed class WebhookConfiguration :
     IEntityTypeConfiguration<Webhook>, IEntityTypeConfiguration<WebhookEvent>,
-    IEntityTypeConfiguration<WebhookMessage>, IEntityTypeConfiguration<WebhookDelivery>
+    IEntityTypeConfiguration<WebhookMessage>, IEntityTypeConfiguration<WebhookDelivery>, IEntityTypeConfiguration<WebhookLane>
 {
     public void Configure(EntityTypeBuilder<Webhook> webhook)
     {
@@ -15,7 +15,6 @@ internal sealed class WebhookConfiguration :
         webhook.Property(w => w.PreviousSecret).HasMaxLength(100);
         webhook.Property(w => w.LastError).HasMaxLength(1000);
         webhook.Property(w => w.DisabledReason).HasMaxLength(1000);
-        webhook.Property(w => w.DeliveryJobId).HasMaxLength(100);
     }
 
     public void Configure(EntityTypeBuilder<WebhookEvent> e)
@@ -39,8 +38,8 @@ internal sealed class WebhookConfiguration :
         m.Property(x => x.MessageId).HasMaxLength(60);
         m.HasIndex(x => x.MessageId).IsUnique();
         m.HasOne<Webhook>().WithMany().HasForeignKey(x => x.WebhookId).OnDelete(DeleteBehavior.Cascade);
-        // The message a subscription is still trying to deliver (at most one at a time).
-        m.HasIndex(x => new { x.WebhookId, x.Id }).HasFilter("delivered_at IS NULL").HasDatabaseName("ix_webhook_messages_undelivered");
+        // The message a lane is still trying to deliver (at most one at a time per lane).
+        m.HasIndex(x => new { x.WebhookId, x.Lane, x.Id }).HasFilter("delivered_at IS NULL").HasDatabaseName("ix_webhook_messages_undelivered");
         // Pruning delivered messages by age.
         m.HasIndex(x => x.DeliveredAt);
     }
@@ -56,5 +55,13 @@ internal sealed class WebhookConfiguration :
         d.HasIndex(x => new { x.WebhookId, x.Id });
         d.HasIndex(x => x.MessageId);
         d.ToTable(t => t.HasCheckConstraint("ck_webhook_deliveries_state", "state IN ('delivered', 'failed')"));
+    }
+
+    public void Configure(EntityTypeBuilder<WebhookLane> l)
+    {
+        l.ToTable("webhook_lanes");
+        l.HasKey(x => new { x.WebhookId, x.Lane });
+        l.Property(x => x.DeliveryJobId).HasMaxLength(100);
+        l.HasOne<Webhook>().WithMany().HasForeignKey(x => x.WebhookId).OnDelete(DeleteBehavior.Cascade);
     }
 }
