@@ -110,6 +110,7 @@ public static class CrmJobsExtensions
         services.AddSingleton<ErasedPhones>();
         services.AddScoped<ErasureJobs>();
         services.AddScoped<WebhookJobs>();
+        services.AddScoped<WebhookReplayJobs>();
         services.AddSingleton<WebhookUrlPolicy>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatch>();

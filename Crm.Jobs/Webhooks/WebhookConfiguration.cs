@@ -30,6 +30,8 @@ internal sealed class WebhookConfiguration :
         // in it too, a planner with stale statistics took it for "message_id IS NULL" and read
         // every pending event to form one message (docs/BENCHMARKS.md, webhooks).
         e.HasIndex(x => x.MessageId).HasFilter("message_id IS NOT NULL");
+        // A run's events, for a replay of the run.
+        e.HasIndex(x => new { x.WebhookId, x.RunId }).HasFilter("run_id IS NOT NULL");
     }
 
     public void Configure(EntityTypeBuilder<WebhookMessage> m)

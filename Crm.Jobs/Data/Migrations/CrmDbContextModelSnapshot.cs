@@ -1009,6 +1009,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("occurred_at");
 
+                    b.Property<long?>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasMaxLength(40)
@@ -1029,6 +1033,10 @@ namespace Crm.Jobs.Data.Migrations
                     b.HasIndex("WebhookId", "Id")
                         .HasDatabaseName("ix_webhook_events_pending")
                         .HasFilter("message_id IS NULL");
+
+                    b.HasIndex("WebhookId", "RunId")
+                        .HasDatabaseName("ix_webhook_events_webhook_id_run_id")
+                        .HasFilter("run_id IS NOT NULL");
 
                     b.ToTable("webhook_events", (string)null);
                 });
