@@ -1,5 +1,8 @@
 using Crm.Jobs.Webhooks;
 using Crm.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Crm.Tests.Webhooks;
@@ -134,6 +137,53 @@ public class WebhookLaneTests(WebhookLaneTests.Factory factory) : IClassFixture<
             SELECT m.lane FROM webhook_messages m JOIN webhook_events e ON e.message_id = m.id
             WHERE m.webhook_id = {subscription.Id} AND e.type = 'sync.completed' GROUP BY m.lane
             """));
+        await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+    }
+
+    // A process with another lane count (a rolling restart after changing Crm:Webhooks:Lanes)
+    // forms nothing while a message formed under the old count is undelivered, and switches the
+    // subscription once none is.
+    [Fact]
+    public async Task AnotherLaneCountWaitsUntilTheOldCountsMessagesAreDelivered()
+    {
+        // Customers first (nobody subscribed yet), so that the receiver can fail one lane above
+        // 3: the lanes a 3-lane process delivers then have nothing failing of their own.
+        await factory.ExecuteAsync("""
+            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
+                                   last_order_date, created_at, updated_at)
+            SELECT 'Смена 0', '+7992' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
+            FROM generate_series(1, 30) AS i
+            """);
+        var lanes = await CustomerLanesAsync("+7992%");
+        var failingLane = lanes.Values.Where(l => l > 3).Min();
+        var failing = lanes.Where(l => l.Value == failingLane).Select(l => l.Key).ToHashSet();
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var released = false;
+        receiver.Answer = (request, _) => Task.FromResult(
+            !Volatile.Read(ref released) && request.Events.Any(e => failing.Contains((long)e!["data"]!["customerId"]!)) ? 500 : 204);
+        var subscription = await _client.SubscribeAsync(receiver, "customer.updated");
+        await factory.ExecuteAsync("UPDATE customers SET name = 'Смена 1' WHERE phone LIKE '+7992%'");
+        await Waiting.UntilAsync(() => ScalarAsync<long>($"""
+            SELECT count(*) FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+            WHERE m.webhook_id = {subscription.Id} AND m.lane = {failingLane} AND d.state = 'failed'
+            """), n => n > 0, "the failing lane's message to fail");
+        var threeLanes = new WebhookJobs(
+            factory.Services.GetRequiredKeyedService<NpgsqlDataSource>(Crm.Jobs.Data.CrmDataSources.Jobs),
+            factory.Services.GetRequiredService<WebhookSender>(), factory.Services.GetRequiredService<Crm.Jobs.Hosting.CrmMetrics>(),
+            TimeProvider.System, Options.Create(new WebhookOptions { Lanes = 3 }), NullLogger<WebhookJobs>.Instance);
+
+        for (var lane = 0; lane <= 3; lane++)
+            await threeLanes.DeliverAsync(subscription.Id, lane, null, CancellationToken.None);
+        Assert.Equal(Lanes, await ScalarAsync<int>($"SELECT lanes FROM webhooks WHERE id = {subscription.Id}"));
+        Assert.Equal(0, await ScalarAsync<long>($"SELECT count(*) FROM webhook_messages WHERE webhook_id = {subscription.Id} AND lanes <> {Lanes}"));
+
+        Volatile.Write(ref released, true);
+        await Waiting.UntilAsync(() => ScalarAsync<long>($"""
+            SELECT (SELECT count(*) FROM webhook_messages WHERE webhook_id = {subscription.Id} AND delivered_at IS NULL)
+                 + (SELECT count(*) FROM webhook_events WHERE webhook_id = {subscription.Id} AND message_id IS NULL)
+            """), n => n == 0, "the old count's messages to be delivered", TimeSpan.FromMinutes(2));
+        await threeLanes.DeliverAsync(subscription.Id, 1, null, CancellationToken.None);
+        Assert.Equal(3, await ScalarAsync<int>($"SELECT lanes FROM webhooks WHERE id = {subscription.Id}"));
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
     }
 
