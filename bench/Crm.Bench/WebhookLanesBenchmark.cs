@@ -84,6 +84,15 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
             await Task.Delay(20);
         }
         var seconds = receiver.LastAt(clock);
+        // Where each lane's time went: its requests (as the sender timed them) against its span
+        // from its first attempt's end to its last's; the rest is forming, recording, dispatch.
+        Benchmark.Log($"lanes {lanes}, receiver {delayMs} ms: " + await database.ScalarAsync<string>($"""
+            SELECT string_agg(format('lane %s: %s requests, %s ms in them, %s ms span', lane, n, http, span), '; ' ORDER BY lane)
+            FROM (SELECT m.lane, count(*) AS n, sum(d.duration_ms) AS http,
+                         round(extract(epoch FROM max(d.at) - min(d.at)) * 1000) AS span
+                  FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+                  WHERE d.webhook_id = {webhookId} GROUP BY m.lane) l
+            """));
         await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
         await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
         return (seconds, receiver.Requests, receiver.OutOfOrder);
