@@ -76,6 +76,7 @@ public static class CrmJobsExtensions
             .Validate(o => o.DisableAfter > TimeSpan.Zero, "Crm:Webhooks:DisableAfter must be positive")
             .Validate(o => o.Timeout > TimeSpan.Zero, "Crm:Webhooks:Timeout must be positive")
             .Validate(o => o.WorkerCount > 0, "Crm:Webhooks:WorkerCount must be positive")
+            .Validate(o => o.Lanes is > 0 and <= WebhookOptions.MaxLanes, "Crm:Webhooks:Lanes must be between 1 and 64")
             .Validate(o => o.PollInterval > TimeSpan.Zero, "Crm:Webhooks:PollInterval must be positive")
             .Validate(o => o.RetentionDays > 0, "Crm:Webhooks:RetentionDays must be positive")
             .ValidateOnStart();
@@ -109,6 +110,7 @@ public static class CrmJobsExtensions
         services.AddSingleton<ErasedPhones>();
         services.AddScoped<ErasureJobs>();
         services.AddScoped<WebhookJobs>();
+        services.AddScoped<WebhookReplayJobs>();
         services.AddSingleton<WebhookUrlPolicy>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatch>();

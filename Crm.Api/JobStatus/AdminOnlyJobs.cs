@@ -11,7 +11,7 @@ namespace Crm.Api.JobStatus;
 // GET /api/jobs/{id} and on the dashboard's job page; other keys see that they exist.
 public static class AdminOnlyJobs
 {
-    private static readonly Type[] Classes = [typeof(WebhookJobs), typeof(LedgerJobs)];
+    private static readonly Type[] Classes = [typeof(WebhookJobs), typeof(WebhookReplayJobs), typeof(LedgerJobs)];
 
     // A job whose class cannot be loaded any more is not shown either: what it was is unknown.
     public static bool Includes(JobData job) => job.Job is null || Classes.Contains(job.Job.Type);

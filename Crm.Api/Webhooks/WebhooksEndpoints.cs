@@ -4,6 +4,7 @@ using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Data;
 using Crm.Jobs.Webhooks;
+using Hangfire;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -36,6 +37,10 @@ public static class WebhooksEndpoints
             .WithNoStore();
         group.MapPost("/{id}/test", SendTest).WithName("TestWebhook")
             .WithSummary("Send a webhook.test event to this subscription; answers the delivery job")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("/{id}/replay", Replay).WithName("ReplayWebhook")
+            .WithSummary("Send the events of a time window or a sync run again, as they were sent (same webhook-id and event ids); answers the job, whose result counts them")
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("/{id}/deliveries", ListDeliveries).WithName("ListWebhookDeliveries")
             .WithSummary("Every delivery attempt of the subscription, newest first");
@@ -91,9 +96,12 @@ public static class WebhooksEndpoints
         }
         hook.UpdatedAt = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(ct);
-        // The events it kept while disabled go out now, not at its job's next retry.
+        // The events it kept while disabled go out now, not at its jobs' next retries.
         if (enabling)
+        {
+            await db.WebhookLanes.Where(l => l.WebhookId == id).ExecuteUpdateAsync(l => l.SetProperty(x => x.FailingSince, (DateTime?)null), ct);
             await dispatch.DeliverNowAsync(id, ct);
+        }
         return TypedResults.Ok((await queries.FindAsync(id, ct))!);
     }
 
@@ -134,8 +142,26 @@ public static class WebhooksEndpoints
         };
         db.WebhookEvents.Add(test);
         await db.SaveChangesAsync(ct);
-        var jobId = await dispatch.DispatchAsync(id, ct);
+        var jobId = await dispatch.DispatchAsync(id, WebhookLanes.NoCustomer, ct);
         return TypedResults.Accepted($"/api/jobs/{jobId}", new WebhookTestAccepted($"evt_{test.Id}", jobId, $"/api/jobs/{jobId}"));
+    }
+
+    private static async Task<Results<Accepted<WebhookReplayAccepted>, NotFound, ProblemHttpResult>> Replay(
+        long id, WebhookReplayRequest request, CrmDbContext db, IBackgroundJobClient jobs, CancellationToken ct)
+    {
+        var hook = await db.Webhooks.FindAsync([id], ct);
+        if (hook is null)
+            return TypedResults.NotFound();
+        if (!hook.Enabled)
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The subscription is disabled",
+                detail: hook.DisabledReason ?? "Enable it (PATCH enabled: true) to send it events.");
+        if (request.RunId is { } runId && !await db.SyncRuns.AnyAsync(r => r.Id == runId, ct))
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such sync run",
+                detail: $"runId {runId} names no sync run.");
+        var jobId = jobs.Enqueue<WebhookReplayJobs>(j => j.ReplayAsync(
+            id, request.From.HasValue ? request.From.Value.UtcDateTime : null, request.To.HasValue ? request.To.Value.UtcDateTime : null,
+            request.RunId, CancellationToken.None));
+        return TypedResults.Accepted($"/api/jobs/{jobId}", new WebhookReplayAccepted(jobId, $"/api/jobs/{jobId}"));
     }
 
     private static async Task<Results<Ok<PagedResponse<WebhookDeliveryItem>>, NotFound>> ListDeliveries(

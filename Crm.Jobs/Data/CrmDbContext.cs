@@ -26,6 +26,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
     public DbSet<WebhookMessage> WebhookMessages => Set<WebhookMessage>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WebhookLane> WebhookLanes => Set<WebhookLane>();
     public DbSet<Erasure> Erasures => Set<Erasure>();
     public DbSet<ErasedPhone> ErasedPhones => Set<ErasedPhone>();
 

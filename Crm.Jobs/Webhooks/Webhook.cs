@@ -28,6 +28,8 @@ public class Webhook
     // or disabled by an operator.
     public string? DisabledReason { get; set; }
 
-    // The Hangfire job that delivers its events, while one is queued, retrying or running.
-    public string? DeliveryJobId { get; set; }
+    // The lane count its messages are formed under (Crm:Webhooks:Lanes when they were): a
+    // change waits until every message formed under the old count is delivered, so that no
+    // customer's events overtake each other (WebhookJobs.SwitchLanesSql).
+    public int Lanes { get; set; } = 1;
 }

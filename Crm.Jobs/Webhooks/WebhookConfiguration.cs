@@ -5,7 +5,7 @@ namespace Crm.Jobs.Webhooks;
 
 internal sealed class WebhookConfiguration :
     IEntityTypeConfiguration<Webhook>, IEntityTypeConfiguration<WebhookEvent>,
-    IEntityTypeConfiguration<WebhookMessage>, IEntityTypeConfiguration<WebhookDelivery>
+    IEntityTypeConfiguration<WebhookMessage>, IEntityTypeConfiguration<WebhookDelivery>, IEntityTypeConfiguration<WebhookLane>
 {
     public void Configure(EntityTypeBuilder<Webhook> webhook)
     {
@@ -15,7 +15,6 @@ internal sealed class WebhookConfiguration :
         webhook.Property(w => w.PreviousSecret).HasMaxLength(100);
         webhook.Property(w => w.LastError).HasMaxLength(1000);
         webhook.Property(w => w.DisabledReason).HasMaxLength(1000);
-        webhook.Property(w => w.DeliveryJobId).HasMaxLength(100);
     }
 
     public void Configure(EntityTypeBuilder<WebhookEvent> e)
@@ -31,6 +30,8 @@ internal sealed class WebhookConfiguration :
         // in it too, a planner with stale statistics took it for "message_id IS NULL" and read
         // every pending event to form one message (docs/BENCHMARKS.md, webhooks).
         e.HasIndex(x => x.MessageId).HasFilter("message_id IS NOT NULL");
+        // A run's events, for a replay of the run.
+        e.HasIndex(x => new { x.WebhookId, x.RunId }).HasFilter("run_id IS NOT NULL");
     }
 
     public void Configure(EntityTypeBuilder<WebhookMessage> m)
@@ -39,8 +40,8 @@ internal sealed class WebhookConfiguration :
         m.Property(x => x.MessageId).HasMaxLength(60);
         m.HasIndex(x => x.MessageId).IsUnique();
         m.HasOne<Webhook>().WithMany().HasForeignKey(x => x.WebhookId).OnDelete(DeleteBehavior.Cascade);
-        // The message a subscription is still trying to deliver (at most one at a time).
-        m.HasIndex(x => new { x.WebhookId, x.Id }).HasFilter("delivered_at IS NULL").HasDatabaseName("ix_webhook_messages_undelivered");
+        // The message a lane is still trying to deliver (at most one at a time per lane).
+        m.HasIndex(x => new { x.WebhookId, x.Lane, x.Id }).HasFilter("delivered_at IS NULL").HasDatabaseName("ix_webhook_messages_undelivered");
         // Pruning delivered messages by age.
         m.HasIndex(x => x.DeliveredAt);
     }
@@ -56,5 +57,13 @@ internal sealed class WebhookConfiguration :
         d.HasIndex(x => new { x.WebhookId, x.Id });
         d.HasIndex(x => x.MessageId);
         d.ToTable(t => t.HasCheckConstraint("ck_webhook_deliveries_state", "state IN ('delivered', 'failed')"));
+    }
+
+    public void Configure(EntityTypeBuilder<WebhookLane> l)
+    {
+        l.ToTable("webhook_lanes");
+        l.HasKey(x => new { x.WebhookId, x.Lane });
+        l.Property(x => x.DeliveryJobId).HasMaxLength(100);
+        l.HasOne<Webhook>().WithMany().HasForeignKey(x => x.WebhookId).OnDelete(DeleteBehavior.Cascade);
     }
 }

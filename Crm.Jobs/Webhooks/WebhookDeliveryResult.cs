@@ -1,3 +1,3 @@
 namespace Crm.Jobs.Webhooks;
 
-public sealed record WebhookDeliveryResult(long WebhookId, int Messages, int Events, string Outcome);
+public sealed record WebhookDeliveryResult(long WebhookId, int Lane, int Messages, int Events, string Outcome);

@@ -10,4 +10,6 @@ public class WebhookEvent
     public DateTime OccurredAt { get; set; }
     public required string Data { get; set; }
     public long? MessageId { get; set; }
+    // The sync run whose change (or whose end) it tells of; null for other writers.
+    public long? RunId { get; set; }
 }

@@ -11,53 +11,56 @@ using Npgsql;
 
 namespace Crm.Jobs.Webhooks;
 
-// The jobs of the webhook outbox: delivering a subscription's events, and pruning.
+// The jobs of the webhook outbox: delivering a lane of a subscription's events, and pruning.
 public sealed class WebhookJobs(
     [FromKeyedServices(CrmDataSources.Jobs)] NpgsqlDataSource dataSource, WebhookSender sender, CrmMetrics metrics,
     TimeProvider clock, IOptions<WebhookOptions> options, ILogger<WebhookJobs> logger)
 {
     public const string PruneRecurringJobId = "prune-webhooks";
 
-    // A session lock per subscription (two-key form, this space): one delivery at a time, so
+    // A session lock per lane of a subscription (two-key form, this space, the subscription's
+    // id times LockStride plus the lane): one delivery at a time per lane, so a lane's
     // messages go out in order.
     public const int LockSpace = 0x43524e; // "CRN"
+    private const int LockStride = WebhookOptions.MaxLanes + 1;
 
-    // Sends the subscription's pending events in order, a message of up to
+    // Sends the lane's pending events in order, a message of up to
     // Crm:Webhooks:MaxEventsPerMessage at a time, until none is left. A message that was not
     // acknowledged (a failure, a killed worker) is sent again, same body, same webhook-id,
-    // before any newer event. A failed attempt throws: Hangfire retries with backoff and
-    // jitter for a little over a day (WebhookRetryAttribute), by which time
-    // Crm:Webhooks:DisableAfter has disabled the subscription. A 410 Gone disables it at once.
+    // before any newer event of its lane. A failed attempt throws: Hangfire retries with
+    // backoff and jitter for a little over a day (WebhookRetryAttribute), by which time
+    // Crm:Webhooks:DisableAfter has disabled the subscription; the other lanes go on
+    // meanwhile. A 410 Gone disables it at once.
     [Queue(JobQueues.Webhooks)]
-    [DisplayName("Deliver the events of webhook {0}")]
+    [DisplayName("Deliver the events of webhook {0}, lane {1}")]
     [WebhookRetry]
     // The retries are WebhookRetry's; this keeps Hangfire's global default (10 retries) out.
     [AutomaticRetry(Attempts = 0)]
-    public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, PerformContext? context, CancellationToken ct)
+    public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, int lane, PerformContext? context, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using (await connection.LockForSessionAsync(LockSpace, checked((int)webhookId), ct))
+        await using (await connection.LockForSessionAsync(LockSpace, checked((int)webhookId * LockStride + lane), ct))
         {
             var (messages, events) = (0, 0);
             while (true)
             {
                 var hook = await LoadAsync(connection, webhookId, ct);
                 if (hook is null || !hook.Enabled)
-                    return new WebhookDeliveryResult(webhookId, messages, events, hook is null ? "deleted" : "disabled");
-                var message = await UndeliveredMessageAsync(connection, webhookId, ct) ?? await FormMessageAsync(connection, webhookId, ct);
+                    return new WebhookDeliveryResult(webhookId, lane, messages, events, hook is null ? "deleted" : "disabled");
+                var message = await UndeliveredMessageAsync(connection, webhookId, lane, ct) ?? await FormMessageAsync(connection, webhookId, lane, ct);
                 if (message is null)
                 {
                     // Give the claim up, then look once more: events committed while the
                     // dispatcher saw this job running would otherwise wait for its next poll.
                     await connection.ExecuteAsync(
-                        "UPDATE webhooks SET delivery_job_id = NULL WHERE id = @id AND delivery_job_id = @job_id", ct,
-                        ("id", webhookId), ("job_id", context?.BackgroundJob.Id ?? ""));
-                    if (await FormMessageAsync(connection, webhookId, ct) is null)
-                        return new WebhookDeliveryResult(webhookId, messages, events, "delivered");
+                        "UPDATE webhook_lanes SET delivery_job_id = NULL WHERE webhook_id = @id AND lane = @lane AND delivery_job_id = @job_id", ct,
+                        ("id", webhookId), ("lane", lane), ("job_id", context?.BackgroundJob.Id ?? ""));
+                    if (await FormMessageAsync(connection, webhookId, lane, ct) is null)
+                        return new WebhookDeliveryResult(webhookId, lane, messages, events, "delivered");
                     continue;
                 }
-                if (!await SendAsync(connection, hook, message, ct))
-                    return new WebhookDeliveryResult(webhookId, messages, events, "gone");
+                if (!await SendAsync(connection, hook, lane, message, ct))
+                    return new WebhookDeliveryResult(webhookId, lane, messages, events, "gone");
                 messages++;
                 events += message.EventCount;
             }
@@ -83,14 +86,16 @@ public sealed class WebhookJobs(
         return new Subscription(webhookId, reader.GetString(0), reader.GetBoolean(1), secrets);
     }
 
-    private static async Task<Message?> UndeliveredMessageAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
+    // The lane's oldest message not yet acknowledged, whatever lane count formed it.
+    private static async Task<Message?> UndeliveredMessageAsync(NpgsqlConnection connection, long webhookId, int lane, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand("""
             SELECT id, message_id, body, event_count FROM webhook_messages
-            WHERE webhook_id = @id AND delivered_at IS NULL
+            WHERE webhook_id = @id AND lane = @lane AND delivered_at IS NULL
             ORDER BY id LIMIT 1
             """, connection);
         command.Parameters.AddWithValue("id", webhookId);
+        command.Parameters.AddWithValue("lane", lane);
         return await ReadMessageAsync(command, ct);
     }
 
@@ -105,14 +110,19 @@ public sealed class WebhookJobs(
             'data', data) ORDER BY id))::text
         """;
 
+    // Only while the subscription's messages are formed under @lanes: the row lock (KEY SHARE:
+    // deliveries still update the row) holds off a change of the lane count until this
+    // message is committed, and a change committed meanwhile finds nothing here.
     public const string FormMessageSql = $"""
-        WITH batch AS (
+        WITH hook AS (
+            SELECT id FROM webhooks WHERE id = @id AND lanes = @lanes FOR KEY SHARE
+        ), batch AS (
             SELECT id, type, occurred_at, data FROM webhook_events
-            WHERE webhook_id = @id AND message_id IS NULL
+            WHERE webhook_id = (SELECT id FROM hook) AND message_id IS NULL AND {WebhookLanes.OfEventSql} = @lane
             ORDER BY id LIMIT @max
         ), message AS (
-            INSERT INTO webhook_messages (webhook_id, message_id, body, event_count, first_occurred_at, created_at, attempts)
-            SELECT @id, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+            INSERT INTO webhook_messages (webhook_id, lane, lanes, message_id, body, event_count, first_occurred_at, created_at, attempts)
+            SELECT @id, @lane, @lanes, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
                    {MessageBodySql},
                    count(*), min(occurred_at), @now, 0
             FROM batch
@@ -124,10 +134,42 @@ public sealed class WebhookJobs(
         SELECT id, message_id, body, event_count FROM message
         """;
 
-    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
+    // The lane count changes only once every message formed under the old one is delivered:
+    // a customer's later events, in another lane now, cannot overtake its earlier ones. Under
+    // the subscription's row lock, which waits for the messages being formed (FormMessageSql).
+    public const string SwitchLanesSql = """
+        SELECT lanes FROM webhooks WHERE id = @id FOR UPDATE;
+        UPDATE webhooks SET lanes = @lanes
+        WHERE id = @id AND lanes <> @lanes
+          AND NOT EXISTS (SELECT 1 FROM webhook_messages WHERE webhook_id = @id AND delivered_at IS NULL);
+        """;
+
+    // The lane's next message, formed under Crm:Webhooks:Lanes; null when the lane has nothing
+    // pending, or is no lane under that count, or messages formed under another count are
+    // still undelivered (their lanes' jobs deliver them; the dispatcher comes back).
+    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, int lane, CancellationToken ct)
+    {
+        var lanes = options.Value.Lanes;
+        if (lane > lanes)
+            return null;
+        if (await FormMessageAsync(connection, webhookId, lane, lanes, ct) is { } message)
+            return message;
+        if (await connection.ScalarAsync<int>("SELECT lanes FROM webhooks WHERE id = @id", ct, ("id", webhookId)) == lanes)
+            return null;
+        await using (var transaction = await connection.BeginTransactionAsync(ct))
+        {
+            await connection.ExecuteAsync(SwitchLanesSql, transaction, ct, ("id", webhookId), ("lanes", lanes));
+            await transaction.CommitAsync(ct);
+        }
+        return await FormMessageAsync(connection, webhookId, lane, lanes, ct);
+    }
+
+    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, int lane, int lanes, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(FormMessageSql, connection);
         command.Parameters.AddWithValue("id", webhookId);
+        command.Parameters.AddWithValue("lane", lane);
+        command.Parameters.AddWithValue("lanes", lanes);
         command.Parameters.AddWithValue("max", options.Value.MaxEventsPerMessage);
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
         return await ReadMessageAsync(command, ct);
@@ -143,7 +185,7 @@ public sealed class WebhookJobs(
 
     // True once delivered; false when the receiver answered 410 Gone (the subscription is
     // disabled now); throws for any other failure.
-    private async Task<bool> SendAsync(NpgsqlConnection connection, Subscription hook, Message message, CancellationToken ct)
+    private async Task<bool> SendAsync(NpgsqlConnection connection, Subscription hook, int lane, Message message, CancellationToken ct)
     {
         // Counted before the request: an attempt cut short by a killed worker still counts.
         await using var count = new NpgsqlCommand("UPDATE webhook_messages SET attempts = attempts + 1 WHERE id = @id RETURNING attempts", connection);
@@ -155,28 +197,38 @@ public sealed class WebhookJobs(
         var now = clock.GetUtcNow().UtcDateTime;
         var error = response.Error is { Length: > 1000 } text ? text[..1000] : response.Error;
 
-        // The attempt, the message and the subscription's state change together.
+        // The attempt, the message, the lane's and the subscription's state change together. The
+        // subscription fails since its longest-failing lane; the lane failing for DisableAfter
+        // disables it. A success with nothing failing leaves the subscription's row alone.
         await using var record = new NpgsqlCommand("""
             INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, response_status, error, duration_ms, at)
             VALUES (@webhook_id, @message_id, @events, @attempt, @state, @status, @error, @duration_ms, @now);
 
             UPDATE webhook_messages SET delivered_at = @now WHERE id = @message_id AND @delivered;
 
+            INSERT INTO webhook_lanes (webhook_id, lane, failing_since)
+            SELECT @webhook_id, @lane, @now WHERE NOT @delivered
+            ON CONFLICT (webhook_id, lane) DO UPDATE SET failing_since = coalesce(webhook_lanes.failing_since, @now);
+            UPDATE webhook_lanes SET failing_since = NULL
+            WHERE webhook_id = @webhook_id AND lane = @lane AND @delivered AND failing_since IS NOT NULL;
+
             UPDATE webhooks
-            SET failing_since = CASE WHEN @delivered THEN NULL ELSE coalesce(failing_since, @now) END,
+            SET failing_since = (SELECT min(l.failing_since) FROM webhook_lanes l WHERE l.webhook_id = @webhook_id),
                 last_error = CASE WHEN @delivered THEN last_error ELSE @error END,
-                enabled = enabled AND NOT @gone AND (@delivered OR coalesce(failing_since, @now) > @now - @disable_after),
+                enabled = enabled AND NOT @gone AND (@delivered OR lane.since > @now - @disable_after),
                 disabled_reason = CASE WHEN @gone
                                        THEN 'The receiver answered 410 Gone at ' || to_char(@now AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
                                             || ': it wants no more deliveries. Enable it again (PATCH enabled: true) once it does.'
-                                       WHEN NOT @delivered AND coalesce(failing_since, @now) <= @now - @disable_after
-                                       THEN 'Every delivery failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+                                       WHEN NOT @delivered AND lane.since <= @now - @disable_after
+                                       THEN 'Every delivery failed since ' || to_char(lane.since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
                                             || ' (Crm:Webhooks:DisableAfter); last error: ' || left(@error, 500)
                                        ELSE disabled_reason END
-            WHERE id = @webhook_id
+            FROM (SELECT coalesce((SELECT failing_since FROM webhook_lanes WHERE webhook_id = @webhook_id AND lane = @lane), @now) AS since) lane
+            WHERE id = @webhook_id AND (NOT @delivered OR @gone OR failing_since IS NOT NULL)
             RETURNING enabled;
             """, connection);
         record.Parameters.AddWithValue("webhook_id", hook.Id);
+        record.Parameters.AddWithValue("lane", lane);
         record.Parameters.AddWithValue("message_id", message.Id);
         record.Parameters.AddWithValue("events", message.EventCount);
         record.Parameters.AddWithValue("attempt", attempt);
@@ -188,7 +240,7 @@ public sealed class WebhookJobs(
         record.Parameters.AddWithValue("delivered", response.Delivered);
         record.Parameters.AddWithValue("gone", response.Gone);
         record.Parameters.AddWithValue("disable_after", options.Value.DisableAfter);
-        var stillEnabled = (bool?)await record.ExecuteScalarAsync(CancellationToken.None) ?? false;
+        var stillEnabled = (bool?)await record.ExecuteScalarAsync(CancellationToken.None) ?? true;
 
         metrics.WebhookDelivered(response.Delivered);
         if (response.Delivered)
@@ -200,10 +252,10 @@ public sealed class WebhookJobs(
             return false;
         }
         if (!stillEnabled)
-            logger.LogWarning("Webhook {WebhookId} disabled: its deliveries have failed for {DisableAfter}", hook.Id,
-                options.Value.DisableAfter);
+            logger.LogWarning("Webhook {WebhookId} disabled: the deliveries of its lane {Lane} have failed for {DisableAfter}", hook.Id,
+                lane, options.Value.DisableAfter);
         throw new WebhookDeliveryException(
-            $"Message {message.MessageId} ({message.EventCount} events), attempt {attempt}: {error}", response.RetryAfter);
+            $"Message {message.MessageId} ({message.EventCount} events, lane {lane}), attempt {attempt}: {error}", response.RetryAfter);
     }
 
     // A slice of a disabled subscription's messages formed before the cutoff and never

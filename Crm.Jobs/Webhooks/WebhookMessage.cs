@@ -7,6 +7,10 @@ public class WebhookMessage
 {
     public long Id { get; set; }
     public long WebhookId { get; set; }
+    // Its lane (0: events without a customer; 1..Lanes: a customer's, WebhookLanes.OfEventSql)
+    // and the lane count it was formed under.
+    public int Lane { get; set; }
+    public int Lanes { get; set; } = 1;
     // The webhook-id header: msg_<uuid>.
     public required string MessageId { get; set; }
     public required string Body { get; set; }

@@ -25,8 +25,15 @@ public sealed class WebhookOptions
 
     // Workers of the `webhooks` queue in a process with job servers. Deliveries wait on
     // receivers, so they have workers of their own: a slow receiver never holds a worker that
-    // syncs need.
-    public int WorkerCount { get; set; } = 4;
+    // syncs need. As many as a subscription has lanes: its lanes deliver at once.
+    public int WorkerCount { get; set; } = 8;
+
+    // A subscription's customer events go out in this many lanes at once, each in order
+    // (a customer always in the same lane, by a hash of its id); events without a customer
+    // (sync.*, webhook.test) in a lane of their own (docs/WEBHOOKS.md, lanes).
+    public int Lanes { get; set; } = 8;
+
+    public const int MaxLanes = 64;
 
     // The dispatcher is woken by the commit that wrote events (LISTEN/NOTIFY); this is its
     // fallback poll.

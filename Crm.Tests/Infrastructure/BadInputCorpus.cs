@@ -574,6 +574,17 @@ public static class BadInputCorpus
         Add("POST", "/api/webhooks/abc/test", null, null, 400, "test event to a non-numeric id");
         Add("POST", "/api/webhooks/99999999999999999999/test", null, null, 400, "test event to an overflowing id");
 
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, "{}", 400, "replay of neither a window nor a run");
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, """{"from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","runId":1}""", 400,
+            "replay of a window and a run");
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, """{"from":"2026-12-02T00:00:00Z","to":"2026-12-01T00:00:00Z"}""", 400,
+            "replay of a window that ends before it starts");
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, """{"from":"yesterday","to":"today"}""", 400, "replay of words as times");
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, """{"runId":"x"}""", 400, "replay of a text run id");
+        Add("POST", "/api/webhooks/{webhook}/replay", Json, """{"runId":987654}""", 404, "replay of an unknown run");
+        Add("POST", "/api/webhooks/-1/replay", Json, """{"runId":1}""", 404, "replay to an unknown webhook");
+        Add("POST", "/api/webhooks/abc/replay", Json, """{"runId":1}""", 400, "replay to a non-numeric id");
+
         Get("/api/webhooks/{webhook}/deliveries?page=0", 400, "deliveries page zero");
         Get("/api/webhooks/{webhook}/deliveries?page=-1", 400, "negative deliveries page");
         Get("/api/webhooks/{webhook}/deliveries?page=1000001", 400, "deliveries page past the bound");

@@ -58,7 +58,7 @@ public class AdminOnlyDetailsTests(CrmApiFactory factory) : IClassFixture<CrmApi
     public async Task WebhookAndLedgerJobsDetailsAreForAdminsOnly()
     {
         var jobs = factory.Services.GetRequiredService<IBackgroundJobClient>();
-        var delivery = jobs.Enqueue<WebhookJobs>(j => j.DeliverAsync(987_654, null, CancellationToken.None));
+        var delivery = jobs.Enqueue<WebhookJobs>(j => j.DeliverAsync(987_654, 0, null, CancellationToken.None));
         var prune = jobs.Enqueue<LedgerJobs>(j => j.PruneAsync(CancellationToken.None));
         var sync = jobs.Enqueue<SyncJobs>(j => j.PruneRunsAsync(CancellationToken.None));
         var admin = factory.CreateClient(TestKeys.Admin);

@@ -106,9 +106,8 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
         await second.WaitReadyAsync(ProcessDeadline);
         var events = await receiver.EventsAsync(e => e.Count >= phones.Count, $"{phones.Count} events", ProcessDeadline);
 
-        Assert.Equal(phones, events.Select(e => (string)e["data"]!["phone"]!));
-        var ids = events.Select(e => long.Parse(((string)e["id"]!)["evt_".Length..])).ToList();
-        Assert.Equal(ids.Order(), ids);
+        // Every event once; customers in different lanes have no order between them.
+        Assert.Equal(phones.Order(), events.Select(e => (string)e["data"]!["phone"]!).Order());
         // The message cut short went out again as it was.
         var interrupted = receiver.Received[0];
         var again = receiver.Received.Skip(1).Where(r => r.WebhookId == interrupted.WebhookId).ToList();

@@ -72,7 +72,8 @@ public class WebhookOutboxTests(WebhookOutboxTests.Factory factory) : IClassFixt
         Assert.Equal(Moved, events.Count(e => (string?)e["data"]!["to"] == "regular"));
         Assert.Equal(Moved, events.Count(e => (string?)e["data"]!["to"] == "vip" && (string?)e["data"]!["reason"]!["rule"] == "vipByOrders"));
         Assert.Equal(Moved, events.Select(e => (string)e["data"]!["phone"]!).Distinct().Count());
-        Assert.Equal(2 * Moved / 100, receiver.Received.Count);
+        // Full messages of 100 but the last of each lane (Crm:Webhooks:Lanes, 8).
+        Assert.InRange(receiver.Received.Count, 2 * Moved / 100, 2 * Moved / 100 + 8);
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
     }
 

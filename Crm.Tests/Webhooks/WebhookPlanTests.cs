@@ -45,7 +45,7 @@ public class WebhookPlanTests : IAsyncLifetime
     public async Task FormingAMessageReadsOnlyItsEventsFromThePendingIndex()
     {
         var plan = await ExplainAsync(WebhookJobs.FormMessageSql,
-            new() { ["id"] = _webhookId, ["max"] = 100, ["now"] = DateTime.UtcNow });
+            new() { ["id"] = _webhookId, ["lane"] = 1, ["lanes"] = 1, ["max"] = 100, ["now"] = DateTime.UtcNow });
 
         Assert.DoesNotContain("Seq Scan on webhook_events", plan);
         Assert.DoesNotContain("ix_webhook_events_message_id", plan);

@@ -24,7 +24,8 @@ public sealed record BenchOptions(
     bool LedgerBreakdown,
     int MaxWaitSeconds,
     bool Webhooks,
-    int Moved)
+    int Moved,
+    bool Lanes = false)
 {
     // Phases --skip and --lean-skip may name. The single-request NDJSON import, the syncs and
     // the reference statement always run: every ratio and every later phase needs them.
@@ -59,6 +60,8 @@ public sealed record BenchOptions(
                               sync changing 10% of customers, ledger triggers on vs off; the dry run; the revert
           --webhooks          measure signed webhooks instead (bench/webhooks.sh): a recalculation that moves
                               --moved customers, with a subscription vs without; delivery to a receiver in this process
+          --lanes             with --webhooks: webhook lanes instead (issue 23): 50 000 events to a 100 ms and an
+                              immediate receiver, Crm:Webhooks:Lanes 8 against 1, --runs pairs
           --moved N           with --webhooks: customers the recalculation moves (default 50000; at most those with orders)
           --max-wait S        with --ledger or --webhooks: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
           --breakdown         with --ledger: where the ledger's time goes (trigger variants through the app, its INSERT by SQL)
@@ -94,7 +97,7 @@ public sealed record BenchOptions(
         int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15, leanFrom = 5_000_000;
         HashSet<string> skip = [], leanSkip = ["generate", "chunked-import"];
         int? phones = null;
-        bool seedFull = false, explain = false, ledger = false, breakdown = false, webhooks = false;
+        bool seedFull = false, explain = false, ledger = false, breakdown = false, webhooks = false, lanes = false;
         int moved = 50_000;
         List<int> scale = [];
 
@@ -122,6 +125,7 @@ public sealed record BenchOptions(
                 case "--ledger": ledger = true; break;
                 case "--breakdown": breakdown = true; break;
                 case "--webhooks": webhooks = true; break;
+                case "--lanes": lanes = true; break;
                 case "--moved": moved = Positive(); break;
                 case "--max-wait": maxWait = int.TryParse(Value(), out var w) && w >= 0 ? w : throw new ArgumentException("--max-wait needs a number of seconds"); break;
                 case "--skip": skip = PhaseList(args[i], Value()); break;
@@ -145,7 +149,7 @@ public sealed record BenchOptions(
             Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
             Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
             orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision,
-            skip, leanFrom, leanSkip, ledger, breakdown, maxWait, webhooks, moved);
+            skip, leanFrom, leanSkip, ledger, breakdown, maxWait, webhooks, moved, lanes);
     }
 
     private static HashSet<string> PhaseList(string option, string value)

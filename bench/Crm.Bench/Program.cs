@@ -30,6 +30,8 @@ var now = DateTime.UtcNow;
 now = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
 if (options.Ledger)
     return await LedgerAsync(options, now, machine);
+if (options.Webhooks && options.Lanes)
+    return await WebhookLanesAsync(options, machine);
 if (options.Webhooks)
     return await WebhooksAsync(options, now, machine);
 
@@ -97,6 +99,26 @@ static async Task<int> LedgerAsync(BenchOptions options, DateTime now, Dictionar
     Console.WriteLine();
     Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {machine["loadAverageAtEnd"]}; revision {options.Revision ?? "unknown"}");
     Console.WriteLine($"JSON: {await Report.WriteJsonAsync(options.ResultsDir, machine, options, ledger.Sets, "ledger-")}");
+    return 0;
+}
+
+// --webhooks --lanes (bench/webhooks.sh --lanes): delivery in lanes against one lane (issue 23).
+static async Task<int> WebhookLanesAsync(BenchOptions options, Dictionary<string, object> machine)
+{
+    var lanes = new WebhookLanesBenchmark(options);
+    try
+    {
+        await lanes.RunAsync();
+    }
+    catch (Exception e) when (e is InvalidOperationException or TimeoutException or HttpRequestException or Npgsql.NpgsqlException)
+    {
+        Console.Error.WriteLine($"Crm.Bench --webhooks --lanes failed: {e.Message}");
+        return 1;
+    }
+    Console.WriteLine("== webhook lanes: 50 000 events (10 000 customers × 5), from the first event's commit to the last delivered ==");
+    foreach (var line in lanes.Lines)
+        Console.WriteLine(line);
+    Console.WriteLine($"load average (1, 5, 15 min) at start {machine["loadAverageAtStart"]}, at end {Report.LoadAverage()}; revision {options.Revision ?? "unknown"}");
     return 0;
 }
 

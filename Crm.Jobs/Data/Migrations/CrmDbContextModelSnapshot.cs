@@ -861,11 +861,6 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
-                    b.Property<string>("DeliveryJobId")
-                        .HasMaxLength(100)
-                        .HasColumnType("character varying(100)")
-                        .HasColumnName("delivery_job_id");
-
                     b.Property<string>("Description")
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)")
@@ -888,6 +883,10 @@ namespace Crm.Jobs.Data.Migrations
                     b.Property<DateTime?>("FailingSince")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("failing_since");
+
+                    b.Property<int>("Lanes")
+                        .HasColumnType("integer")
+                        .HasColumnName("lanes");
 
                     b.Property<string>("LastError")
                         .HasMaxLength(1000)
@@ -1010,6 +1009,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("occurred_at");
 
+                    b.Property<long?>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
                     b.Property<string>("Type")
                         .IsRequired()
                         .HasMaxLength(40)
@@ -1031,7 +1034,36 @@ namespace Crm.Jobs.Data.Migrations
                         .HasDatabaseName("ix_webhook_events_pending")
                         .HasFilter("message_id IS NULL");
 
+                    b.HasIndex("WebhookId", "RunId")
+                        .HasDatabaseName("ix_webhook_events_webhook_id_run_id")
+                        .HasFilter("run_id IS NOT NULL");
+
                     b.ToTable("webhook_events", (string)null);
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Webhooks.WebhookLane", b =>
+                {
+                    b.Property<long>("WebhookId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("webhook_id");
+
+                    b.Property<int>("Lane")
+                        .HasColumnType("integer")
+                        .HasColumnName("lane");
+
+                    b.Property<string>("DeliveryJobId")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("delivery_job_id");
+
+                    b.Property<DateTime?>("FailingSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("failing_since");
+
+                    b.HasKey("WebhookId", "Lane")
+                        .HasName("pk_webhook_lanes");
+
+                    b.ToTable("webhook_lanes", (string)null);
                 });
 
             modelBuilder.Entity("Crm.Jobs.Webhooks.WebhookMessage", b =>
@@ -1068,6 +1100,14 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("first_occurred_at");
 
+                    b.Property<int>("Lane")
+                        .HasColumnType("integer")
+                        .HasColumnName("lane");
+
+                    b.Property<int>("Lanes")
+                        .HasColumnType("integer")
+                        .HasColumnName("lanes");
+
                     b.Property<string>("MessageId")
                         .IsRequired()
                         .HasMaxLength(60)
@@ -1088,7 +1128,7 @@ namespace Crm.Jobs.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_webhook_messages_message_id");
 
-                    b.HasIndex("WebhookId", "Id")
+                    b.HasIndex("WebhookId", "Lane", "Id")
                         .HasDatabaseName("ix_webhook_messages_undelivered")
                         .HasFilter("delivered_at IS NULL");
 
@@ -1136,6 +1176,16 @@ namespace Crm.Jobs.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_webhook_events_webhooks_webhook_id");
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Webhooks.WebhookLane", b =>
+                {
+                    b.HasOne("Crm.Jobs.Webhooks.Webhook", null)
+                        .WithMany()
+                        .HasForeignKey("WebhookId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_webhook_lanes_webhooks_webhook_id");
                 });
 
             modelBuilder.Entity("Crm.Jobs.Webhooks.WebhookMessage", b =>

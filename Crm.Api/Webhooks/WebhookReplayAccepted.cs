@@ -1,0 +1,3 @@
+namespace Crm.Api.Webhooks;
+
+public sealed record WebhookReplayAccepted(string JobId, string StatusUrl);

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Crm.Bench;
+
+// bench/webhooks.sh --lanes (issue 23, "Webhook lanes"): 50 000 events (10 000 customers, each
+// created then renamed 4 times, 5 statements) to a receiver in this process that answers after
+// 100 ms, and to one that answers at once; Crm:Webhooks:Lanes 8 against 1 (one lane of
+// customer events: the old serial delivery's order), alternately, each in an app started for
+// it. Measured from the commit of the first statement to the last event the receiver has.
+// The receiver checks every customer's events arrived in their order (event ids ascending).
+public sealed class WebhookLanesBenchmark(BenchOptions options)
+{
+    private const int Customers = 10_000, Renames = 4, Events = Customers * (1 + Renames);
+
+    public List<string> Lines { get; } = [];
+
+    public async Task RunAsync()
+    {
+        await using var database = await BenchDatabase.CreateAsync(options.Postgres, "crm_bench_lanes");
+        var round = 0;
+        foreach (var delayMs in new[] { 100, 0 })
+        {
+            for (var run = 0; run < options.Runs; run++)
+            {
+                foreach (var lanes in new[] { 8, 1 })
+                {
+                    // The serial baseline at 100 ms takes a minute a run: once is enough.
+                    if (lanes == 1 && delayMs > 0 && run > 0)
+                        continue;
+                    var (seconds, requests, outOfOrder) = await MeasureAsync(database, lanes, delayMs, round++);
+                    var line = $"receiver {delayMs,3} ms  lanes {lanes}  {Events:N0} events in {requests:N0} requests: " +
+                               $"{seconds,6:F2} s first event to last delivered, {Events / seconds,8:N0} events/s, " +
+                               $"customers out of order: {outOfOrder}; load {Report.LoadAverage()}";
+                    Benchmark.Log("lanes: " + line);
+                    Lines.Add(line);
+                }
+            }
+        }
+    }
+
+    private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureAsync(BenchDatabase database, int lanes, int delayMs, int round)
+    {
+        await using var receiver = await Receiver.StartAsync(delayMs);
+        var settings = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["Crm__Webhooks__Lanes"] = lanes.ToString(),
+            ["Crm__Webhooks__WorkerCount"] = "9",
+            ["Crm__Webhooks__PruneCron"] = "",
+            ["Crm__Ledger__PruneCron"] = "",
+            ["Crm__Sync__RunPruneCron"] = "",
+        };
+        await using var app = await AppUnderTest.StartAsync(options.AppDll, database.ConnectionString,
+            Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), settings);
+        var (created, _) = await app.SendAsync(HttpMethod.Post, "/api/webhooks",
+            new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
+        var webhookId = (long)created["id"]!;
+
+        var phones = $"+79{round % 10}{round / 10 % 10}";
+        await database.ExecuteAsync($"""
+            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
+                                   last_order_date, created_at, updated_at)
+            SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
+            FROM generate_series(1, {Customers}) AS i
+            """);
+        var clock = Stopwatch.StartNew();
+        for (var rename = 1; rename <= Renames; rename++)
+            await database.ExecuteAsync($"UPDATE customers SET name = 'Полоса {rename}' WHERE phone LIKE '{phones}%'");
+        var deadline = TimeSpan.FromMinutes(5);
+        while (receiver.Events < Events)
+        {
+            if (clock.Elapsed > deadline)
+                throw new TimeoutException($"lanes {lanes}: {receiver.Events:N0} of {Events:N0} events after {deadline}");
+            await Task.Delay(20);
+        }
+        var seconds = receiver.LastAt(clock);
+        // Where each lane's time went: its requests (as the sender timed them) against its span
+        // from its first attempt's end to its last's; the rest is forming, recording, dispatch.
+        Benchmark.Log($"lanes {lanes}, receiver {delayMs} ms: " + await database.ScalarAsync<string>($"""
+            SELECT string_agg(format('lane %s: %s requests, %s ms in them, %s ms span', lane, n, http, span), '; ' ORDER BY lane)
+            FROM (SELECT m.lane, count(*) AS n, sum(d.duration_ms) AS http,
+                         round(extract(epoch FROM max(d.at) - min(d.at)) * 1000) AS span
+                  FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+                  WHERE d.webhook_id = {webhookId} GROUP BY m.lane) l
+            """));
+        await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
+        await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
+        return (seconds, receiver.Requests, receiver.OutOfOrder);
+    }
+
+    // Kestrel on 127.0.0.1; answers 204 after the delay. Counts each webhook-id once, and per
+    // customer the last event id seen: a lower one after it is a customer out of order.
+    private sealed class Receiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentDictionary<string, bool> _messages = new();
+        private readonly ConcurrentDictionary<long, long> _lastEvent = new();
+        private readonly ConcurrentDictionary<long, bool> _outOfOrder = new();
+        private int _events, _requests;
+        private long _lastTicks;
+
+        private Receiver(WebApplication app, string url) => (_app, Url) = (app, url);
+
+        public string Url { get; }
+        public int Events => Volatile.Read(ref _events);
+        public int Requests => Volatile.Read(ref _requests);
+        public int OutOfOrder => _outOfOrder.Count;
+
+        // Seconds from the stopwatch's start to the last event delivered.
+        public double LastAt(Stopwatch clock) =>
+            (Volatile.Read(ref _lastTicks) - (Stopwatch.GetTimestamp() - clock.ElapsedTicks)) / (double)Stopwatch.Frequency;
+
+        public static async Task<Receiver> StartAsync(int delayMs)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            Receiver? receiver = null;
+            app.MapPost("/{**path}", async (HttpContext context) =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync();
+                if (delayMs > 0)
+                    await Task.Delay(delayMs);
+                receiver!.Receive(context.Request.Headers["webhook-id"].ToString(), body);
+                context.Response.StatusCode = 204;
+            });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            receiver = new Receiver(app, address.TrimEnd('/') + "/lanes");
+            return receiver;
+        }
+
+        private void Receive(string webhookId, string body)
+        {
+            Interlocked.Increment(ref _requests);
+            if (!_messages.TryAdd(webhookId, true))
+                return;
+            using var json = JsonDocument.Parse(body);
+            var count = 0;
+            foreach (var e in json.RootElement.GetProperty("events").EnumerateArray())
+            {
+                var id = long.Parse(e.GetProperty("id").GetString()!["evt_".Length..]);
+                var customer = e.GetProperty("data").GetProperty("customerId").GetInt64();
+                _lastEvent.AddOrUpdate(customer, id, (_, last) =>
+                {
+                    if (id < last)
+                        _outOfOrder.TryAdd(customer, true);
+                    return Math.Max(id, last);
+                });
+                count++;
+            }
+            Interlocked.Add(ref _events, count);
+            Interlocked.Exchange(ref _lastTicks, Stopwatch.GetTimestamp());
+        }
+
+        public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+}
