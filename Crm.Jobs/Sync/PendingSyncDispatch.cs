@@ -11,4 +11,8 @@ public class PendingSyncDispatch
     public long Claim { get; set; }
     public DateTime? EnqueuedAt { get; set; }
     public string? JobId { get; set; }
+
+    // When the last pending sync started reading the requests (it cleared the claim then):
+    // the next shared job waits out the rest of Crm:Sync:WriteBatchWindow from here.
+    public DateTime? LastSyncStartedAt { get; set; }
 }

@@ -73,9 +73,26 @@ public sealed class SyncJobs(
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
     public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
-        // The claim is still ours while we wait: writes meanwhile share this job.
-        await Task.Delay(options.Value.WriteBatchWindow, ct);
+        // At once on an idle service; under a burst, the rest of the window since the last
+        // pending sync started. The claim is still ours while we wait: writes meanwhile share this job.
+        var left = options.Value.AdaptiveWriteWindow ? await WriteWindowLeftAsync(ct) : options.Value.WriteBatchWindow;
+        if (left > TimeSpan.Zero)
+            await Task.Delay(left, ct);
         return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    }
+
+    // What is left of Crm:Sync:WriteBatchWindow since the last pending sync started (the claim's
+    // release stamps it, SyncScheduler.ReleaseDispatchClaimAsync); nothing when none started within it.
+    private const string WriteWindowLeftSql = """
+        SELECT GREATEST(@window - (now() - last_sync_started_at), interval '0')
+        FROM pending_sync_dispatch WHERE id = 1
+        """;
+
+    private async Task<TimeSpan> WriteWindowLeftAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(WriteWindowLeftSql);
+        command.Parameters.AddWithValue("window", options.Value.WriteBatchWindow);
+        return await command.ExecuteScalarAsync(ct) is TimeSpan left ? left : TimeSpan.Zero;
     }
 
     // By id, and the phone read when the job runs: the job stores no personal data.
