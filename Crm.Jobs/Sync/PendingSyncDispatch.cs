@@ -12,7 +12,7 @@ public class PendingSyncDispatch
     public DateTime? EnqueuedAt { get; set; }
     public string? JobId { get; set; }
 
-    // When the last pending sync started reading the requests (it cleared the claim then):
-    // the next shared job waits out the rest of Crm:Sync:WriteBatchWindow from here.
+    // When the last pending sync started reading the requests (it cleared the claim then): a
+    // job claimed less than Crm:Sync:WriteBatchWindow later is part of a burst and waits the window.
     public DateTime? LastSyncStartedAt { get; set; }
 }

@@ -73,26 +73,28 @@ public sealed class SyncJobs(
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
     public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
-        // At once on an idle service; under a burst, the rest of the window since the last
-        // pending sync started. The claim is still ours while we wait: writes meanwhile share this job.
-        var left = options.Value.AdaptiveWriteWindow ? await WriteWindowLeftAsync(ct) : options.Value.WriteBatchWindow;
-        if (left > TimeSpan.Zero)
-            await Task.Delay(left, ct);
+        // A burst: this job was claimed less than the window after the last pending sync
+        // started. It then waits the whole window, as every such job did before issue 23; the
+        // claim is still ours while we wait, so the writes meanwhile share this job. On an idle
+        // service it syncs at once.
+        if (!options.Value.AdaptiveWriteWindow || await ClaimedDuringABurstAsync(ct))
+            await Task.Delay(options.Value.WriteBatchWindow, ct);
         return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
     }
 
-    // What is left of Crm:Sync:WriteBatchWindow since the last pending sync started (the claim's
-    // release stamps it, SyncScheduler.ReleaseDispatchClaimAsync); nothing when none started within it.
-    private const string WriteWindowLeftSql = """
-        SELECT GREATEST(@window - (now() - last_sync_started_at), interval '0')
+    // A job's claim (enqueued_at) is made after the last pending sync cleared the one before and
+    // stamped its start (SyncScheduler.ReleaseDispatchClaimAsync). No stamp, or a job enqueued
+    // without a claim (DispatchAsync's fallback): idle.
+    private const string ClaimedDuringABurstSql = """
+        SELECT coalesce(enqueued_at - last_sync_started_at < @window, false)
         FROM pending_sync_dispatch WHERE id = 1
         """;
 
-    private async Task<TimeSpan> WriteWindowLeftAsync(CancellationToken ct)
+    private async Task<bool> ClaimedDuringABurstAsync(CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(WriteWindowLeftSql);
+        await using var command = dataSource.CreateCommand(ClaimedDuringABurstSql);
         command.Parameters.AddWithValue("window", options.Value.WriteBatchWindow);
-        return await command.ExecuteScalarAsync(ct) is TimeSpan left ? left : TimeSpan.Zero;
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
     // By id, and the phone read when the job runs: the job stores no personal data.

@@ -17,14 +17,14 @@ public sealed class SyncOptions
     // A claimed-but-never-enqueued customer sync counts as lost after this long.
     public TimeSpan PendingClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    // The coalescing window of the shared order-write sync under load: it waits, still
-    // claimed, until this long after the last pending sync started, so that the writes
-    // arriving meanwhile join it; a burst then costs one job per window instead of one per
-    // few writes. On an idle service (none started within the window) it syncs at once.
+    // The coalescing window of the shared order-write sync under load: a job claimed less
+    // than this after the last pending sync started waits this long, still claimed, so that
+    // the writes arriving meanwhile join it; a burst then costs one job per window instead of
+    // one per few writes. On an idle service it syncs at once.
     public TimeSpan WriteBatchWindow { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    // False: the shared job waits the whole window after it starts, idle or not (the rule
-    // before issue 23; the benchmark's baseline).
+    // False: the shared job waits the window after it starts, idle or not (the rule before
+    // issue 23; the benchmark's baseline).
     public bool AdaptiveWriteWindow { get; set; } = true;
 
     // Phones per transaction of a full sync (of a customers table that has rows). Order

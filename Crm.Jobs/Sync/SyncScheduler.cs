@@ -114,8 +114,8 @@ public sealed class SyncScheduler(
 
     // A pending sync calls this once it holds the bulk lock and before it reads the
     // requests. Committed on its own, so writers never wait for the sync's transaction.
-    // Its stamp starts the window the next shared job waits out (SyncJobs.PendingWritesSyncAsync): that
-    // job is claimed after this commit, so it always reads this stamp or a later one.
+    // Its stamp tells the next shared job whether it was claimed during a burst
+    // (SyncJobs.PendingWritesSyncAsync): that job is claimed after this commit.
     public static async Task ReleaseDispatchClaimAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand(
