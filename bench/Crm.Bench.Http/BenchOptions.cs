@@ -9,6 +9,9 @@ public sealed class BenchOptions
     // Not in the default run: --explain adds it.
     public const string ExplainPhase = "explain";
 
+    // Not in the default run either (minutes): --phases soak.
+    public const string SoakPhase = "soak";
+
     public string Root { get; private set; } = Directory.GetCurrentDirectory();
     public string? AppDll { get; private set; }
     public int DurationSeconds { get; private set; } = 10;
@@ -20,6 +23,7 @@ public sealed class BenchOptions
     public int BurstClients { get; private set; } = 8;
     public int NoopJobs { get; private set; } = 5_000;
     public int PickupSamples { get; private set; } = 50;
+    public int SoakSeconds { get; private set; } = 100;
     public Dictionary<string, string> AppEnvironment { get; } = [];
     public bool ReuseDatabase { get; private set; }
     public HashSet<string> Phases { get; private set; } = [.. AllPhases];
@@ -37,8 +41,9 @@ public sealed class BenchOptions
           --burst-clients N      concurrent HTTP clients of the burst (default 8)
           --noop-jobs N          no-op Hangfire jobs per throughput measurement (default 5000)
           --pickup-samples N     job pick-up samples per setting (default 50)
-          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain
-                                 (default: all but explain)
+          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,soak
+                                 (default: all but explain and soak)
+          --soak-seconds S       how long the soak writes (default 100; a worker killed every 25 s)
           --explain              also print EXPLAIN (ANALYZE, BUFFERS) of the list and search queries
           --app-env KEY=VALUE    extra environment of the app's processes, for experiments
                                  (e.g. OTEL_SDK_DISABLED=true); repeatable
@@ -72,9 +77,10 @@ public sealed class BenchOptions
                     case "--burst-clients": options.BurstClients = Positive(); break;
                     case "--noop-jobs": options.NoopJobs = Positive(); break;
                     case "--pickup-samples": options.PickupSamples = Positive(); break;
+                    case "--soak-seconds": options.SoakSeconds = Positive(); break;
                     case "--phases":
                         options.Phases = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-                        if (options.Phases.Except([.. AllPhases, ExplainPhase]).FirstOrDefault() is { } unknown)
+                        if (options.Phases.Except([.. AllPhases, ExplainPhase, SoakPhase]).FirstOrDefault() is { } unknown)
                             throw new ArgumentException($"unknown phase '{unknown}'");
                         break;
                     case "--explain": explain = true; break;

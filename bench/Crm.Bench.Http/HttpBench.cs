@@ -78,6 +78,13 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
                 await HangfireNoopAsync();
             if (options.Has("pickup"))
                 await PickupAsync();
+            if (options.Has(BenchOptions.SoakPhase))
+            {
+                // The soak runs its own processes: the role-all app's job servers would take its jobs.
+                await app.DisposeAsync();
+                app = null;
+                await SoakAsync();
+            }
         }
         finally
         {
@@ -143,10 +150,13 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
         return environment;
     }
 
-    private async Task<ChildProcess> StartAppAsync(string name, string role)
+    private async Task<ChildProcess> StartAppAsync(string name, string role, IReadOnlyDictionary<string, string>? settings = null)
     {
         var port = FreePort();
-        var child = ChildProcess.Start(name, AppDll, ["--role", role], port, AppEnvironment(role), Log(name));
+        var environment = AppEnvironment(role);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            environment[key] = value;
+        var child = ChildProcess.Start(name, AppDll, ["--role", role], port, environment, Log(name));
         await child.WaitReadyAsync("/health/ready", TimeSpan.FromMinutes(2));
         Console.WriteLine($"  started {name}: Crm.Api.dll --role {role} on {child.BaseUrl} (pid {child.Id})");
         return child;
