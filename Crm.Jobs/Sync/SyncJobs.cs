@@ -83,10 +83,11 @@ public sealed class SyncJobs(
     }
 
     // A job's claim (enqueued_at) is made after the last pending sync cleared the one before and
-    // stamped its start (SyncScheduler.ReleaseDispatchClaimAsync). No stamp, or a job enqueued
-    // without a claim (DispatchAsync's fallback): idle.
+    // stamped its start (SyncScheduler.ReleaseDispatchClaimAsync). A job without a live claim
+    // (DispatchAsync's fallback, or another pending run cleared it) is judged by the time now;
+    // no pending sync ever started: idle.
     private const string ClaimedDuringABurstSql = """
-        SELECT coalesce(enqueued_at - last_sync_started_at < @window, false)
+        SELECT coalesce(coalesce(enqueued_at, now()) - last_sync_started_at < @window, false)
         FROM pending_sync_dispatch WHERE id = 1
         """;
 

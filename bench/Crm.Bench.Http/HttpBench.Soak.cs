@@ -57,7 +57,9 @@ public sealed partial class HttpBench
             var writing = Task.WhenAll(Enumerable.Range(0, SoakClients).Select(c => Task.Run(() => Client(c))));
             while (!writing.IsCompleted)
             {
-                if (await Task.WhenAny(writing, Task.Delay(SoakKillInterval)) == writing)
+                // On the clock (25 s, 50 s, …), whatever a replacement took to start.
+                var due = SoakKillInterval * (kills + 1) - clock.Elapsed;
+                if (await Task.WhenAny(writing, Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero)) == writing)
                     break;
                 var victim = kills % 2;
                 await workers[victim].KillAsync();
