@@ -11,4 +11,8 @@ public class PendingSyncDispatch
     public long Claim { get; set; }
     public DateTime? EnqueuedAt { get; set; }
     public string? JobId { get; set; }
+
+    // When the last pending sync started reading the requests (it cleared the claim then): a
+    // job claimed less than Crm:Sync:WriteBatchWindow later is part of a burst and waits the window.
+    public DateTime? LastSyncStartedAt { get; set; }
 }

@@ -73,9 +73,29 @@ public sealed class SyncJobs(
     [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
     public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
-        // The claim is still ours while we wait: writes meanwhile share this job.
-        await Task.Delay(options.Value.WriteBatchWindow, ct);
+        // A burst: this job was claimed less than the window after the last pending sync
+        // started. It then waits the whole window, as every such job did before issue 23; the
+        // claim is still ours while we wait, so the writes meanwhile share this job. On an idle
+        // service it syncs at once.
+        if (!options.Value.AdaptiveWriteWindow || await ClaimedDuringABurstAsync(ct))
+            await Task.Delay(options.Value.WriteBatchWindow, ct);
         return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    }
+
+    // A job's claim (enqueued_at) is made after the last pending sync cleared the one before and
+    // stamped its start (SyncScheduler.ReleaseDispatchClaimAsync). A job without a live claim
+    // (DispatchAsync's fallback, or another pending run cleared it) is judged by the time now;
+    // no pending sync ever started: idle.
+    private const string ClaimedDuringABurstSql = """
+        SELECT coalesce(coalesce(enqueued_at, now()) - last_sync_started_at < @window, false)
+        FROM pending_sync_dispatch WHERE id = 1
+        """;
+
+    private async Task<bool> ClaimedDuringABurstAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(ClaimedDuringABurstSql);
+        command.Parameters.AddWithValue("window", options.Value.WriteBatchWindow);
+        return (bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
     // By id, and the phone read when the job runs: the job stores no personal data.

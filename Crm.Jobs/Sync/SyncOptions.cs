@@ -17,10 +17,15 @@ public sealed class SyncOptions
     // A claimed-but-never-enqueued customer sync counts as lost after this long.
     public TimeSpan PendingClaimTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    // How long the shared order-write sync waits after it starts, still claimed, so that
-    // the writes arriving meanwhile join it: a burst then costs one job per this window
-    // instead of one per few writes, and a customer is exact this much later.
+    // The coalescing window of the shared order-write sync under load: a job claimed less
+    // than this after the last pending sync started waits this long, still claimed, so that
+    // the writes arriving meanwhile join it; a burst then costs one job per window instead of
+    // one per few writes. On an idle service it syncs at once.
     public TimeSpan WriteBatchWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    // False: the shared job waits the window after it starts, idle or not (the rule before
+    // issue 23; the benchmark's baseline).
+    public bool AdaptiveWriteWindow { get; set; } = true;
 
     // Phones per transaction of a full sync (of a customers table that has rows). Order
     // writes wait at most one chunk for the bulk lock; each chunk costs a few statements.

@@ -114,9 +114,12 @@ public sealed class SyncScheduler(
 
     // A pending sync calls this once it holds the bulk lock and before it reads the
     // requests. Committed on its own, so writers never wait for the sync's transaction.
+    // Its stamp tells the next shared job whether it was claimed during a burst
+    // (SyncJobs.PendingWritesSyncAsync): that job is claimed after this commit.
     public static async Task ReleaseDispatchClaimAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand("UPDATE pending_sync_dispatch SET enqueued_at = NULL, job_id = NULL WHERE id = 1");
+        await using var command = dataSource.CreateCommand(
+            "UPDATE pending_sync_dispatch SET enqueued_at = NULL, job_id = NULL, last_sync_started_at = now() WHERE id = 1");
         await command.ExecuteNonQueryAsync(ct);
     }
 

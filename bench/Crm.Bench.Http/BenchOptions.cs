@@ -11,6 +11,8 @@ public sealed class BenchOptions
 
     // Not in the default run either (issue 23, section 5): --phases enqueue.
     public const string EnqueuePhase = "enqueue";
+    // Not in the default run either (minutes): --phases soak.
+    public const string SoakPhase = "soak";
 
     public string Root { get; private set; } = Directory.GetCurrentDirectory();
     public string? AppDll { get; private set; }
@@ -26,6 +28,7 @@ public sealed class BenchOptions
     public int EnqueueRounds { get; private set; } = 3;
     public int EnqueueRate { get; private set; } = 50;
     public int CostJobs { get; private set; } = 200;
+    public int SoakSeconds { get; private set; } = 100;
     public Dictionary<string, string> AppEnvironment { get; } = [];
     public bool ReuseDatabase { get; private set; }
     public HashSet<string> Phases { get; private set; } = [.. AllPhases];
@@ -46,8 +49,9 @@ public sealed class BenchOptions
           --enqueue-rounds N     rounds of the enqueue phase, old and new settings alternately (default 3)
           --enqueue-rate N       requests per second of its steady-rate run (default 50)
           --cost-jobs N          jobs whose statements and commits it counts (default 200)
-          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,enqueue
-                                 (default: all but explain and enqueue)
+          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,enqueue,soak
+                                 (default: all but explain, enqueue and soak)
+          --soak-seconds S       how long the soak writes (default 100; a worker killed every 25 s)
           --explain              also print EXPLAIN (ANALYZE, BUFFERS) of the list and search queries
           --app-env KEY=VALUE    extra environment of the app's processes, for experiments
                                  (e.g. OTEL_SDK_DISABLED=true); repeatable
@@ -84,9 +88,10 @@ public sealed class BenchOptions
                     case "--enqueue-rounds": options.EnqueueRounds = Positive(); break;
                     case "--enqueue-rate": options.EnqueueRate = Positive(); break;
                     case "--cost-jobs": options.CostJobs = Positive(); break;
+                    case "--soak-seconds": options.SoakSeconds = Positive(); break;
                     case "--phases":
                         options.Phases = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-                        if (options.Phases.Except([.. AllPhases, ExplainPhase, EnqueuePhase]).FirstOrDefault() is { } unknown)
+                        if (options.Phases.Except([.. AllPhases, ExplainPhase, EnqueuePhase, SoakPhase]).FirstOrDefault() is { } unknown)
                             throw new ArgumentException($"unknown phase '{unknown}'");
                         break;
                     case "--explain": explain = true; break;

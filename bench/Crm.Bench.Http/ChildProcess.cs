@@ -153,6 +153,13 @@ public sealed class ChildProcess : IAsyncDisposable
 
     private const int SigTerm = 15;
 
+    // SIGKILL: no shutdown, no cleanup, as a crashed host (the soak's worker kills).
+    public async Task KillAsync()
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
     // SIGTERM first, so Hangfire's servers leave the server list and hand back nothing;
     // killed after 15 s if it does not stop by then.
     public async ValueTask DisposeAsync()

@@ -81,6 +81,13 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
             // Last: it starts an app of its own per setting.
             if (options.Has(BenchOptions.EnqueuePhase))
                 await EnqueueCostAsync();
+            if (options.Has(BenchOptions.SoakPhase))
+            {
+                // The soak runs its own processes: the role-all app's job servers would take its jobs.
+                await app.DisposeAsync();
+                app = null;
+                await SoakAsync();
+            }
         }
         finally
         {

@@ -213,6 +213,21 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
         return result;
     }
 
+    // How many of these customers' statistics differ from their completed orders now.
+    public async Task<long> StaleCustomersAsync(long[] ids)
+    {
+        await using var command = DataSource.CreateCommand("""
+            SELECT count(*)
+            FROM customers c
+            CROSS JOIN LATERAL (
+                SELECT count(*)::int AS total_orders, coalesce(sum(o.total_amount), 0) AS total_spent
+                FROM orders o WHERE o.normalized_phone = c.phone AND o.status = 'completed') s
+            WHERE c.id = ANY(@ids) AND (c.total_orders, c.total_spent) IS DISTINCT FROM (s.total_orders, s.total_spent)
+            """);
+        command.Parameters.AddWithValue("ids", ids);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     // An order written around the API (so no sync is requested for it): completed, now.
     public async Task<long> InsertCompletedOrderAsync(SampledCustomer customer, decimal amount)
     {

@@ -86,6 +86,8 @@ public sealed partial class Benchmark(BenchOptions options, DateTime now)
             await MeasureSyncsAsync(set, database, app, atOneMillion);
             await MeasurePerCustomerAsync(set, data, database, app);
         }
+        if (options.Measures("write-window", data.Orders))
+            await MeasureWriteWindowAsync(set, database);
         await MeasureReferenceAsync(set, database);
         if (options.Explain)
             await ExplainAsync(set, database);

@@ -673,6 +673,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("character varying(100)")
                         .HasColumnName("job_id");
 
+                    b.Property<DateTime?>("LastSyncStartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_sync_started_at");
+
                     b.HasKey("Id")
                         .HasName("pk_pending_sync_dispatch");
 
