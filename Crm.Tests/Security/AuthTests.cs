@@ -94,7 +94,7 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         ("POST", "/api/sync/runs/{id}/revert"),
         ("POST", "/api/webhooks/"), ("GET", "/api/webhooks/"), ("GET", "/api/webhooks/{id}"), ("PATCH", "/api/webhooks/{id}"),
         ("DELETE", "/api/webhooks/{id}"), ("POST", "/api/webhooks/{id}/rotate-secret"), ("POST", "/api/webhooks/{id}/test"),
-        ("GET", "/api/webhooks/{id}/deliveries"),
+        ("GET", "/api/webhooks/{id}/deliveries"), ("POST", "/api/webhooks/{id}/replay"),
         ("POST", "/api/customers/{id}/erase"), ("GET", "/api/customers/{id}/export"),
         ("POST", "/api/privacy/erasures"), ("GET", "/api/privacy/erasures"), ("GET", "/api/privacy/erasures/{id}"),
         ("GET", "/api/privacy/export"),
