@@ -19,6 +19,10 @@ public static class Telemetry
             .WithMetrics(metrics => metrics
                 .AddMeter(CrmMetrics.MeterName, NpgsqlMetricsBridge.MeterName)
                 .AddAspNetCoreInstrumentation()
+                // Kestrel tags its connections with the address and port it listens on (and
+                // meters are process-wide: any Kestrel of the process). /metrics answers anyone
+                // and names no address (docs/SECURITY.md): only these tags are kept.
+                .AddView("kestrel.*", new MetricStreamConfiguration { TagKeys = KestrelTags })
                 .AddRuntimeInstrumentation()
                 .AddPrometheusExporter());
         // Only with somewhere to send them: recording spans that no exporter reads costs
@@ -38,6 +42,9 @@ public static class Telemetry
         }
         return builder;
     }
+
+    private static readonly string[] KestrelTags =
+        ["network.transport", "network.type", "network.protocol.name", "network.protocol.version", "tls.protocol.version", "error.type"];
 
     // Scrapers send no key and scrape often: open, like health, and never rate-limited.
     public static void MapCrmMetrics(this WebApplication app) =>

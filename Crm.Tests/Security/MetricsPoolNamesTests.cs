@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Crm.Tests.Infrastructure;
+using Crm.Tests.Webhooks;
 
 namespace Crm.Tests.Security;
 
@@ -14,6 +15,11 @@ public class MetricsPoolNamesTests(CrmApiFactory factory) : IClassFixture<CrmApi
     {
         var client = factory.CreateClient();
         var anonymous = factory.CreateClient(key: null);
+        // A real Kestrel in the process (the app under test runs on a test server): its
+        // connection metrics carry the address it listens on.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        using (var http = new HttpClient())
+            await http.GetAsync(receiver.Url);
         // The requests' pool (the write), the jobs' pool (its sync), Hangfire's own connections.
         var order = await client.PostAsync("/api/orders", System.Net.Http.Json.JsonContent.Create(
             new { customerName = "Метрика", customerPhone = TestPhones.New(), totalAmount = 10, status = "completed" }));
