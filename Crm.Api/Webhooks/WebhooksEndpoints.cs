@@ -131,8 +131,7 @@ public static class WebhooksEndpoints
         if (hook is null)
             return TypedResults.NotFound();
         if (!hook.Enabled)
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The subscription is disabled",
-                detail: hook.DisabledReason ?? "Enable it (PATCH enabled: true) to send it events.");
+            return Disabled(hook);
         var test = new WebhookEvent
         {
             WebhookId = id,
@@ -146,6 +145,11 @@ public static class WebhooksEndpoints
         return TypedResults.Accepted($"/api/jobs/{jobId}", new WebhookTestAccepted($"evt_{test.Id}", jobId, $"/api/jobs/{jobId}"));
     }
 
+    // A disabled subscription is sent nothing, not even a test or a replay.
+    private static ProblemHttpResult Disabled(Webhook hook) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The subscription is disabled",
+            detail: hook.DisabledReason ?? "Enable it (PATCH enabled: true) to send it events.");
+
     private static async Task<Results<Accepted<WebhookReplayAccepted>, NotFound, ProblemHttpResult>> Replay(
         long id, WebhookReplayRequest request, CrmDbContext db, IBackgroundJobClient jobs, CancellationToken ct)
     {
@@ -153,8 +157,7 @@ public static class WebhooksEndpoints
         if (hook is null)
             return TypedResults.NotFound();
         if (!hook.Enabled)
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The subscription is disabled",
-                detail: hook.DisabledReason ?? "Enable it (PATCH enabled: true) to send it events.");
+            return Disabled(hook);
         if (request.RunId is { } runId && !await db.SyncRuns.AnyAsync(r => r.Id == runId, ct))
             return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such sync run",
                 detail: $"runId {runId} names no sync run.");
