@@ -36,7 +36,9 @@ public sealed class ShopCluster : IAsyncLifetime
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
+        // A test's setup may write a million rows in one statement: a loaded runner needs more
+        // than Npgsql's default 30 s for it.
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
         foreach (var (name, value) in parameters)
             command.Parameters.AddWithValue(name, value);
         await command.ExecuteNonQueryAsync();
