@@ -26,21 +26,24 @@ internal static class DeferredIndexes
         FROM pg_class c WHERE c.oid = 'customers'::regclass
         """;
 
-    // The secondary indexes of an empty customers table, recorded before they are dropped.
-    // A statsOnly run (@inserts false) creates no customers: nothing to gain.
-    private const string RecordIndexesSql = """
+    // The secondary indexes of `table`, recorded before they are dropped, while `condition`
+    // still holds (checked again under the lock: another run may have filled the table).
+    private static string RecordIndexesSqlFor(string table, string condition) => $"""
         INSERT INTO deferred_indexes (name, definition)
         SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
         FROM pg_index i
         JOIN pg_class c ON c.oid = i.indexrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE i.indrelid = 'customers'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM customers)
-          AND @inserts
+        WHERE i.indrelid = '{table}'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+          AND {condition}
         ORDER BY 1
         ON CONFLICT (name) DO NOTHING
         RETURNING name
         """;
+
+    // Those of an empty customers table. A statsOnly run (@inserts false) creates no
+    // customers: nothing to gain.
+    private static readonly string RecordIndexesSql = RecordIndexesSqlFor("customers", "NOT EXISTS (SELECT 1 FROM customers) AND @inserts");
 
     private const string AnyWaitingSql = "SELECT EXISTS (SELECT 1 FROM deferred_indexes)";
 
@@ -61,18 +64,7 @@ internal static class DeferredIndexes
         FROM pg_class c WHERE c.oid = 'orders'::regclass
         """;
 
-    private static readonly string RecordOrdersIndexesSql = $"""
-        INSERT INTO deferred_indexes (name, definition)
-        SELECT format('%I.%I', n.nspname, c.relname), pg_get_indexdef(i.indexrelid)
-        FROM pg_index i
-        JOIN pg_class c ON c.oid = i.indexrelid
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE i.indrelid = 'orders'::regclass AND NOT i.indisunique AND NOT i.indisprimary
-          AND {FewOwnOrders}
-        ORDER BY 1
-        ON CONFLICT (name) DO NOTHING
-        RETURNING name
-        """;
+    private static readonly string RecordOrdersIndexesSql = RecordIndexesSqlFor("orders", FewOwnOrders);
 
     // Index builds get more memory than a session's default: they sort the whole table.
     private const string BuildSettingsSql = "SET LOCAL maintenance_work_mem = '256MB'";
