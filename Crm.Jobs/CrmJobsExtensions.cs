@@ -167,6 +167,7 @@ public static class CrmJobsExtensions
         UseNativeDatabaseTransactions = options.UseNativeDatabaseTransactions,
         InvisibilityTimeout = options.InvisibilityTimeout,
         UseSlidingInvisibilityTimeout = true,
+        DistributedLockTimeout = options.DistributedLockTimeout,
         // The schema is installed by the `migrate` command, never implicitly at start.
         PrepareSchemaIfNecessary = false,
     };

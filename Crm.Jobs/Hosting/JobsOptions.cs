@@ -29,6 +29,13 @@ public sealed class JobsOptions
     // worker's job becomes visible to others again after this long, not after 30 minutes.
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    // A Hangfire lock row older than this counts as abandoned (Hangfire.PostgreSql's default
+    // is 10 minutes). Hangfire holds its locks for milliseconds (a job's state change, the
+    // scheduler's pass), but a lock whose release failed because the database went away
+    // stays behind: a job whose state lock is left so shows `Processing` and cannot move on
+    // until the row expires.
+    public TimeSpan DistributedLockTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     // How often scheduled jobs (retries after a failure) are moved to their queue.
     public TimeSpan SchedulePollingInterval { get; set; } = TimeSpan.FromSeconds(5);
 

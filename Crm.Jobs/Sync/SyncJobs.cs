@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Hangfire;
@@ -74,12 +75,38 @@ public sealed class SyncJobs(
     public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
         // A burst: this job was claimed less than the window after the last pending sync
-        // started. It then waits the whole window, as every such job did before issue 23; the
-        // claim is still ours while we wait, so the writes meanwhile share this job. On an idle
-        // service it syncs at once.
-        if (!options.Value.AdaptiveWriteWindow || await ClaimedDuringABurstAsync(ct))
+        // started. It then waits for the writes to pause; the claim is still ours while we
+        // wait, so the writes meanwhile share this job. On an idle service it syncs at once.
+        if (!options.Value.AdaptiveWriteWindow)
             await Task.Delay(options.Value.WriteBatchWindow, ct);
+        else if (await ClaimedDuringABurstAsync(ct))
+            await WaitForTheWritesToPauseAsync(ct);
         return await engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
+    }
+
+    // Until no write has asked for a sync for WriteQuietPeriod, or WriteBatchMaxWait has
+    // passed. The newest pending request is the first entry of the partial index of pending
+    // requests (ix_customer_sync_requests_dirty): one index tuple a look.
+    private const string QuietForSql = """
+        SELECT clock_timestamp() - max(requested_at) FROM customer_sync_requests WHERE version > synced_version
+        """;
+
+    private async Task WaitForTheWritesToPauseAsync(CancellationToken ct)
+    {
+        var (quietPeriod, maxWait) = (options.Value.WriteQuietPeriod, options.Value.WriteBatchMaxWait);
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < maxWait)
+        {
+            await using var command = dataSource.CreateCommand(QuietForSql);
+            var quietFor = await command.ExecuteScalarAsync(ct) is TimeSpan since ? since : quietPeriod;
+            if (quietFor >= quietPeriod)
+                return;
+            // The look itself took time: the wait may be over.
+            var left = maxWait - waited.Elapsed;
+            if (left <= TimeSpan.Zero)
+                return;
+            await Task.Delay(quietPeriod - quietFor < left ? quietPeriod - quietFor : left, ct);
+        }
     }
 
     // A job's claim (enqueued_at) is made after the last pending sync cleared the one before and

@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Hosting;
 
 namespace Crm.Tests.Background;
 
-// The shared order-write job waits Crm:Sync:WriteBatchWindow only under a burst: on an idle
-// service (no pending sync started within the window) it syncs at once; the writes right
-// after it share one job that waits out the rest of the window (docs/SYNC-RULES.md).
+// The shared order-write job waits only under a burst (claimed within Crm:Sync:WriteBatchWindow
+// of the last pending sync's start): on an idle service it syncs at once; the writes right
+// after it share one job that waits (docs/SYNC-RULES.md; WriteBurstTests: for how long).
 public class WriteBatchWindowTests(WriteBatchWindowTests.LongWindowFactory factory) : IClassFixture<WriteBatchWindowTests.LongWindowFactory>
 {
     // A window far longer than any wait of the test: a job that waited it would never be seen
@@ -20,6 +20,8 @@ public class WriteBatchWindowTests(WriteBatchWindowTests.LongWindowFactory facto
             base.ConfigureWebHost(builder);
             WithoutRecurringJobs(builder);
             builder.UseSetting("Crm:Sync:WriteBatchWindow", "00:10:00");
+            builder.UseSetting("Crm:Sync:WriteQuietPeriod", "00:10:00");
+            builder.UseSetting("Crm:Sync:WriteBatchMaxWait", "00:10:00");
             builder.UseSetting("Crm:Sync:PendingClaimTimeout", "01:00:00");
         }
     }

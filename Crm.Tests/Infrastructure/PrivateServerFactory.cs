@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Crm.Tests.Infrastructure;
 
@@ -17,6 +19,9 @@ public sealed class PrivateServerFactory : CrmApiFactory
 
     public PrivatePostgres Postgres { get; }
 
+    // The app's log lines (Hangfire's included): a test that fails shows what the app saw.
+    public CapturedLogs Logs { get; } = new();
+
     public override string ConnectionString => _connectionString;
 
     public override bool UsesFakeClock => false;
@@ -34,6 +39,7 @@ public sealed class PrivateServerFactory : CrmApiFactory
     {
         base.ConfigureWebHost(builder);
         WithoutRecurringJobs(builder);
+        builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(Logs)));
     }
 
     protected override Task DropDatabaseAsync() => Postgres.DisposeAsync().AsTask();

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -29,8 +30,12 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
-            await ((IAsyncLifetime)_app).DisposeAsync();
+        if (_app is null)
+            return;
+        // Shown only when the test fails: what the app and its job servers logged.
+        foreach (var line in _app.Logs.AtLeast(LogLevel.Information))
+            output.WriteLine(line);
+        await ((IAsyncLifetime)_app).DisposeAsync();
     }
 
     [Fact]
@@ -115,10 +120,19 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
         foreach (var job in new[] { customerJob, fullSyncJob, (string)after["syncJobId"]! })
         {
-            var done = await Waiting.UntilAsync(
-                async () => await (await client.GetAsync($"/api/jobs/{job}")).ReadJsonAsync(),
-                j => (string?)j["state"] is "Succeeded" or "Failed" or "Deleted",
-                $"job {job} to finish after the outage", RecoveryDeadline);
+            JsonNode done;
+            try
+            {
+                done = await Waiting.UntilAsync(
+                    async () => await (await client.GetAsync($"/api/jobs/{job}")).ReadJsonAsync(),
+                    j => (string?)j["state"] is "Succeeded" or "Failed" or "Deleted",
+                    $"job {job} to finish after the outage", RecoveryDeadline);
+            }
+            catch (TimeoutException)
+            {
+                await WriteWhatHoldsTheJobsAsync();
+                throw;
+            }
             Assert.True((string?)done["state"] == "Succeeded", $"job {job}: {done.ToJsonString()}");
             if (job != (string)after["syncJobId"]!)
                 Assert.True((int)done["retryCount"]! >= 1, $"job {job} was not retried: {done.ToJsonString()}");
@@ -139,6 +153,24 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
             new { customerName = "Клиент Сбоя", customerPhone = phone, totalAmount = amount, status = "completed" });
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return await response.ReadJsonAsync();
+    }
+
+    // Hangfire's lock rows and every session that is not idle: what a job that does not move
+    // on is waiting for.
+    private async Task WriteWhatHoldsTheJobsAsync()
+    {
+        await using var connection = new NpgsqlConnection(_app.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT 'lock ' || resource || ' acquired ' || acquired FROM hangfire.lock
+            UNION ALL
+            SELECT 'session ' || pid || ' ' || state || coalesce(' waiting on ' || wait_event_type || '/' || wait_event, '')
+                   || ': ' || left(query, 200)
+            FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            output.WriteLine(reader.GetString(0));
     }
 
     private static async Task<long> WaitingForTheLockAsync(NpgsqlConnection holder)

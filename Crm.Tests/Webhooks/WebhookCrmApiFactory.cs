@@ -1,5 +1,7 @@
 using Crm.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Crm.Tests.Webhooks;
 
@@ -13,10 +15,14 @@ public class WebhookCrmApiFactory : CrmApiFactory
 
     protected virtual IEnumerable<(string Key, string Value)> Settings => [];
 
+    // The app's log lines (the delivery jobs' failures included), for a test that fails.
+    public CapturedLogs Logs { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
         builder.UseSetting("Crm:Webhooks:PollInterval", "00:00:01");
+        builder.ConfigureServices(services => services.AddLogging(logging => logging.AddProvider(Logs)));
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

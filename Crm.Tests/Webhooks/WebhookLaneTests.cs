@@ -1,15 +1,17 @@
 using Crm.Jobs.Webhooks;
 using Crm.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace Crm.Tests.Webhooks;
 
 // Delivery in lanes (Crm:Webhooks:Lanes, 8): a customer's events keep their order, lanes go
 // in parallel, and a lane whose receiver fails holds back only itself.
-public class WebhookLaneTests(WebhookLaneTests.Factory factory) : IClassFixture<WebhookLaneTests.Factory>
+public class WebhookLaneTests(WebhookLaneTests.Factory factory, ITestOutputHelper output) : IClassFixture<WebhookLaneTests.Factory>
 {
     // Small messages, so that every lane has several, and workers for every lane at once.
     public sealed class Factory : WebhookCrmApiFactory
@@ -94,8 +96,16 @@ public class WebhookLaneTests(WebhookLaneTests.Factory factory) : IClassFixture<
         };
 
         // Every other lane is delivered while that lane keeps failing.
-        await Waiting.UntilAsync(() => Task.FromResult(delivered.ToHashSet()), healthy.IsSubsetOf, "the healthy lanes' events",
-            TimeSpan.FromMinutes(2));
+        try
+        {
+            await Waiting.UntilAsync(() => Task.FromResult(delivered.ToHashSet()), healthy.IsSubsetOf, "the healthy lanes' events",
+                TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException)
+        {
+            await WriteLanesAsync(subscription.Id, lanes, delivered.ToHashSet());
+            throw;
+        }
         Assert.DoesNotContain(delivered, failingCustomers.Contains);
         Assert.Contains(receiver.Received, r => r.Events.Any(e => failingCustomers.Contains((long)e!["data"]!["customerId"]!)));
         var hook = await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync();
@@ -112,6 +122,26 @@ public class WebhookLaneTests(WebhookLaneTests.Factory factory) : IClassFixture<
         await Waiting.UntilAsync(async () => (string?)(await (await _client.GetAsync($"/api/webhooks/{subscription.Id}")).ReadJsonAsync())["failingSince"],
             since => since is null, "the failing streak to end");
         await _client.DeleteAsync($"/api/webhooks/{subscription.Id}");
+    }
+
+    // What a test that waited in vain saw: each lane's customers still missing, its job and
+    // that job's state, and what the app logged at Warning and above.
+    private async Task WriteLanesAsync(long webhookId, Dictionary<long, int> lanes, HashSet<long> delivered)
+    {
+        foreach (var lane in lanes.GroupBy(l => l.Value).OrderBy(g => g.Key))
+            output.WriteLine($"lane {lane.Key}: {lane.Count(l => !delivered.Contains(l.Key))} of {lane.Count()} customers missing");
+        await using var connection = new NpgsqlConnection(factory.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"""
+            SELECT 'lane ' || wl.lane || ': job ' || coalesce(wl.delivery_job_id, '-') || ' ' || coalesce(j.statename, '-')
+            FROM webhook_lanes wl LEFT JOIN hangfire.job j ON j.id::text = wl.delivery_job_id
+            WHERE wl.webhook_id = {webhookId} ORDER BY wl.lane
+            """, connection);
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                output.WriteLine(reader.GetString(0));
+        foreach (var line in factory.Logs.AtLeast(LogLevel.Warning))
+            output.WriteLine(line);
     }
 
     [Fact]
