@@ -11,8 +11,10 @@ namespace Crm.Bench;
 //   statistics include the order; each write waits until no pending sync started within the
 //   window (an idle service) before it is sent;
 // - a burst: BurstWrites order writes from BurstClients concurrent clients over
-//   BurstCustomers customers; the sync jobs they made (distinct syncJobId answered) and the
-//   time from the last write's answer until every one of those customers is exact.
+//   BurstCustomers customers; the sync jobs they made (distinct syncJobId answered), the
+//   time from the last write's answer until every one of those customers is exact, and each
+//   write's wait from its answer until the job it was answered with succeeded (a client
+//   following its syncJobId; the jobs polled every 25 ms meanwhile).
 public sealed partial class Benchmark
 {
     private const int IdleWriteSamples = 30;
@@ -105,6 +107,24 @@ public sealed partial class Benchmark
         var lastAnswer = TimeSpan.Zero;
         var gate = new object();
         var written = new ConcurrentDictionary<long, byte>();
+        var answers = new ConcurrentBag<(TimeSpan Answered, string JobId)>();
+        var succeededAt = new ConcurrentDictionary<string, TimeSpan>();
+        var writing = true;
+        var poller = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref writing) || jobIds.Keys.Any(id => !succeededAt.ContainsKey(id)))
+            {
+                foreach (var id in jobIds.Keys.Where(id => !succeededAt.ContainsKey(id)).ToList())
+                {
+                    var (job, _) = await app.SendAsync(HttpMethod.Get, $"/api/jobs/{id}", null, System.Net.HttpStatusCode.OK);
+                    if ((string?)job["state"] == "Succeeded")
+                        succeededAt.TryAdd(id, clock.Elapsed);
+                }
+                if (clock.Elapsed - lastAnswer > ExactTimeout && !Volatile.Read(ref writing))
+                    return;
+                await Task.Delay(25);
+            }
+        });
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, BurstClients).Select(_ => Task.Run(async () =>
         {
@@ -118,9 +138,13 @@ public sealed partial class Benchmark
                     lastAnswer = answered > lastAnswer ? answered : lastAnswer;
                 added.Add((long)order["id"]!);
                 if ((string?)order["syncJobId"] is { } jobId)
+                {
                     jobIds.TryAdd(jobId, 0);
+                    answers.Add((answered, jobId));
+                }
             }
         })));
+        Volatile.Write(ref writing, false);
         var writeSeconds = lastAnswer.TotalSeconds;
 
         // Every customer written compared with its orders in one query, polled until none differs.
@@ -136,6 +160,10 @@ public sealed partial class Benchmark
             }
             await Task.Delay(DuringSyncPollInterval);
         }
+        await poller;
+        var waits = set.Get($"window.{kind}.burst.writeToJob", $"{kind} window: a burst write's answer → the job it was answered with succeeded", "ms");
+        foreach (var (answered, jobId) in answers)
+            waits.Add(succeededAt.TryGetValue(jobId, out var at) ? Math.Max(0, (at - answered).TotalMilliseconds) : double.NaN);
         set.Get($"window.{kind}.burst.jobs", $"{kind} window: sync jobs made by {BurstWrites:N0} writes ({BurstClients} clients, {written.Count:N0} customers)",
             "jobs", kind == "adaptive" ? Target.AtMost(20, "jobs") : null).Add(jobIds.Count);
         set.Get($"window.{kind}.burst.exact", $"{kind} window: last write's answer → every burst customer exact", "ms",
