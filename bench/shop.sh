@@ -266,7 +266,7 @@ one_run() {
     q crm -c "DROP TABLE orders_ref" -c "CHECKPOINT" >/dev/null
 
     # The floor: what a snapshot must do at least. Binary COPY out of the shop, typed as the
-    # CRM's columns (the phone normalized and the status mapped by SQL, unchecked), straight
+    # CRM's columns (the phone normalized by SQL, unchecked: its spelling here is fixed), straight
     # into a scratch copy of orders with the indexes the snapshot keeps while it copies (the
     # primary key, the unique (source, source_id)), then orders' secondary indexes built.
     q crm -c "CREATE TABLE orders_floor (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY)" \
@@ -279,7 +279,7 @@ one_run() {
                                FROM pg_index i WHERE i.indrelid = 'orders'::regclass AND NOT i.indisunique AND NOT i.indisprimary")"
     t0="$(now)"
     q shop -c "COPY (SELECT customer_name::varchar(200), customer_phone::varchar(50),
-                            ('+' || regexp_replace(customer_phone, '[^0-9]', '', 'g'))::varchar(20),
+                            ('+' || translate(customer_phone, '+ -', ''))::varchar(20),
                             customer_email, delivery_city, delivery_address::varchar(500), total_amount::numeric(12, 2),
                             status, created_at, now(), 'shop'::varchar(10), id::text::varchar(100)
                      FROM orders_order) TO STDOUT (FORMAT BINARY)" |
