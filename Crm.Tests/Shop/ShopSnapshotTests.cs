@@ -128,6 +128,9 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         var state = await ShopStateAsync(app.CreateClient(), s => (string?)s["state"] == "following", "following");
         Assert.Equal(2, (long)state["snapshotRows"]!);
         Assert.Equal(2, (long)state["rejected"]!);
+        // Straight into orders: no session staged the rows (the shop made no change since).
+        Assert.Empty(await QueryAsync(owner.ConnectionString,
+            "SELECT relname::text FROM pg_class WHERE relname = 'shop_incoming' AND relpersistence = 't'"));
 
         Assert.Equal(
             [$"{completed} Анна {phone} Москва ул. Ленина, 1 100.50 completed true", $"{cancelled} Анна {phone} Казань ул. Ленина, 1 200.00 cancelled true"],
