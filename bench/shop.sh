@@ -18,7 +18,10 @@
 # Django-shaped orders_order of scripts/shop-orders-order.sql). Per run, both are created
 # fresh, then:
 #   1. snapshot: N orders in the shop, ANALYZE, a bare psql COPY of them into an unindexed
-#      table of the CRM database (the reference), then the app (role all) started following
+#      table of the CRM database (the reference), the floor (a binary psql COPY of them, typed
+#      as orders' columns, into a scratch copy of orders with its primary key and unique
+#      (source, source_id), then orders' secondary indexes built: what a snapshot must do at
+#      least), then the app (role all) started following
 #      the shop: process start -> shop_follower 'following' with snapshot_rows = N, and
 #      -> every customer exact (polled every 100 ms);
 #   2. stream: one shop transaction of 100 000 orders: its commit -> orders_applied grown by
@@ -262,6 +265,38 @@ one_run() {
     [ "$copied" = "$ORDERS" ] || warn "bare COPY copied $copied rows, not $ORDERS"
     q crm -c "DROP TABLE orders_ref" -c "CHECKPOINT" >/dev/null
 
+    # The floor: what a snapshot must do at least. Binary COPY out of the shop, typed as the
+    # CRM's columns (the phone normalized by SQL, unchecked: its spelling here is fixed), straight
+    # into a scratch copy of orders with the indexes the snapshot keeps while it copies (the
+    # primary key, the unique (source, source_id)), then orders' secondary indexes built.
+    q crm -c "CREATE TABLE orders_floor (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY)" \
+          -c "ALTER TABLE orders_floor ADD PRIMARY KEY (id)" \
+          -c "CREATE UNIQUE INDEX ON orders_floor (source, source_id) WHERE source_id IS NOT NULL" >/dev/null || return 1
+    local floor_indexes
+    # orders' secondary indexes as pg_get_indexdef prints them ("CREATE INDEX ix_… ON public.orders …").
+    floor_indexes="$(q crm -c "SELECT string_agg(replace(replace(pg_get_indexdef(i.indexrelid),
+                                   'CREATE INDEX ix_', 'CREATE INDEX floor_ix_'), ' ON public.orders ', ' ON public.orders_floor '), '; ')
+                               FROM pg_index i WHERE i.indrelid = 'orders'::regclass AND NOT i.indisunique AND NOT i.indisprimary")"
+    t0="$(now)"
+    q shop -c "COPY (SELECT customer_name::varchar(200), customer_phone::varchar(50),
+                            ('+' || translate(customer_phone, '+ -', ''))::varchar(20),
+                            customer_email, delivery_city, delivery_address::varchar(500), total_amount::numeric(12, 2),
+                            status, created_at, now(), 'shop'::varchar(10), id::text::varchar(100)
+                     FROM orders_order) TO STDOUT (FORMAT BINARY)" |
+        q crm -c "COPY orders_floor (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
+                                     delivery_address, total_amount, status, created_at, updated_at, source, source_id)
+                  FROM STDIN (FORMAT BINARY)" || return 1
+    t1="$(now)"
+    q crm -c "SET maintenance_work_mem = '256MB'" -c "$floor_indexes" >/dev/null || return 1
+    local t2; t2="$(now)"
+    local floor_copy_ms floor_ms
+    floor_copy_ms="$(ms "$t0" "$t1")"
+    floor_ms="$(ms "$t0" "$t2")"
+    copied="$(q crm -c "SELECT count(*) FROM orders_floor")"
+    [ "$copied" = "$ORDERS" ] || warn "the floor copied $copied rows, not $ORDERS"
+    q crm -c "DROP TABLE orders_floor" -c "CHECKPOINT" >/dev/null
+    say "floor: binary COPY into a copy of orders $floor_copy_ms ms, with its secondary indexes built $floor_ms ms; bare COPY $copy_ms ms"
+
     # The app, following the shop.
     local http_port; http_port="$(pg_free_port)"
     local app_log="$WORK/logs/app-$run.log"
@@ -347,6 +382,9 @@ one_run() {
      "bareCopyMs": $copy_ms, "snapshotStateSeenMs": $snap_start_ms, "snapshotFollowingMs": $snapshot_ms,
      "snapshotCustomersExactMs": $exact_ms, "snapshotAppCpuMs": $app_cpu_ms,
      "snapshotOverBareCopy": $(awk -v a="$snapshot_ms" -v b="$copy_ms" 'BEGIN { printf "%.2f", a / b }'),
+     "floorCopyMs": $floor_copy_ms, "floorMs": $floor_ms,
+     "floorOverBareCopy": $(awk -v a="$floor_ms" -v b="$copy_ms" 'BEGIN { printf "%.2f", a / b }'),
+     "snapshotOverFloor": $(awk -v a="$snapshot_ms" -v b="$floor_ms" 'BEGIN { printf "%.2f", a / b }'),
      "streamOrders": $STREAM, "streamAppliedMs": $stream_ms, "streamOrdersPerSecond": $stream_rate,
      "streamCustomersExactMs": $stream_exact_ms,
      "writes": $WRITES, "writeExactP50Ms": $p50, "writeExactP99Ms": $p99, "writeExactMaxMs": $max,
@@ -385,8 +423,12 @@ echo
 printf 'Following the shop: %s orders over %s phones, %s run(s), revision %s\n' "$ORDERS" "$PHONES" "$RUNS" "$REVISION"
 printf '%-62s %s\n' "figure" "median (min–max)"
 printf '%-62s %s\n' "bare COPY shop -> CRM (psql | psql), ms" "$(med bareCopyMs)"
+printf '%-62s %s\n' "floor: binary COPY into a copy of orders, ms" "$(med floorCopyMs)"
+printf '%-62s %s\n' "floor: that + orders' secondary indexes built, ms" "$(med floorMs)"
+printf '%-62s %s\n' "floor / bare COPY (same run)" "$(med floorOverBareCopy)"
 printf '%-62s %s\n' "snapshot: process start -> 'following', snapshot_rows = N, ms" "$(med snapshotFollowingMs)"
 printf '%-62s %s\n' "snapshot / bare COPY (same run)" "$(med snapshotOverBareCopy)"
+printf '%-62s %s\n' "snapshot / floor (same run)" "$(med snapshotOverFloor)"
 printf '%-62s %s\n' "snapshot: process start -> every customer exact, ms" "$(med snapshotCustomersExactMs)"
 printf '%-62s %s\n' "stream: $STREAM-order transaction commit -> applied, ms" "$(med streamAppliedMs)"
 printf '%-62s %s\n' "stream: orders/s" "$(med streamOrdersPerSecond)"

@@ -93,9 +93,10 @@ internal static class DeferredIndexes
         DeferAsync(connection, MayDeferSql, RecordIndexesSql, ct, ("inserts", mode != SyncMode.StatsOnly));
 
     // The shop snapshot's: drops the secondary indexes of orders if it holds no shop order, in a
-    // short transaction of its own connection before the snapshot's transaction touches orders;
-    // true if any index waits for BuildWaitingAsync. 1M shop orders: the MERGE 9–11 s and the
-    // builds 4 s instead of a MERGE of 20 s (docs/BENCHMARKS.md, "Shop snapshot (issue 23)").
+    // short transaction of its own connection before the snapshot's transaction touches orders
+    // (before its copy straight into orders); true if any index waits for BuildWaitingAsync.
+    // 1M shop orders: the MERGE 9–11 s and the builds 4 s instead of a MERGE of 20 s
+    // (docs/BENCHMARKS.md, "Shop snapshot (issue 23)").
     public static async Task<bool> DeferOrdersIfNoShopOrdersAsync(NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);

@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Crm.Api.Privacy;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Npgsql;
@@ -12,18 +14,19 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
     private static Task<JsonNode> ShopStateAsync(HttpClient client, Func<JsonNode, bool> done, string what) =>
         Waiting.UntilAsync(async () => await (await client.GetAsync("/api/shop")).ReadJsonAsync(), done, what);
 
-    // How long a statement has waited for a lock on orders (0: none waits).
-    private const string WaitingOnOrdersSql = """
+    // How long the snapshot's statement that records its customers' sync requests (the only
+    // one of the app's that reads shop orders) has waited for its lock (0: it does not wait).
+    private const string SnapshotWaitingSql = """
         SELECT coalesce(max(extract(epoch FROM clock_timestamp() - a.query_start)), 0)::float8
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE NOT l.granted AND l.relation = 'orders'::regclass
+        WHERE NOT l.granted AND l.relation = 'customer_sync_requests'::regclass AND a.query LIKE '%source = ''shop''%'
         """;
 
-    private static async Task<double> SecondsWaitingOnOrdersAsync(string connectionString)
+    private static async Task<double> SecondsSnapshotWaitingAsync(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(WaitingOnOrdersSql, connection);
+        await using var command = new NpgsqlCommand(SnapshotWaitingSql, connection);
         return (double)(await command.ExecuteScalarAsync())!;
     }
 
@@ -37,17 +40,18 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot(), null, ("Crm:Shop:StaleAfter", "00:00:05"));
         await app.InitializeAsync();
 
-        // Writers of orders wait while this transaction holds the lock: the snapshot stops after
-        // its copy, before its rows reach orders, for as long as the test likes.
+        // Writers of sync requests wait while this transaction holds the lock: the snapshot stops
+        // after its copy, before its customers' sync requests are recorded, for as long as the
+        // test likes.
         await using var blocker = new NpgsqlConnection(app.ConnectionString);
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
-        await using (var lockOrders = new NpgsqlCommand("LOCK TABLE orders IN SHARE MODE", blocker, transaction))
-            await lockOrders.ExecuteNonQueryAsync();
+        await using (var lockRequests = new NpgsqlCommand("LOCK TABLE customer_sync_requests IN SHARE MODE", blocker, transaction))
+            await lockRequests.ExecuteNonQueryAsync();
 
         var client = app.CreateClient(); // starts the follower
-        await Waiting.UntilAsync(() => SecondsWaitingOnOrdersAsync(app.ConnectionString), s => s > 8,
-            "the snapshot waiting on orders for longer than a silent follower is believed");
+        await Waiting.UntilAsync(() => SecondsSnapshotWaitingAsync(app.ConnectionString), s => s > 8,
+            "the snapshot waiting on the sync requests for longer than a silent follower is believed");
         var state = await (await client.GetAsync("/api/shop")).ReadJsonAsync();
         Assert.Equal("snapshotting", (string)state["state"]!);
         Assert.Null((string?)state["error"]);
@@ -76,6 +80,68 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         Assert.Equal(2, (long)state["ordersApplied"]!);
     }
 
+    // The shop's orders as the CRM stored them.
+    private const string ShopOrdersSql = """
+        SELECT source_id || ' ' || customer_name || ' ' || normalized_phone || ' ' || delivery_city || ' ' || delivery_address
+               || ' ' || total_amount || ' ' || status || ' ' || (updated_at IS NOT NULL)
+        FROM orders WHERE source = 'shop' ORDER BY source_id
+        """;
+
+    private static async Task<List<string>> QueryAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+            rows.Add(reader.GetString(0));
+        return rows;
+    }
+
+    // The first snapshot (orders without shop orders) copies the checked rows straight into
+    // orders: the same rows stored, refused and skipped as through shop_incoming and the MERGE.
+    [Fact]
+    public async Task TheFirstSnapshotStoresTheValidRowsRefusesTheOthersAndSkipsAnErasedPersonsOrders()
+    {
+        var shop = await cluster.CreateShopAsync();
+        var phone = TestPhones.New();
+        var (raw, erasedPhone) = TestPhones.NewSpelledWith8();
+        var completed = await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 100.5m);
+        var cancelled = await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 200m, "cancelled", city: "Казань");
+        await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 300m, "shipped");
+        await ShopCluster.InsertOrderAsync(shop, "Анна", phone, -1m);
+        await ShopCluster.InsertOrderAsync(shop, "Шоп Стёртая", raw, 50m);
+
+        await using var owner = new RealClockCrmApiFactory();
+        await owner.InitializeAsync();
+        var client = owner.CreateClient();
+        // Erased before the first start: the shop still has an order of hers from before.
+        var erase = await (await client.PostAsJsonAsync("/api/privacy/erasures", new { phone = raw })).ReadJsonAsync<ErasureAccepted>();
+        await client.JobAsync(erase.JobId);
+        await owner.ExecuteAsync("""
+            INSERT INTO orders (customer_name, customer_phone, normalized_phone, total_amount, status, created_at, updated_at)
+            VALUES ('Свой заказ', '+79990000001', '+79990000001', 10, 'completed', now(), now())
+            """);
+
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot(), owner: owner);
+        var state = await ShopStateAsync(app.CreateClient(), s => (string?)s["state"] == "following", "following");
+        Assert.Equal(2, (long)state["snapshotRows"]!);
+        Assert.Equal(2, (long)state["rejected"]!);
+        // Straight into orders: no session staged the rows (the shop made no change since).
+        Assert.Empty(await QueryAsync(owner.ConnectionString,
+            "SELECT relname::text FROM pg_class WHERE relname = 'shop_incoming' AND relpersistence = 't'"));
+
+        Assert.Equal(
+            [$"{completed} Анна {phone} Москва ул. Ленина, 1 100.50 completed true", $"{cancelled} Анна {phone} Казань ул. Ленина, 1 200.00 cancelled true"],
+            (await QueryAsync(owner.ConnectionString, ShopOrdersSql)).Order(StringComparer.Ordinal));
+        Assert.Equal(["Свой заказ"], await QueryAsync(owner.ConnectionString, "SELECT customer_name FROM orders WHERE source = 'api'"));
+        Assert.Empty(await QueryAsync(owner.ConnectionString, $"SELECT source_id FROM orders WHERE normalized_phone = '{erasedPhone}'"));
+        Assert.Equal(2, (await QueryAsync(owner.ConnectionString, "SELECT reason FROM shop_rejections")).Count);
+        var customer = await Waiting.UntilAsync(() => client.CustomerByPhoneAsync(phone), c => c is not null, "the customer");
+        Assert.Equal(100.5m, (decimal)customer!["totalSpent"]!);
+    }
+
     // Each index of orders: name → (oid, definition).
     private const string OrdersIndexesSql = """
         SELECT c.relname, c.oid::bigint, pg_get_indexdef(c.oid)
@@ -96,7 +162,7 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
     }
 
     [Fact]
-    public async Task TheFirstSnapshotBuildsTheSecondaryIndexesOfOrdersOnceAfterItsMerge()
+    public async Task TheFirstSnapshotBuildsTheSecondaryIndexesOfOrdersOnceAfterItsCopy()
     {
         var shop = await cluster.CreateShopAsync();
         for (var i = 0; i < 3; i++)
