@@ -92,7 +92,11 @@ public sealed class WebhookJobs(
     // worker still counts. Nothing is claimed for a disabled subscription. A new message is
     // formed only under @lanes: the row lock (KEY SHARE: deliveries still update the row)
     // holds off a change of the lane count until it is committed, and a change committed
-    // meanwhile finds nothing here. No row: the subscription is gone.
+    // meanwhile finds nothing here. No row: the subscription is gone. The batch's webhook_id
+    // is a range, not an equality, on purpose: so its order (webhook_id, id) is the pending
+    // index's alone. With `=`, the primary key gives the same id order and, under statistics
+    // taken while everything was pending, looks as good, yet reads every event claimed so far:
+    // each message dearer than the last (WebhookLanePlanTests, docs/BENCHMARKS.md).
     public const string NextMessageSql = $"""
         WITH undelivered AS (
             SELECT id FROM webhook_messages
@@ -104,8 +108,8 @@ public sealed class WebhookJobs(
             FOR KEY SHARE
         ), batch AS (
             SELECT id, type, occurred_at, data FROM webhook_events
-            WHERE webhook_id = (SELECT id FROM hook) AND message_id IS NULL AND {WebhookLanes.OfEventSql} = @lane
-            ORDER BY id LIMIT @max
+            WHERE webhook_id BETWEEN @id AND @id AND message_id IS NULL AND {WebhookLanes.OfEventSql} = @lane AND EXISTS (SELECT FROM hook)
+            ORDER BY webhook_id, id LIMIT @max
         ), formed AS (
             INSERT INTO webhook_messages (webhook_id, lane, lanes, message_id, body, event_count, first_occurred_at, created_at, attempts)
             SELECT @id, @lane, @lanes, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
