@@ -40,6 +40,7 @@ public sealed class WebhookJobs(
     public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, int lane, PerformContext? context, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(NoSortSql, ct);
         await using (await connection.LockForSessionAsync(LockSpace, checked((int)webhookId * LockStride + lane), ct))
         {
             var (messages, events) = (0, 0);
@@ -76,6 +77,12 @@ public sealed class WebhookJobs(
 
     private sealed record Message(long Id, string MessageId, string Body, int EventCount, int Attempt);
 
+    // For this job's session (the pool's reset clears it): a lane's batch is read in the
+    // pending index's order, never sorted after a scan of the table, which the planner
+    // prefers whenever its statistics saw fewer than about 20 000 events pending, and which
+    // reads the whole table for each message (docs/BENCHMARKS.md, cheaper webhook messages).
+    public const string NoSortSql = "SET enable_sort = off";
+
     // A message's body from its events (an aggregate over webhook_events rows): also what an
     // erase rebuilds a body with once it took a person's events out (ErasureJobs).
     public const string MessageBodySql = """
@@ -96,7 +103,8 @@ public sealed class WebhookJobs(
     // is a range, not an equality, on purpose: so its order (webhook_id, id) is the pending
     // index's alone. With `=`, the primary key gives the same id order and, under statistics
     // taken while everything was pending, looks as good, yet reads every event claimed so far:
-    // each message dearer than the last (WebhookLanePlanTests, docs/BENCHMARKS.md).
+    // each message dearer than the last; a scan of the table with a top-N sort would too,
+    // hence NoSortSql (WebhookLanePlanTests, docs/BENCHMARKS.md).
     public const string NextMessageSql = $"""
         WITH undelivered AS (
             SELECT id FROM webhook_messages

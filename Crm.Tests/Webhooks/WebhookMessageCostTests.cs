@@ -50,9 +50,9 @@ public class WebhookMessageCostTests(WebhookMessageCostTests.Factory factory) : 
 
         // Two messages more, two round trips more.
         Assert.Equal(two + 2, four);
-        // The job's fixed cost: the lane's lock, the first look, giving the claim up, the last
-        // look, the unlock; and one round trip per message.
-        Assert.Equal(5 + 2, two);
+        // The job's fixed cost: its session's planner setting, the lane's lock, the first look,
+        // giving the claim up, the last look, the unlock; and one round trip per message.
+        Assert.Equal(6 + 2, two);
         var events = await receiver.EventsAsync(e => e.Count >= 35, "35 events");
         Assert.Equal(Enumerable.Range(1, 35).Select(r => $"Цена {r}"), events.Select(e => (string)e["data"]!["changes"]!["name"]!["to"]!));
         Assert.All(receiver.Received, r => Assert.NotEmpty(r.VerifiedBy));
