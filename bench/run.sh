@@ -7,7 +7,10 @@
 #   bench/run.sh --scale 100000,1000000,3000000 --runs 1   the scaling table
 #   bench/run.sh --scale 100000,1000000,10000000 --runs 1  up to 10M orders (under an hour, ~20 GB in /tmp)
 #
-# Arguments go to Crm.Bench (bench/README.md lists them). It prints tables and writes
+#   bench/run.sh --webhooks --lanes --baseline 45d3632   lanes: this checkout against a commit, alternately
+#
+# Arguments go to Crm.Bench (bench/README.md lists them), except --baseline REV: that commit is
+# built in a scratch clone and passed as --baseline-app. It prints tables and writes
 # bench/results/<timestamp>.json. The server and its data are removed on exit, also on
 # failure or Ctrl-C.
 set -uo pipefail
@@ -35,13 +38,23 @@ pg_ensure_installed || exit 1
 # with their indexes, customers, WAL, the checks' snapshots and sort files): 20 GB at 10M.
 LARGEST=1000000
 PREV=""
+BASELINE=""
+LANES=""
+ARGS=()
 for ARG in "$@"; do
     case "$PREV" in
         --orders) LARGEST="$ARG" ;;
         --scale) LARGEST="$(tr ',' '\n' <<<"$ARG" | sort -n | tail -n 1)" ;;
+        --baseline) BASELINE="$ARG"; PREV=""; continue ;;
     esac
     PREV="$ARG"
+    case "$ARG" in
+        --baseline) continue ;;
+        --lanes) LANES=1 ;;
+    esac
+    ARGS+=("$ARG")
 done
+set -- "${ARGS[@]}"
 NEED_KB=$(( LARGEST * 2 ))
 AVAIL_KB="$(df -Pk /tmp | awk 'NR == 2 { print $4 }')"
 if [ -n "$AVAIL_KB" ] && [ "$AVAIL_KB" -lt "$NEED_KB" ]; then
@@ -59,6 +72,21 @@ dotnet build bench/Crm.Bench/Crm.Bench.csproj -c Release -v quiet -nologo || exi
 bench_prepare_work crm-bench || exit 1
 REVISION="$(bench_revision)"
 
+if [ -n "$BASELINE" ]; then
+    echo "==> Building the baseline $BASELINE (Crm.Api, Release) in a scratch clone"
+    git clone -q --no-checkout "$ROOT" "$WORK/baseline-src" || exit 1
+    git -C "$WORK/baseline-src" checkout -q "$BASELINE" || exit 1
+    dotnet build "$WORK/baseline-src/Crm.Api/Crm.Api.csproj" -c Release -v quiet -nologo -o "$WORK/baseline-app" || exit 1
+    set -- "$@" --baseline-app "$WORK/baseline-app/Crm.Api.dll"
+    REVISION="$REVISION against $(git rev-parse --short "$BASELINE")"
+fi
+
+# The lanes bench reads per statement what a message costs (pg_stat_statements).
+PRELOAD=()
+if [ -n "$LANES" ]; then
+    PRELOAD=("shared_preload_libraries = 'pg_stat_statements'")
+fi
+
 # fsync and synchronous_commit stay on (every commit pays a real WAL flush). Memory is sized
 # for the data, as on a production server: the buffer cache holds 1 000 000 orders with
 # their indexes (about 700 MB; 3 000 000 do not fit), and WAL may grow to 4 GB between
@@ -67,7 +95,7 @@ REVISION="$(bench_revision)"
 PGDATA_DIR="$WORK/pg"
 pg_init_cluster "$PGDATA_DIR" "$PG_PASSWORD" \
     "shared_buffers = 1GB" \
-    "max_wal_size = 4GB" || exit 1
+    "max_wal_size = 4GB" "${PRELOAD[@]}" || exit 1
 
 PORT="$(pg_start_on_free_port "$PGDATA_DIR" "$WORK")" || exit 1
 pg_log "throwaway PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT ($PGDATA_DIR)"

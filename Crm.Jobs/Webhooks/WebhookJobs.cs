@@ -30,7 +30,8 @@ public sealed class WebhookJobs(
     // before any newer event of its lane. A failed attempt throws: Hangfire retries with
     // backoff and jitter for a little over a day (WebhookRetryAttribute), by which time
     // Crm:Webhooks:DisableAfter has disabled the subscription; the other lanes go on
-    // meanwhile. A 410 Gone disables it at once.
+    // meanwhile. A 410 Gone disables it at once. One round trip a message: a delivery's record
+    // goes with the claim of the next message (NextMessageSql), in one commit.
     [Queue(JobQueues.Webhooks)]
     [DisplayName("Deliver the events of webhook {0}, lane {1}")]
     [WebhookRetry]
@@ -39,68 +40,49 @@ public sealed class WebhookJobs(
     public async Task<WebhookDeliveryResult> DeliverAsync(long webhookId, int lane, PerformContext? context, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await connection.ExecuteAsync(NoSortSql, ct);
         await using (await connection.LockForSessionAsync(LockSpace, checked((int)webhookId * LockStride + lane), ct))
         {
             var (messages, events) = (0, 0);
+            var next = await NextAsync(connection, webhookId, lane, ct);
             while (true)
             {
-                var hook = await LoadAsync(connection, webhookId, ct);
-                if (hook is null || !hook.Enabled)
-                    return new WebhookDeliveryResult(webhookId, lane, messages, events, hook is null ? "deleted" : "disabled");
-                var message = await UndeliveredMessageAsync(connection, webhookId, lane, ct) ?? await FormMessageAsync(connection, webhookId, lane, ct);
-                if (message is null)
+                if (next is null || !next.Enabled)
+                    return new WebhookDeliveryResult(webhookId, lane, messages, events, next is null ? "deleted" : "disabled");
+                if (next.Message is null)
                 {
                     // Give the claim up, then look once more: events committed while the
                     // dispatcher saw this job running would otherwise wait for its next poll.
                     await connection.ExecuteAsync(
                         "UPDATE webhook_lanes SET delivery_job_id = NULL WHERE webhook_id = @id AND lane = @lane AND delivery_job_id = @job_id", ct,
                         ("id", webhookId), ("lane", lane), ("job_id", context?.BackgroundJob.Id ?? ""));
-                    if (await FormMessageAsync(connection, webhookId, lane, ct) is null)
+                    next = await NextAsync(connection, webhookId, lane, ct);
+                    if (next is { Enabled: true, Message: null })
                         return new WebhookDeliveryResult(webhookId, lane, messages, events, "delivered");
                     continue;
                 }
-                if (!await SendAsync(connection, hook, lane, message, ct))
+                var (delivered, following) = await SendAsync(connection, next, lane, ct);
+                if (!delivered)
                     return new WebhookDeliveryResult(webhookId, lane, messages, events, "gone");
                 messages++;
-                events += message.EventCount;
+                events += next.Message.EventCount;
+                next = following ?? await NextAsync(connection, webhookId, lane, ct);
             }
         }
     }
 
-    private sealed record Subscription(long Id, string Url, bool Enabled, string[] Secrets);
+    // The subscription as the next message goes out (a changed URL or secret applies from the
+    // next message on), with that message: null when there is none to send now.
+    private sealed record Next(long WebhookId, string Url, bool Enabled, string[] Secrets, int Lanes, Message? Message);
 
-    private sealed record Message(long Id, string MessageId, string Body, int EventCount);
+    private sealed record Message(long Id, string MessageId, string Body, int EventCount, int Attempt);
 
-    private async Task<Subscription?> LoadAsync(NpgsqlConnection connection, long webhookId, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("""
-            SELECT url, enabled, secret, CASE WHEN previous_secret_expires_at > @now THEN previous_secret END
-            FROM webhooks WHERE id = @id
-            """, connection);
-        command.Parameters.AddWithValue("id", webhookId);
-        command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-            return null;
-        string[] secrets = reader.IsDBNull(3) ? [reader.GetString(2)] : [reader.GetString(2), reader.GetString(3)];
-        return new Subscription(webhookId, reader.GetString(0), reader.GetBoolean(1), secrets);
-    }
+    // For this job's session (the pool's reset clears it): a lane's batch is read in the
+    // pending index's order, never sorted after a scan of the table, which the planner
+    // prefers whenever its statistics saw fewer than about 20 000 events pending, and which
+    // reads the whole table for each message (docs/BENCHMARKS.md, cheaper webhook messages).
+    public const string NoSortSql = "SET enable_sort = off";
 
-    // The lane's oldest message not yet acknowledged, whatever lane count formed it.
-    private static async Task<Message?> UndeliveredMessageAsync(NpgsqlConnection connection, long webhookId, int lane, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand("""
-            SELECT id, message_id, body, event_count FROM webhook_messages
-            WHERE webhook_id = @id AND lane = @lane AND delivered_at IS NULL
-            ORDER BY id LIMIT 1
-            """, connection);
-        command.Parameters.AddWithValue("id", webhookId);
-        command.Parameters.AddWithValue("lane", lane);
-        return await ReadMessageAsync(command, ct);
-    }
-
-    // The next pending events become one message, in one statement: its body is fixed now,
-    // so a redelivery sends exactly these bytes.
     // A message's body from its events (an aggregate over webhook_events rows): also what an
     // erase rebuilds a body with once it took a person's events out (ErasureJobs).
     public const string MessageBodySql = """
@@ -110,33 +92,57 @@ public sealed class WebhookJobs(
             'data', data) ORDER BY id))::text
         """;
 
-    // Only while the subscription's messages are formed under @lanes: the row lock (KEY SHARE:
-    // deliveries still update the row) holds off a change of the lane count until this
-    // message is committed, and a change committed meanwhile finds nothing here.
-    public const string FormMessageSql = $"""
-        WITH hook AS (
-            SELECT id FROM webhooks WHERE id = @id AND lanes = @lanes FOR KEY SHARE
+    // The lane's next message with its attempt counted, and the subscription, in one statement:
+    // the lane's oldest message not yet acknowledged (whatever lane count formed it), else its
+    // next pending events as a new message (its body fixed now, so a redelivery sends exactly
+    // these bytes). The attempt is counted before the request: one cut short by a killed
+    // worker still counts. Nothing is claimed for a disabled subscription. A new message is
+    // formed only under @lanes: the row lock (KEY SHARE: deliveries still update the row)
+    // holds off a change of the lane count until it is committed, and a change committed
+    // meanwhile finds nothing here. No row: the subscription is gone. The batch's webhook_id
+    // is a range, not an equality, on purpose: so its order (webhook_id, id) is the pending
+    // index's alone. With `=`, the primary key gives the same id order and, under statistics
+    // taken while everything was pending, looks as good, yet reads every event claimed so far:
+    // each message dearer than the last; a scan of the table with a top-N sort would too,
+    // hence NoSortSql (WebhookLanePlanTests, docs/BENCHMARKS.md).
+    public const string NextMessageSql = $"""
+        WITH undelivered AS (
+            SELECT id FROM webhook_messages
+            WHERE webhook_id = @id AND lane = @lane AND delivered_at IS NULL
+            ORDER BY id LIMIT 1
+        ), hook AS (
+            SELECT id FROM webhooks
+            WHERE id = @id AND enabled AND lanes = @lanes AND NOT EXISTS (SELECT FROM undelivered)
+            FOR KEY SHARE
         ), batch AS (
             SELECT id, type, occurred_at, data FROM webhook_events
-            WHERE webhook_id = (SELECT id FROM hook) AND message_id IS NULL AND {WebhookLanes.OfEventSql} = @lane
-            ORDER BY id LIMIT @max
-        ), message AS (
+            WHERE webhook_id BETWEEN @id AND @id AND message_id IS NULL AND {WebhookLanes.OfEventSql} = @lane AND EXISTS (SELECT FROM hook)
+            ORDER BY webhook_id, id LIMIT @max
+        ), formed AS (
             INSERT INTO webhook_messages (webhook_id, lane, lanes, message_id, body, event_count, first_occurred_at, created_at, attempts)
             SELECT @id, @lane, @lanes, 'msg_' || replace(gen_random_uuid()::text, '-', ''),
                    {MessageBodySql},
-                   count(*), min(occurred_at), @now, 0
+                   count(*), min(occurred_at), @now, 1
             FROM batch
             HAVING count(*) > 0
-            RETURNING id, message_id, body, event_count
+            RETURNING id, message_id, body, event_count, attempts
         ), claimed AS (
-            UPDATE webhook_events SET message_id = (SELECT id FROM message) WHERE id IN (SELECT id FROM batch)
+            UPDATE webhook_events SET message_id = (SELECT id FROM formed) WHERE id IN (SELECT id FROM batch)
+        ), resent AS (
+            UPDATE webhook_messages SET attempts = attempts + 1
+            WHERE id = (SELECT id FROM undelivered) AND EXISTS (SELECT FROM webhooks WHERE id = @id AND enabled)
+            RETURNING id, message_id, body, event_count, attempts
         )
-        SELECT id, message_id, body, event_count FROM message
+        SELECT w.url, w.enabled, w.secret, CASE WHEN w.previous_secret_expires_at > @now THEN w.previous_secret END, w.lanes,
+               m.id, m.message_id, m.body, m.event_count, m.attempts
+        FROM webhooks w
+        LEFT JOIN (SELECT * FROM formed UNION ALL SELECT * FROM resent) m ON true
+        WHERE w.id = @id
         """;
 
     // The lane count changes only once every message formed under the old one is delivered:
     // a customer's later events, in another lane now, cannot overtake its earlier ones. Under
-    // the subscription's row lock, which waits for the messages being formed (FormMessageSql).
+    // the subscription's row lock, which waits for the messages being formed (NextMessageSql).
     public const string SwitchLanesSql = """
         SELECT lanes FROM webhooks WHERE id = @id FOR UPDATE;
         UPDATE webhooks SET lanes = @lanes
@@ -144,118 +150,137 @@ public sealed class WebhookJobs(
           AND NOT EXISTS (SELECT 1 FROM webhook_messages WHERE webhook_id = @id AND delivered_at IS NULL);
         """;
 
-    // The lane's next message, formed under Crm:Webhooks:Lanes; null when the lane has nothing
-    // pending, or is no lane under that count, or messages formed under another count are
-    // still undelivered (their lanes' jobs deliver them; the dispatcher comes back).
-    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, int lane, CancellationToken ct)
+    // The lane's next message under Crm:Webhooks:Lanes (NextMessageSql); when it has none and
+    // the subscription's messages are still formed under another count, the count is switched
+    // (if every message of the old count is delivered) and the lane looks again. A lane beyond
+    // the count has only its undelivered messages to send.
+    private async Task<Next?> NextAsync(NpgsqlConnection connection, long webhookId, int lane, CancellationToken ct)
     {
+        var next = await ReadNextAsync(NextCommand(connection, NextMessageSql, webhookId, lane), webhookId, ct);
         var lanes = options.Value.Lanes;
-        if (lane > lanes)
-            return null;
-        if (await FormMessageAsync(connection, webhookId, lane, lanes, ct) is { } message)
-            return message;
-        if (await connection.ScalarAsync<int>("SELECT lanes FROM webhooks WHERE id = @id", ct, ("id", webhookId)) == lanes)
-            return null;
+        if (next is not { Enabled: true, Message: null } || lane > lanes || next.Lanes == lanes)
+            return next;
         await using (var transaction = await connection.BeginTransactionAsync(ct))
         {
             await connection.ExecuteAsync(SwitchLanesSql, transaction, ct, ("id", webhookId), ("lanes", lanes));
             await transaction.CommitAsync(ct);
         }
-        return await FormMessageAsync(connection, webhookId, lane, lanes, ct);
+        return await ReadNextAsync(NextCommand(connection, NextMessageSql, webhookId, lane), webhookId, ct);
     }
 
-    private async Task<Message?> FormMessageAsync(NpgsqlConnection connection, long webhookId, int lane, int lanes, CancellationToken ct)
+    // A command with NextMessageSql's parameters.
+    private NpgsqlCommand NextCommand(NpgsqlConnection connection, string sql, long webhookId, int lane)
     {
-        await using var command = new NpgsqlCommand(FormMessageSql, connection);
+        var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("id", webhookId);
         command.Parameters.AddWithValue("lane", lane);
-        command.Parameters.AddWithValue("lanes", lanes);
+        command.Parameters.AddWithValue("lanes", options.Value.Lanes);
         command.Parameters.AddWithValue("max", options.Value.MaxEventsPerMessage);
         command.Parameters.AddWithValue("now", clock.GetUtcNow().UtcDateTime);
-        return await ReadMessageAsync(command, ct);
+        return command;
     }
 
-    private static async Task<Message?> ReadMessageAsync(NpgsqlCommand command, CancellationToken ct)
+    private static async Task<Next?> ReadNextAsync(NpgsqlCommand command, long webhookId, CancellationToken ct)
     {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct)
-            ? new Message(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3))
-            : null;
+        await using (command)
+        {
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await ReadNextAsync(reader, webhookId, ct);
+        }
     }
 
-    // True once delivered; false when the receiver answered 410 Gone (the subscription is
-    // disabled now); throws for any other failure.
-    private async Task<bool> SendAsync(NpgsqlConnection connection, Subscription hook, int lane, Message message, CancellationToken ct)
+    private static async Task<Next?> ReadNextAsync(NpgsqlDataReader reader, long webhookId, CancellationToken ct)
     {
-        // Counted before the request: an attempt cut short by a killed worker still counts.
-        await using var count = new NpgsqlCommand("UPDATE webhook_messages SET attempts = attempts + 1 WHERE id = @id RETURNING attempts", connection);
-        count.Parameters.AddWithValue("id", message.Id);
-        var attempt = (int)(await count.ExecuteScalarAsync(ct))!;
+        if (!await reader.ReadAsync(ct))
+            return null;
+        string[] secrets = reader.IsDBNull(3) ? [reader.GetString(2)] : [reader.GetString(2), reader.GetString(3)];
+        var message = reader.IsDBNull(5)
+            ? null
+            : new Message(reader.GetInt64(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt32(9));
+        return new Next(webhookId, reader.GetString(0), reader.GetBoolean(1), secrets, reader.GetInt32(4), message);
+    }
 
+    // The attempt, the message, the lane's and the subscription's state change together. The
+    // subscription fails since its longest-failing lane; the lane failing for DisableAfter
+    // disables it. A success with nothing failing leaves the subscription's row alone.
+    public const string RecordSql = """
+        INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, response_status, error, duration_ms, at)
+        VALUES (@webhook_id, @message_id, @events, @attempt, @state, @status, @error, @duration_ms, @now);
+
+        UPDATE webhook_messages SET delivered_at = @now WHERE id = @message_id AND @delivered;
+
+        INSERT INTO webhook_lanes (webhook_id, lane, failing_since)
+        SELECT @webhook_id, @lane, @now WHERE NOT @delivered
+        ON CONFLICT (webhook_id, lane) DO UPDATE SET failing_since = coalesce(webhook_lanes.failing_since, @now);
+        UPDATE webhook_lanes SET failing_since = NULL
+        WHERE webhook_id = @webhook_id AND lane = @lane AND @delivered AND failing_since IS NOT NULL;
+
+        UPDATE webhooks
+        SET failing_since = (SELECT min(l.failing_since) FROM webhook_lanes l WHERE l.webhook_id = @webhook_id),
+            last_error = CASE WHEN @delivered THEN last_error ELSE @error END,
+            enabled = enabled AND NOT @gone AND (@delivered OR lane.since > @now - @disable_after),
+            disabled_reason = CASE WHEN @gone
+                                   THEN 'The receiver answered 410 Gone at ' || to_char(@now AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+                                        || ': it wants no more deliveries. Enable it again (PATCH enabled: true) once it does.'
+                                   WHEN NOT @delivered AND lane.since <= @now - @disable_after
+                                   THEN 'Every delivery failed since ' || to_char(lane.since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
+                                        || ' (Crm:Webhooks:DisableAfter); last error: ' || left(@error, 500)
+                                   ELSE disabled_reason END
+        FROM (SELECT coalesce((SELECT failing_since FROM webhook_lanes WHERE webhook_id = @webhook_id AND lane = @lane), @now) AS since) lane
+        WHERE id = @webhook_id AND (NOT @delivered OR @gone OR failing_since IS NOT NULL)
+        RETURNING enabled;
+
+        """;
+
+    // Delivered, with the lane's next message when it was claimed with the record (null: look
+    // again); not delivered when the receiver answered 410 Gone (the subscription is disabled
+    // now); throws for any other failure.
+    private async Task<(bool Delivered, Next? Following)> SendAsync(NpgsqlConnection connection, Next next, int lane, CancellationToken ct)
+    {
+        var message = next.Message!;
         var stopwatch = Stopwatch.StartNew();
-        var response = await sender.SendAsync(hook.Url, message.MessageId, message.Body, hook.Secrets, clock.GetUtcNow(), ct);
-        var now = clock.GetUtcNow().UtcDateTime;
+        var response = await sender.SendAsync(next.Url, message.MessageId, message.Body, next.Secrets, clock.GetUtcNow(), ct);
         var error = response.Error is { Length: > 1000 } text ? text[..1000] : response.Error;
 
-        // The attempt, the message, the lane's and the subscription's state change together. The
-        // subscription fails since its longest-failing lane; the lane failing for DisableAfter
-        // disables it. A success with nothing failing leaves the subscription's row alone.
-        await using var record = new NpgsqlCommand("""
-            INSERT INTO webhook_deliveries (webhook_id, message_id, events, attempt, state, response_status, error, duration_ms, at)
-            VALUES (@webhook_id, @message_id, @events, @attempt, @state, @status, @error, @duration_ms, @now);
-
-            UPDATE webhook_messages SET delivered_at = @now WHERE id = @message_id AND @delivered;
-
-            INSERT INTO webhook_lanes (webhook_id, lane, failing_since)
-            SELECT @webhook_id, @lane, @now WHERE NOT @delivered
-            ON CONFLICT (webhook_id, lane) DO UPDATE SET failing_since = coalesce(webhook_lanes.failing_since, @now);
-            UPDATE webhook_lanes SET failing_since = NULL
-            WHERE webhook_id = @webhook_id AND lane = @lane AND @delivered AND failing_since IS NOT NULL;
-
-            UPDATE webhooks
-            SET failing_since = (SELECT min(l.failing_since) FROM webhook_lanes l WHERE l.webhook_id = @webhook_id),
-                last_error = CASE WHEN @delivered THEN last_error ELSE @error END,
-                enabled = enabled AND NOT @gone AND (@delivered OR lane.since > @now - @disable_after),
-                disabled_reason = CASE WHEN @gone
-                                       THEN 'The receiver answered 410 Gone at ' || to_char(@now AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
-                                            || ': it wants no more deliveries. Enable it again (PATCH enabled: true) once it does.'
-                                       WHEN NOT @delivered AND lane.since <= @now - @disable_after
-                                       THEN 'Every delivery failed since ' || to_char(lane.since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
-                                            || ' (Crm:Webhooks:DisableAfter); last error: ' || left(@error, 500)
-                                       ELSE disabled_reason END
-            FROM (SELECT coalesce((SELECT failing_since FROM webhook_lanes WHERE webhook_id = @webhook_id AND lane = @lane), @now) AS since) lane
-            WHERE id = @webhook_id AND (NOT @delivered OR @gone OR failing_since IS NOT NULL)
-            RETURNING enabled;
-            """, connection);
-        record.Parameters.AddWithValue("webhook_id", hook.Id);
-        record.Parameters.AddWithValue("lane", lane);
+        // A delivered message's record claims the next one in the same round trip, unless the
+        // job is being stopped (the next message would count an attempt it never makes).
+        var claimNext = response.Delivered && !ct.IsCancellationRequested;
+        await using var record = NextCommand(connection, claimNext ? RecordSql + NextMessageSql : RecordSql, next.WebhookId, lane);
+        record.Parameters.AddWithValue("webhook_id", next.WebhookId);
         record.Parameters.AddWithValue("message_id", message.Id);
         record.Parameters.AddWithValue("events", message.EventCount);
-        record.Parameters.AddWithValue("attempt", attempt);
+        record.Parameters.AddWithValue("attempt", message.Attempt);
         record.Parameters.AddWithValue("state", response.Delivered ? "delivered" : "failed");
         record.Parameters.AddWithValue("status", (object?)response.Status ?? DBNull.Value);
         record.Parameters.AddWithValue("error", NpgsqlTypes.NpgsqlDbType.Text, (object?)error ?? DBNull.Value);
         record.Parameters.AddWithValue("duration_ms", (int)stopwatch.ElapsedMilliseconds);
-        record.Parameters.AddWithValue("now", now);
         record.Parameters.AddWithValue("delivered", response.Delivered);
         record.Parameters.AddWithValue("gone", response.Gone);
         record.Parameters.AddWithValue("disable_after", options.Value.DisableAfter);
-        var stillEnabled = (bool?)await record.ExecuteScalarAsync(CancellationToken.None) ?? true;
+        var stillEnabled = true;
+        Next? following = null;
+        await using (var reader = await record.ExecuteReaderAsync(CancellationToken.None))
+        {
+            if (await reader.ReadAsync(CancellationToken.None))
+                stillEnabled = reader.GetBoolean(0);
+            if (claimNext && await reader.NextResultAsync(CancellationToken.None))
+                following = await ReadNextAsync(reader, next.WebhookId, CancellationToken.None);
+        }
 
         metrics.WebhookDelivered(response.Delivered);
         if (response.Delivered)
-            return true;
+            return (true, claimNext ? following : null);
         if (response.Gone)
         {
             // Not a failure of the job: the receiver said stop, so nothing is retried.
-            logger.LogWarning("Webhook {WebhookId} disabled: its receiver answered 410 Gone", hook.Id);
-            return false;
+            logger.LogWarning("Webhook {WebhookId} disabled: its receiver answered 410 Gone", next.WebhookId);
+            return (false, null);
         }
         if (!stillEnabled)
-            logger.LogWarning("Webhook {WebhookId} disabled: the deliveries of its lane {Lane} have failed for {DisableAfter}", hook.Id,
+            logger.LogWarning("Webhook {WebhookId} disabled: the deliveries of its lane {Lane} have failed for {DisableAfter}", next.WebhookId,
                 lane, options.Value.DisableAfter);
         throw new WebhookDeliveryException(
-            $"Message {message.MessageId} ({message.EventCount} events, lane {lane}), attempt {attempt}: {error}", response.RetryAfter);
+            $"Message {message.MessageId} ({message.EventCount} events, lane {lane}), attempt {message.Attempt}: {error}", response.RetryAfter);
     }
 
     // A slice of a disabled subscription's messages formed before the cutoff and never

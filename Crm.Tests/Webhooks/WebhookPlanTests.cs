@@ -44,7 +44,7 @@ public class WebhookPlanTests : IAsyncLifetime
     [Fact]
     public async Task FormingAMessageReadsOnlyItsEventsFromThePendingIndex()
     {
-        var plan = await ExplainAsync(WebhookJobs.FormMessageSql,
+        var plan = await ExplainAsync(WebhookJobs.NextMessageSql,
             new() { ["id"] = _webhookId, ["lane"] = 1, ["lanes"] = 1, ["max"] = 100, ["now"] = DateTime.UtcNow });
 
         Assert.DoesNotContain("Seq Scan on webhook_events", plan);

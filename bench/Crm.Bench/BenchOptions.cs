@@ -25,7 +25,8 @@ public sealed record BenchOptions(
     int MaxWaitSeconds,
     bool Webhooks,
     int Moved,
-    bool Lanes = false)
+    bool Lanes = false,
+    string? BaselineApp = null)
 {
     // Phases --skip and --lean-skip may name. The single-request NDJSON import, the syncs and
     // the reference statement always run: every ratio and every later phase needs them.
@@ -63,6 +64,8 @@ public sealed record BenchOptions(
                               --moved customers, with a subscription vs without; delivery to a receiver in this process
           --lanes             with --webhooks: webhook lanes instead (issue 23): 50 000 events to a 100 ms and an
                               immediate receiver, Crm:Webhooks:Lanes 8 against 1, --runs pairs
+          --baseline-app PATH with --lanes: an older Crm.Api.dll measured alternately with --app, both at lanes 8
+                              (bench/webhooks.sh --lanes --baseline REV builds one)
           --moved N           with --webhooks: customers the recalculation moves (default 50000; at most those with orders)
           --max-wait S        with --ledger or --webhooks: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
           --breakdown         with --ledger: where the ledger's time goes (trigger variants through the app, its INSERT by SQL)
@@ -93,7 +96,7 @@ public sealed record BenchOptions(
 
     public static BenchOptions Parse(string[] args)
     {
-        string? postgres = null, app = null, results = null, work = null, serverLog = null, revision = null;
+        string? postgres = null, app = null, baselineApp = null, results = null, work = null, serverLog = null, revision = null;
         int maxWait = 900;
         int orders = 1_000_000, seedSlice = 20_000, runs = 3, chunk = 200_000, importBudget = 420, jobTimeout = 15, leanFrom = 5_000_000;
         HashSet<string> skip = [], leanSkip = ["generate", "chunked-import"];
@@ -110,6 +113,7 @@ public sealed record BenchOptions(
             {
                 case "--postgres": postgres = Value(); break;
                 case "--app": app = Value(); break;
+                case "--baseline-app": baselineApp = Path.GetFullPath(Value()); break;
                 case "--results": results = Value(); break;
                 case "--work": work = Value(); break;
                 case "--server-log": serverLog = Value(); break;
@@ -150,7 +154,7 @@ public sealed record BenchOptions(
             Path.GetFullPath(results ?? Path.Combine(root, "bench", "results")),
             Path.GetFullPath(work ?? Directory.CreateTempSubdirectory("crm-bench.").FullName),
             orders, phones, seedSlice, seedFull, runs, chunk, importBudget, jobTimeout, scale, explain, serverLog, revision,
-            skip, leanFrom, leanSkip, ledger, breakdown, maxWait, webhooks, moved, lanes);
+            skip, leanFrom, leanSkip, ledger, breakdown, maxWait, webhooks, moved, lanes, baselineApp);
     }
 
     private static HashSet<string> PhaseList(string option, string value)

@@ -431,7 +431,7 @@ public sealed class WebhookBenchmark(BenchOptions options, DateTime now)
     // (c) One more run with the subscription, under auto_explain (every statement, nested ones
     // too, ANALYZE and BUFFERS) in a new app process: the recalculation's UPDATE with its
     // triggers' times, the trigger's INSERT INTO webhook_events, every message formed (the CTE
-    // of WebhookJobs.FormMessageAsync) and the dispatcher's query (WebhookDispatch.DispatchAllAsync)
+    // of WebhookJobs.NextMessageSql) and the dispatcher's query (WebhookDispatch.DispatchAllAsync)
     // after the commit and at its next poll. Then, the app stopped, the bench's own
     // EXPLAIN (ANALYZE, BUFFERS) of the dispatcher's query and of forming a message with
     // nothing pending, before and after a VACUUM of webhook_events.
@@ -504,7 +504,7 @@ public sealed class WebhookBenchmark(BenchOptions options, DateTime now)
         // The app is stopped: the bench's own EXPLAIN on the same table, before and after a VACUUM.
         // The app's own statements, with the parameters written in.
         var dispatcherSql = WebhookDispatch.WaitingSql;
-        var formSql = WebhookJobs.FormMessageSql
+        var formSql = WebhookJobs.NextMessageSql
             .Replace("@id", webhookId.ToString()).Replace("@max", "100").Replace("@now", "now()")
             .Replace("@lanes", "(SELECT lanes FROM webhooks WHERE id = " + webhookId + ")").Replace("@lane", "1");
         var events = await database.ScalarAsync<long>("SELECT count(*) FROM webhook_events");

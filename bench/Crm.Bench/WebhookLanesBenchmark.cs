@@ -32,13 +32,18 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         {
             for (var run = 0; run < options.Runs; run++)
             {
-                foreach (var lanes in new[] { 8, 1 })
+                // With --baseline-app: this build against the older one, both at lanes 8;
+                // else lanes 8 against 1.
+                var pair = options.BaselineApp is { } baseline
+                    ? new[] { ("this build", options.AppDll, 8), ("baseline", baseline, 8) }
+                    : [("this build", options.AppDll, 8), ("this build", options.AppDll, 1)];
+                foreach (var (build, appDll, lanes) in pair)
                 {
                     // The serial baseline at 100 ms takes a minute a run: once is enough.
                     if (lanes == 1 && delayMs > 0 && run > 0)
                         continue;
-                    var (seconds, requests, outOfOrder) = await MeasureAsync(database, lanes, delayMs, round++);
-                    var line = $"receiver {delayMs,3} ms  lanes {lanes}  {Events:N0} events in {requests:N0} requests: " +
+                    var (seconds, requests, outOfOrder) = await MeasureAsync(database, appDll, $"{build}, lanes {lanes}", lanes, delayMs, round++);
+                    var line = $"receiver {delayMs,3} ms  {build,-10}  lanes {lanes}  {Events:N0} events in {requests:N0} requests: " +
                                $"{seconds,6:F2} s first event to last delivered, {Events / seconds,8:N0} events/s, " +
                                $"customers out of order: {outOfOrder}; load {Report.LoadAverage()}";
                     Benchmark.Log("lanes: " + line);
@@ -48,7 +53,8 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         }
     }
 
-    private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureAsync(BenchDatabase database, int lanes, int delayMs, int round)
+    private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureAsync(
+        BenchDatabase database, string appDll, string label, int lanes, int delayMs, int round)
     {
         await using var receiver = await Receiver.StartAsync(delayMs);
         var settings = new Dictionary<string, string>
@@ -60,7 +66,7 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
             ["Crm__Ledger__PruneCron"] = "",
             ["Crm__Sync__RunPruneCron"] = "",
         };
-        await using var app = await AppUnderTest.StartAsync(options.AppDll, database.ConnectionString,
+        await using var app = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
             Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), settings);
         var (created, _) = await app.SendAsync(HttpMethod.Post, "/api/webhooks",
             new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
@@ -73,9 +79,14 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
             SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
             FROM generate_series(1, {Customers}) AS i
             """);
+        var cost = await DeliveryCost.StartAsync(database, app.Pid, options.ServerLog);
         var clock = Stopwatch.StartNew();
         for (var rename = 1; rename <= Renames; rename++)
             await database.ExecuteAsync($"UPDATE customers SET name = 'Полоса {rename}' WHERE phone LIKE '{phones}%'");
+        // The events' own writing is inside the measured span: with a fast receiver it can be
+        // most of it.
+        Benchmark.Log($"{label}, receiver {delayMs} ms: the last event committed {clock.Elapsed.TotalSeconds:F2} s after the first, " +
+                      $"{receiver.Events:N0} delivered by then");
         var deadline = TimeSpan.FromMinutes(5);
         while (receiver.Events < Events)
         {
@@ -84,9 +95,11 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
             await Task.Delay(20);
         }
         var seconds = receiver.LastAt(clock);
+        foreach (var line in await cost.StopAsync(receiver.Requests, ownWrites: Renames))
+            Benchmark.Log($"{label}, receiver {delayMs} ms, {line}");
         // Where each lane's time went: its requests (as the sender timed them) against its span
         // from its first attempt's end to its last's; the rest is forming, recording, dispatch.
-        Benchmark.Log($"lanes {lanes}, receiver {delayMs} ms: " + await database.ScalarAsync<string>($"""
+        Benchmark.Log($"{label}, receiver {delayMs} ms: " + await database.ScalarAsync<string>($"""
             SELECT string_agg(format('lane %s: %s requests, %s ms in them, %s ms span', lane, n, http, span), '; ' ORDER BY lane)
             FROM (SELECT m.lane, count(*) AS n, sum(d.duration_ms) AS http,
                          round(extract(epoch FROM max(d.at) - min(d.at)) * 1000) AS span
