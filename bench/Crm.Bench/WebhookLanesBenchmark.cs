@@ -17,7 +17,10 @@ namespace Crm.Bench;
 // 100 ms, and to one that answers at once; Crm:Webhooks:Lanes 8 against 1 (one lane of
 // customer events: the old serial delivery's order), alternately, each in an app started for
 // it. Measured from the commit of the first statement to the last event the receiver has.
-// The receiver checks every customer's events arrived in their order (event ids ascending).
+// Then the delivery alone, at 8 lanes with the immediate receiver: the same 50 000 events
+// written while no app runs (a backlog), then an app started; from the receiver's first
+// request to its last. The receiver checks every customer's events arrived in their order
+// (event ids ascending).
 public sealed class WebhookLanesBenchmark(BenchOptions options)
 {
     private const int Customers = 10_000, Renames = 4, Events = Customers * (1 + Renames);
@@ -51,23 +54,86 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
                 }
             }
         }
+        for (var run = 0; run < options.Runs; run++)
+        {
+            var pair = options.BaselineApp is { } baseline
+                ? new[] { ("this build", options.AppDll), ("baseline", baseline) }
+                : [("this build", options.AppDll)];
+            foreach (var (build, appDll) in pair)
+            {
+                var (seconds, requests, outOfOrder) = await MeasureBacklogAsync(database, appDll, build, round++);
+                var line = $"backlog       {build,-10}  lanes 8  {Events:N0} events in {requests:N0} requests: " +
+                           $"{seconds,6:F2} s first request to last delivered, {Events / seconds,8:N0} events/s, " +
+                           $"customers out of order: {outOfOrder}; load {Report.LoadAverage()}";
+                Benchmark.Log("lanes: " + line);
+                Lines.Add(line);
+            }
+        }
+    }
+
+    // The delivery of a backlog: the events are written while no app runs (the triggers write
+    // the outbox), so the span from the receiver's first request to its last is delivery alone.
+    private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureBacklogAsync(
+        BenchDatabase database, string appDll, string label, int round)
+    {
+        await using var receiver = await Receiver.StartAsync(0);
+        long webhookId;
+        await using (var setup = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
+                         Path.Combine(options.WorkDir, $"app-lanes-{round}-setup.log"), Settings(8)))
+        {
+            var (created, _) = await setup.SendAsync(HttpMethod.Post, "/api/webhooks",
+                new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
+            webhookId = (long)created["id"]!;
+        }
+        var phones = $"+79{round % 10}{round / 10 % 10}";
+        await WriteEventsAsync(database, phones);
+        await using var app = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
+            Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), Settings(8));
+        var cost = await DeliveryCost.StartAsync(database, app.Pid, options.ServerLog);
+        var clock = Stopwatch.StartNew();
+        while (receiver.Events < Events)
+        {
+            if (clock.Elapsed > TimeSpan.FromMinutes(5))
+                throw new TimeoutException($"backlog: {receiver.Events:N0} of {Events:N0} events after 5 minutes");
+            await Task.Delay(20);
+        }
+        var seconds = receiver.Span();
+        foreach (var line in await cost.StopAsync(receiver.Requests, ownWrites: 0))
+            Benchmark.Log($"{label}, backlog, {line}");
+        await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
+        await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
+        return (seconds, receiver.Requests, receiver.OutOfOrder);
+    }
+
+    private static Dictionary<string, string> Settings(int lanes) => new()
+    {
+        ["ASPNETCORE_ENVIRONMENT"] = "Development",
+        ["Crm__Webhooks__Lanes"] = lanes.ToString(),
+        ["Crm__Webhooks__WorkerCount"] = "9",
+        ["Crm__Webhooks__PruneCron"] = "",
+        ["Crm__Ledger__PruneCron"] = "",
+        ["Crm__Sync__RunPruneCron"] = "",
+    };
+
+    // 10 000 customers created, then each renamed Renames times: one event per customer and statement.
+    private static async Task WriteEventsAsync(BenchDatabase database, string phones)
+    {
+        await database.ExecuteAsync($"""
+            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
+                                   last_order_date, created_at, updated_at)
+            SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
+            FROM generate_series(1, {Customers}) AS i
+            """);
+        for (var rename = 1; rename <= Renames; rename++)
+            await database.ExecuteAsync($"UPDATE customers SET name = 'Полоса {rename}' WHERE phone LIKE '{phones}%'");
     }
 
     private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureAsync(
         BenchDatabase database, string appDll, string label, int lanes, int delayMs, int round)
     {
         await using var receiver = await Receiver.StartAsync(delayMs);
-        var settings = new Dictionary<string, string>
-        {
-            ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Crm__Webhooks__Lanes"] = lanes.ToString(),
-            ["Crm__Webhooks__WorkerCount"] = "9",
-            ["Crm__Webhooks__PruneCron"] = "",
-            ["Crm__Ledger__PruneCron"] = "",
-            ["Crm__Sync__RunPruneCron"] = "",
-        };
         await using var app = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
-            Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), settings);
+            Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), Settings(lanes));
         var (created, _) = await app.SendAsync(HttpMethod.Post, "/api/webhooks",
             new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
         var webhookId = (long)created["id"]!;
@@ -120,7 +186,7 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         private readonly ConcurrentDictionary<long, long> _lastEvent = new();
         private readonly ConcurrentDictionary<long, bool> _outOfOrder = new();
         private int _events, _requests;
-        private long _lastTicks;
+        private long _firstTicks, _lastTicks;
 
         private Receiver(WebApplication app, string url) => (_app, Url) = (app, url);
 
@@ -133,6 +199,9 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         public double LastAt(Stopwatch clock) =>
             (Volatile.Read(ref _lastTicks) - (Stopwatch.GetTimestamp() - clock.ElapsedTicks)) / (double)Stopwatch.Frequency;
 
+        // Seconds from the first request's arrival to the last event delivered.
+        public double Span() => (Volatile.Read(ref _lastTicks) - Volatile.Read(ref _firstTicks)) / (double)Stopwatch.Frequency;
+
         public static async Task<Receiver> StartAsync(int delayMs)
         {
             var builder = WebApplication.CreateSlimBuilder();
@@ -142,6 +211,7 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
             Receiver? receiver = null;
             app.MapPost("/{**path}", async (HttpContext context) =>
             {
+                Interlocked.CompareExchange(ref receiver!._firstTicks, Stopwatch.GetTimestamp(), 0);
                 using var reader = new StreamReader(context.Request.Body);
                 var body = await reader.ReadToEndAsync();
                 if (delayMs > 0)
