@@ -32,7 +32,7 @@ public class WriteBatchWindowTests(WriteBatchWindowTests.LongWindowFactory facto
     public async Task AWriteOnAnIdleServiceSyncsAtOnceAndTheWritesRightAfterItShareOneJobThatWaitsTheWindow()
     {
         var lone = TestPhones.New();
-        var first = await PostOrderAsync(_client, lone, 100m);
+        var first = await _client.PostCompletedOrderAsync(lone, 100m);
 
         // Succeeded well within the test's deadline, minutes before the window would end.
         await _client.JobAsync(first.SyncJobId!);
@@ -48,7 +48,7 @@ public class WriteBatchWindowTests(WriteBatchWindowTests.LongWindowFactory facto
         {
             var client = factory.CreateClient();
             for (var n = Interlocked.Increment(ref next); n < 30; n = Interlocked.Increment(ref next))
-                jobIds.Add((await PostOrderAsync(client, phones[n % 5], n + 1)).SyncJobId!);
+                jobIds.Add((await client.PostCompletedOrderAsync(phones[n % 5], n + 1)).SyncJobId!);
         }));
 
         var shared = Assert.Single(jobIds.Distinct());
@@ -58,13 +58,5 @@ public class WriteBatchWindowTests(WriteBatchWindowTests.LongWindowFactory facto
         Assert.NotEqual("Succeeded", (string?)job["state"]);
         foreach (var phone in phones)
             Assert.Null(await _client.CustomerByPhoneAsync(phone));
-    }
-
-    private static async Task<OrderResponse> PostOrderAsync(HttpClient client, string phone, decimal amount)
-    {
-        var response = await client.PostAsJsonAsync("/api/orders",
-            new { customerName = "Покупатель", customerPhone = phone, totalAmount = amount, status = "completed" });
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return await response.ReadJsonAsync<OrderResponse>();
     }
 }

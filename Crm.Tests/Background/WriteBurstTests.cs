@@ -36,7 +36,7 @@ public class WriteBurstTests(WriteBurstTests.PauseFactory factory) : IClassFixtu
     public async Task ABurstLongerThanThePauseIsOneJobThatSyncsOnceTheWritesPause()
     {
         // The first write on an idle service syncs at once and starts the burst's clock.
-        var first = await PostOrderAsync(TestPhones.New(), 100m);
+        var first = await _client.PostCompletedOrderAsync(TestPhones.New(), 100m);
         await _client.JobAsync(first.SyncJobId!);
 
         // Writes for 2.5 pauses' length, never pausing for one: the shared job must still be
@@ -46,7 +46,7 @@ public class WriteBurstTests(WriteBurstTests.PauseFactory factory) : IClassFixtu
         var burst = Stopwatch.StartNew();
         for (var n = 0; burst.Elapsed < 2.5 * PauseFactory.QuietPeriod; n++)
         {
-            jobIds.Add((await PostOrderAsync(phones[n % phones.Length], n + 1)).SyncJobId!);
+            jobIds.Add((await _client.PostCompletedOrderAsync(phones[n % phones.Length], n + 1)).SyncJobId!);
             await Task.Delay(PauseFactory.QuietPeriod / 8);
         }
         var shared = Assert.Single(jobIds);
@@ -58,13 +58,5 @@ public class WriteBurstTests(WriteBurstTests.PauseFactory factory) : IClassFixtu
         await _client.JobAsync(shared);
         foreach (var phone in phones)
             Assert.NotNull(await _client.CustomerByPhoneAsync(phone));
-    }
-
-    private async Task<OrderResponse> PostOrderAsync(string phone, decimal amount)
-    {
-        var response = await _client.PostAsJsonAsync("/api/orders",
-            new { customerName = "Покупатель", customerPhone = phone, totalAmount = amount, status = "completed" });
-        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return await response.ReadJsonAsync<OrderResponse>();
     }
 }

@@ -35,6 +35,15 @@ public static class HttpAssertions
         return page["items"]!.AsArray().SingleOrDefault(c => (string?)c!["phone"] == e164);
     }
 
+    // A completed order of this phone written through the API (201 asserted), as answered.
+    public static async Task<Crm.Api.Orders.OrderResponse> PostCompletedOrderAsync(this HttpClient client, string phone, decimal amount)
+    {
+        var response = await client.PostAsJsonAsync("/api/orders",
+            new { customerName = "Покупатель", customerPhone = phone, totalAmount = amount, status = "completed" });
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return await response.ReadJsonAsync<Crm.Api.Orders.OrderResponse>();
+    }
+
     // A problem details response with this status; returns the body for further checks.
     public static async Task<JsonNode> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
     {

@@ -10,6 +10,12 @@ public static class Plans
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
+        return await ExplainAnalyzeAsync(connection, sql, parameters);
+    }
+
+    // The same on an open connection: in a session set up as the code under test sets up its own.
+    public static async Task<string> ExplainAnalyzeAsync(NpgsqlConnection connection, string sql, IReadOnlyDictionary<string, object> parameters)
+    {
         await using var transaction = await connection.BeginTransactionAsync();
         await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql, connection, transaction);
         foreach (var (name, value) in parameters)

@@ -58,20 +58,9 @@ public class WebhookLanePlanTests : IAsyncLifetime
         await connection.OpenAsync();
         await using (var set = new NpgsqlCommand(WebhookJobs.NoSortSql, connection))
             await set.ExecuteNonQueryAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using var explain = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + WebhookJobs.NextMessageSql, connection, transaction);
-        explain.Parameters.AddWithValue("id", _webhookId);
-        explain.Parameters.AddWithValue("lane", 1);
-        explain.Parameters.AddWithValue("lanes", 8);
-        explain.Parameters.AddWithValue("max", 100);
-        explain.Parameters.AddWithValue("now", DateTime.UtcNow);
-        var lines = new List<string>();
-        await using (var reader = await explain.ExecuteReaderAsync())
+        return await Plans.ExplainAnalyzeAsync(connection, WebhookJobs.NextMessageSql, new Dictionary<string, object>
         {
-            while (await reader.ReadAsync())
-                lines.Add(reader.GetString(0));
-        }
-        await transaction.RollbackAsync();
-        return string.Join("\n", lines);
+            ["id"] = _webhookId, ["lane"] = 1, ["lanes"] = 8, ["max"] = 100, ["now"] = DateTime.UtcNow,
+        });
     }
 }
