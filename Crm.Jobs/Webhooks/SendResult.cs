@@ -10,4 +10,7 @@ public sealed record SendResult(int? Status, string? Error)
     public bool Gone => Status == 410;
 
     public TimeSpan? RetryAfter { get; init; }
+
+    // The error as a delivery's record keeps it: at most 1 000 characters.
+    public string? StoredError => Error is { Length: > 1000 } text ? text[..1000] : Error;
 }

@@ -133,7 +133,7 @@ public sealed class WebhookJobs(
             WHERE id = (SELECT id FROM undelivered) AND EXISTS (SELECT FROM webhooks WHERE id = @id AND enabled)
             RETURNING id, message_id, body, event_count, attempts
         )
-        SELECT w.url, w.enabled, w.secret, CASE WHEN w.previous_secret_expires_at > @now THEN w.previous_secret END, w.lanes,
+        SELECT w.url, w.enabled, {WebhookSigning.SecretsSql}, w.lanes,
                m.id, m.message_id, m.body, m.event_count, m.attempts
         FROM webhooks w
         LEFT JOIN (SELECT * FROM formed UNION ALL SELECT * FROM resent) m ON true
@@ -193,11 +193,10 @@ public sealed class WebhookJobs(
     {
         if (!await reader.ReadAsync(ct))
             return null;
-        string[] secrets = reader.IsDBNull(3) ? [reader.GetString(2)] : [reader.GetString(2), reader.GetString(3)];
         var message = reader.IsDBNull(5)
             ? null
             : new Message(reader.GetInt64(5), reader.GetString(6), reader.GetString(7), reader.GetInt32(8), reader.GetInt32(9));
-        return new Next(webhookId, reader.GetString(0), reader.GetBoolean(1), secrets, reader.GetInt32(4), message);
+        return new Next(webhookId, reader.GetString(0), reader.GetBoolean(1), WebhookSigning.Secrets(reader, 2), reader.GetInt32(4), message);
     }
 
     // The attempt, the message, the lane's and the subscription's state change together. The
@@ -240,7 +239,7 @@ public sealed class WebhookJobs(
         var message = next.Message!;
         var stopwatch = Stopwatch.StartNew();
         var response = await sender.SendAsync(next.Url, message.MessageId, message.Body, next.Secrets, clock.GetUtcNow(), ct);
-        var error = response.Error is { Length: > 1000 } text ? text[..1000] : response.Error;
+        var error = response.StoredError;
 
         // A delivered message's record claims the next one in the same round trip, unless the
         // job is being stopped (the next message would count an attempt it never makes).

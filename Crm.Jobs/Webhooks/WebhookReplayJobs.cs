@@ -55,14 +55,12 @@ public sealed class WebhookReplayJobs(
         string[] secrets;
         await using (var connection = await dataSource.OpenConnectionAsync(ct))
         {
-            var hook = await connection.QueryAsync("""
-                SELECT url, enabled, secret, CASE WHEN previous_secret_expires_at > @now THEN previous_secret END
-                FROM webhooks WHERE id = @id
-                """, null, r => (Url: r.GetString(0), Enabled: r.GetBoolean(1), Secret: r.GetString(2), Previous: r.IsDBNull(3) ? null : r.GetString(3)),
+            var hook = await connection.QueryAsync($"SELECT w.url, w.enabled, {WebhookSigning.SecretsSql} FROM webhooks w WHERE w.id = @id",
+                null, r => (Url: r.GetString(0), Enabled: r.GetBoolean(1), Secrets: WebhookSigning.Secrets(r, 2)),
                 ct, ("id", webhookId), ("now", clock.GetUtcNow().UtcDateTime));
             if (hook.Count == 0 || !hook[0].Enabled)
                 return new WebhookReplayResult(webhookId, 0, 0, hook.Count == 0 ? "deleted" : "disabled");
-            (url, secrets) = (hook[0].Url, hook[0].Previous is { } previous ? [hook[0].Secret, previous] : [hook[0].Secret]);
+            (url, secrets) = (hook[0].Url, hook[0].Secrets);
             messages = runId is { } run
                 ? await connection.QueryAsync(RunSql, null, Read, ct, ("id", webhookId), ("run_id", run))
                 : await connection.QueryAsync(WindowSql, null, Read, ct, ("id", webhookId), ("from", from!.Value), ("to", to!.Value));
@@ -94,7 +92,7 @@ public sealed class WebhookReplayJobs(
     {
         var stopwatch = Stopwatch.StartNew();
         var response = await sender.SendAsync(url, message.MessageId, message.Body, secrets, clock.GetUtcNow(), ct);
-        var error = response.Error is { Length: > 1000 } text ? text[..1000] : response.Error;
+        var error = response.StoredError;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await connection.ExecuteAsync(RecordSql, CancellationToken.None,
             ("webhook_id", webhookId), ("message_id", message.Id),
