@@ -80,28 +80,18 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         long webhookId;
         await using (var setup = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
                          Path.Combine(options.WorkDir, $"app-lanes-{round}-setup.log"), Settings(8)))
-        {
-            var (created, _) = await setup.SendAsync(HttpMethod.Post, "/api/webhooks",
-                new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
-            webhookId = (long)created["id"]!;
-        }
-        var phones = $"+79{round % 10}{round / 10 % 10}";
-        await WriteEventsAsync(database, phones);
+            webhookId = await SubscribeAsync(setup, receiver);
+        var phones = Phones(round);
+        await CreateCustomersAsync(database, phones);
+        await RenameCustomersAsync(database, phones);
         await using var app = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
             Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), Settings(8));
         var cost = await DeliveryCost.StartAsync(database, app.Pid, options.ServerLog);
-        var clock = Stopwatch.StartNew();
-        while (receiver.Events < Events)
-        {
-            if (clock.Elapsed > TimeSpan.FromMinutes(5))
-                throw new TimeoutException($"backlog: {receiver.Events:N0} of {Events:N0} events after 5 minutes");
-            await Task.Delay(20);
-        }
+        await WaitForEveryEventAsync(receiver, Stopwatch.StartNew(), "backlog");
         var seconds = receiver.Span();
         foreach (var line in await cost.StopAsync(receiver.Requests, ownWrites: 0))
             Benchmark.Log($"{label}, backlog, {line}");
-        await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
-        await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
+        await CleanUpAsync(database, webhookId, phones);
         return (seconds, receiver.Requests, receiver.OutOfOrder);
     }
 
@@ -115,17 +105,47 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         ["Crm__Sync__RunPruneCron"] = "",
     };
 
-    // 10 000 customers created, then each renamed Renames times: one event per customer and statement.
-    private static async Task WriteEventsAsync(BenchDatabase database, string phones)
+    // A subscription of this receiver to the events the customers' writes below make.
+    private static async Task<long> SubscribeAsync(AppUnderTest app, Receiver receiver)
     {
-        await database.ExecuteAsync($"""
-            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
-                                   last_order_date, created_at, updated_at)
-            SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
-            FROM generate_series(1, {Customers}) AS i
-            """);
+        var (created, _) = await app.SendAsync(HttpMethod.Post, "/api/webhooks",
+            new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
+        return (long)created["id"]!;
+    }
+
+    // The phone prefix of a measurement's customers: each has its own.
+    private static string Phones(int round) => $"+79{round % 10}{round / 10 % 10}";
+
+    // 10 000 customers created (one customer.created event each), then each renamed Renames
+    // times, one statement a rename (one customer.updated event per customer and statement).
+    private static Task CreateCustomersAsync(BenchDatabase database, string phones) => database.ExecuteAsync($"""
+        INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
+                               last_order_date, created_at, updated_at)
+        SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
+        FROM generate_series(1, {Customers}) AS i
+        """);
+
+    private static async Task RenameCustomersAsync(BenchDatabase database, string phones)
+    {
         for (var rename = 1; rename <= Renames; rename++)
             await database.ExecuteAsync($"UPDATE customers SET name = 'Полоса {rename}' WHERE phone LIKE '{phones}%'");
+    }
+
+    private static async Task WaitForEveryEventAsync(Receiver receiver, Stopwatch clock, string what)
+    {
+        var deadline = TimeSpan.FromMinutes(5);
+        while (receiver.Events < Events)
+        {
+            if (clock.Elapsed > deadline)
+                throw new TimeoutException($"{what}: {receiver.Events:N0} of {Events:N0} events after {deadline}");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task CleanUpAsync(BenchDatabase database, long webhookId, string phones)
+    {
+        await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
+        await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
     }
 
     private async Task<(double Seconds, int Requests, int OutOfOrder)> MeasureAsync(
@@ -134,32 +154,18 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
         await using var receiver = await Receiver.StartAsync(delayMs);
         await using var app = await AppUnderTest.StartAsync(appDll, database.ConnectionString,
             Path.Combine(options.WorkDir, $"app-lanes-{round}.log"), Settings(lanes));
-        var (created, _) = await app.SendAsync(HttpMethod.Post, "/api/webhooks",
-            new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" } }, HttpStatusCode.Created);
-        var webhookId = (long)created["id"]!;
+        var webhookId = await SubscribeAsync(app, receiver);
 
-        var phones = $"+79{round % 10}{round / 10 % 10}";
-        await database.ExecuteAsync($"""
-            INSERT INTO customers (name, phone, category, category_rule, total_orders, total_spent, average_order,
-                                   last_order_date, created_at, updated_at)
-            SELECT 'Полоса 0', '{phones}' || lpad(i::text, 7, '0'), 'new', 'new', 0, 0, 0, NULL, now(), now()
-            FROM generate_series(1, {Customers}) AS i
-            """);
+        var phones = Phones(round);
+        await CreateCustomersAsync(database, phones);
         var cost = await DeliveryCost.StartAsync(database, app.Pid, options.ServerLog);
         var clock = Stopwatch.StartNew();
-        for (var rename = 1; rename <= Renames; rename++)
-            await database.ExecuteAsync($"UPDATE customers SET name = 'Полоса {rename}' WHERE phone LIKE '{phones}%'");
+        await RenameCustomersAsync(database, phones);
         // The events' own writing is inside the measured span: with a fast receiver it can be
         // most of it.
         Benchmark.Log($"{label}, receiver {delayMs} ms: the last event committed {clock.Elapsed.TotalSeconds:F2} s after the first, " +
                       $"{receiver.Events:N0} delivered by then");
-        var deadline = TimeSpan.FromMinutes(5);
-        while (receiver.Events < Events)
-        {
-            if (clock.Elapsed > deadline)
-                throw new TimeoutException($"lanes {lanes}: {receiver.Events:N0} of {Events:N0} events after {deadline}");
-            await Task.Delay(20);
-        }
+        await WaitForEveryEventAsync(receiver, clock, $"lanes {lanes}");
         var seconds = receiver.LastAt(clock);
         foreach (var line in await cost.StopAsync(receiver.Requests, ownWrites: Renames))
             Benchmark.Log($"{label}, receiver {delayMs} ms, {line}");
@@ -172,8 +178,7 @@ public sealed class WebhookLanesBenchmark(BenchOptions options)
                   FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
                   WHERE d.webhook_id = {webhookId} GROUP BY m.lane) l
             """));
-        await database.ExecuteAsync($"DELETE FROM webhooks WHERE id = {webhookId}");
-        await database.ExecuteAsync($"DELETE FROM customers WHERE phone LIKE '{phones}%'");
+        await CleanUpAsync(database, webhookId, phones);
         return (seconds, receiver.Requests, receiver.OutOfOrder);
     }
 
