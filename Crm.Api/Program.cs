@@ -2,6 +2,7 @@ using Crm.Api;
 using Crm.Jobs;
 using Crm.Jobs.Data;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 WebApplication app;
 try
@@ -25,6 +26,11 @@ catch (InvalidOperationException e)
 
 if (Commands.IsCommand(args))
     return await Commands.RunAsync(app, args);
+
+// The settings' checks (ValidateOnStart) run before the host starts: a mistake fails the start
+// with the OptionsValidationException naming the setting. Inside RunAsync the failed host is
+// disposed at once, and a test host waiting for it sees an ObjectDisposedException instead.
+app.Services.GetRequiredService<IStartupValidator>().Validate();
 
 // Outside Development, migrations run only through the `migrate` command.
 if (app.Environment.IsDevelopment())
