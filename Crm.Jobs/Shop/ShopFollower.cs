@@ -161,8 +161,11 @@ public sealed class ShopFollower(
                 var created = await replication.CreatePgOutputReplicationSlot(
                     o.Slot, slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
                 var snapshot = new ShopSnapshot(o, _state, jobsDataSource, erasedPhones, metrics, logger);
-                if (await snapshot.CopyAsync(crm, NewRows(ShopSnapshot.CachedPhones), heartbeat, created.SnapshotName!, created.ConsistentPoint, ct))
-                    await DispatchAsync(true, ct);
+                var sync = await snapshot.CopyAsync(crm, NewRows(ShopSnapshot.CachedPhones), heartbeat, created.SnapshotName!, created.ConsistentPoint, ct);
+                if (sync == ShopSnapshotSync.Full)
+                    await QueueFullSyncAsync(ct);
+                else
+                    await DispatchAsync(sync == ShopSnapshotSync.PendingWrites, ct);
                 applied = created.ConsistentPoint;
                 slot = created;
             }
@@ -281,6 +284,14 @@ public sealed class ShopFollower(
             return;
         await using var scope = scopes.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<SyncScheduler>().DispatchAsync(ct);
+    }
+
+    // The full auto sync the first snapshot asked for (committed with it: the sweeper queues it
+    // if this process dies first).
+    private async Task QueueFullSyncAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<SyncScheduler>().EnqueueFullSyncAsync(SyncMode.Auto, ct);
     }
 
     // ---- Status ----

@@ -15,4 +15,10 @@ public class PendingSyncDispatch
     // When the last pending sync started reading the requests (it cleared the claim then): a
     // job claimed less than Crm:Sync:WriteBatchWindow later is part of a burst and waits the window.
     public DateTime? LastSyncStartedAt { get; set; }
+
+    // Set when a load wrote orders for very many phones at once (the shop's first snapshot,
+    // straight into orders): one full auto sync makes their customers instead of a request per
+    // phone. Committed with those orders; cleared by the full sync that saw it (SyncJobs), and
+    // the sweeper queues that sync again if the process died before it did.
+    public DateTime? FullSyncRequestedAt { get; set; }
 }

@@ -28,7 +28,26 @@ public sealed class SyncJobs(
     {
         // A retried full sync starts here: the run its killed attempt left behind ends first.
         await runs.AbandonRunsWithoutHolderAsync(ct);
-        return await engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
+        // A full sync asked for by a load (SyncScheduler.RequestFullSyncAsync) and seen now:
+        // the load's orders committed with it, so this run reads them. Auto and force create
+        // the customers; statsOnly does not serve it.
+        var request = mode == SyncMode.StatsOnly ? null : await FullSyncRequestedAtAsync(ct);
+        var counts = await engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
+        if (request is not null)
+        {
+            // Only the request this run saw: a newer load asks again.
+            await using var clear = dataSource.CreateCommand(
+                "UPDATE pending_sync_dispatch SET full_sync_requested_at = NULL WHERE id = 1 AND full_sync_requested_at = @seen");
+            clear.Parameters.AddWithValue("seen", request.Value);
+            await clear.ExecuteNonQueryAsync(ct);
+        }
+        return counts;
+    }
+
+    private async Task<DateTime?> FullSyncRequestedAtAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT full_sync_requested_at FROM pending_sync_dispatch WHERE id = 1");
+        return await command.ExecuteScalarAsync(ct) as DateTime?;
     }
 
     // A full sync run and rolled back: what it would change (SyncEngine.DryRunAsync).
@@ -141,7 +160,8 @@ public sealed class SyncJobs(
     }
 
     // The safety net behind DispatchAsync: a request committed with its order whose job was
-    // never enqueued (the process died in between) is picked up here within minutes.
+    // never enqueued (the process died in between) is picked up here within minutes. So is a
+    // full sync asked for by a load: queued again (or joined while it runs) until one succeeds.
     [Queue(JobQueues.Bulk)]
     [DisplayName("Sweep customer syncs that never got a job")]
     [AutomaticRetry(Attempts = 3, DelaysInSeconds = [10, 30, 60])]
@@ -149,6 +169,13 @@ public sealed class SyncJobs(
     {
         // Every minute, so a run whose worker died shows as abandoned soon after its session ends.
         await runs.AbandonRunsWithoutHolderAsync(ct);
+        await using (var full = dataSource.CreateCommand(
+            "SELECT full_sync_requested_at < now() - @timeout FROM pending_sync_dispatch WHERE id = 1"))
+        {
+            full.Parameters.AddWithValue("timeout", options.Value.PendingClaimTimeout);
+            if (await full.ExecuteScalarAsync(ct) is true)
+                await scheduler.EnqueueFullSyncAsync(SyncMode.Auto, ct);
+        }
         await using var command = dataSource.CreateCommand("""
             SELECT EXISTS (
                 SELECT 1 FROM customer_sync_requests r

@@ -123,6 +123,14 @@ public sealed class SyncScheduler(
         await command.ExecuteNonQueryAsync(ct);
     }
 
+    // Inside the caller's transaction, with orders written for very many phones at once: one
+    // full auto sync makes their customers (PendingSyncDispatch.FullSyncRequestedAt). The caller
+    // queues it after the commit (EnqueueFullSyncAsync); the sweeper does if the caller died.
+    // It locks the dispatch row until the commit: call it last.
+    public static Task RequestFullSyncAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken ct) =>
+        connection.ExecuteAsync(
+            "UPDATE pending_sync_dispatch SET full_sync_requested_at = clock_timestamp() WHERE id = 1", transaction, ct);
+
     public string EnqueuePendingSync(string reason) =>
         jobs.Enqueue<SyncJobs>(j => j.PendingSyncAsync(reason, null, CancellationToken.None));
 

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Crm.Api.Privacy;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
+using Hangfire;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Crm.Tests.Shop;
@@ -14,12 +16,12 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
     private static Task<JsonNode> ShopStateAsync(HttpClient client, Func<JsonNode, bool> done, string what) =>
         Waiting.UntilAsync(async () => await (await client.GetAsync("/api/shop")).ReadJsonAsync(), done, what);
 
-    // How long the snapshot's statement that records its customers' sync requests (the only
-    // one of the app's that reads shop orders) has waited for its lock (0: it does not wait).
+    // How long the snapshot's statement that asks for its customers' full sync (its last
+    // before the commit) has waited for its lock (0: it does not wait).
     private const string SnapshotWaitingSql = """
         SELECT coalesce(max(extract(epoch FROM clock_timestamp() - a.query_start)), 0)::float8
         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE NOT l.granted AND l.relation = 'customer_sync_requests'::regclass AND a.query LIKE '%source = ''shop''%'
+        WHERE NOT l.granted AND l.relation = 'pending_sync_dispatch'::regclass AND a.query LIKE '%full_sync_requested_at = clock_timestamp()%'
         """;
 
     private static async Task<double> SecondsSnapshotWaitingAsync(string connectionString)
@@ -40,18 +42,17 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot(), null, ("Crm:Shop:StaleAfter", "00:00:05"));
         await app.InitializeAsync();
 
-        // Writers of sync requests wait while this transaction holds the lock: the snapshot stops
-        // after its copy, before its customers' sync requests are recorded, for as long as the
-        // test likes.
+        // Writers of the sync dispatch wait while this transaction holds the lock: the snapshot
+        // stops after its copy, as it asks for its customers' full sync, for as long as the test likes.
         await using var blocker = new NpgsqlConnection(app.ConnectionString);
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
-        await using (var lockRequests = new NpgsqlCommand("LOCK TABLE customer_sync_requests IN SHARE MODE", blocker, transaction))
+        await using (var lockRequests = new NpgsqlCommand("LOCK TABLE pending_sync_dispatch IN SHARE MODE", blocker, transaction))
             await lockRequests.ExecuteNonQueryAsync();
 
         var client = app.CreateClient(); // starts the follower
         await Waiting.UntilAsync(() => SecondsSnapshotWaitingAsync(app.ConnectionString), s => s > 8,
-            "the snapshot waiting on the sync requests for longer than a silent follower is believed");
+            "the snapshot waiting on the sync dispatch for longer than a silent follower is believed");
         var state = await (await client.GetAsync("/api/shop")).ReadJsonAsync();
         Assert.Equal("snapshotting", (string)state["state"]!);
         Assert.Null((string?)state["error"]);
@@ -141,6 +142,45 @@ public class ShopSnapshotTests(ShopCluster cluster) : IClassFixture<ShopCluster>
         var customer = await Waiting.UntilAsync(() => client.CustomerByPhoneAsync(phone), c => c is not null, "the customer");
         Assert.Equal(100.5m, (decimal)customer!["totalSpent"]!);
     }
+
+    // Copied straight into orders, the table's customers are made by one full auto sync that the
+    // snapshot asked for in its own transaction, not by a sync request per phone; a process that
+    // died between that commit and queueing the sync leaves the request to the sweeper.
+    [Fact]
+    public async Task TheFirstSnapshotAsksForOneFullSyncAndTheSweeperQueuesItIfNobodyDid()
+    {
+        var shop = await cluster.CreateShopAsync();
+        var phones = new[] { TestPhones.New(), TestPhones.New() };
+        foreach (var phone in phones)
+            await ShopCluster.InsertOrderAsync(shop, "Анна", phone, 100m);
+
+        await using var app = new ShopFollowingFactory(shop, ShopCluster.NewSlot());
+        await app.InitializeAsync();
+        var client = app.CreateClient();
+        foreach (var phone in phones)
+            await Waiting.UntilAsync(() => client.CustomerByPhoneAsync(phone), c => c is not null, "the shop's customer");
+        await Waiting.UntilAsync(() => QueryAsync(app.ConnectionString, FullSyncRequestSql), r => r.Single() == "none", "the request cleared");
+        Assert.Empty(await QueryAsync(app.ConnectionString,
+            $"SELECT phone FROM customer_sync_requests WHERE phone IN ('{phones[0]}', '{phones[1]}')"));
+        var jobId = Assert.Single(await QueryAsync(app.ConnectionString, "SELECT job_id FROM sync_runs WHERE created_count = 2"));
+        using (var hangfire = app.Services.GetRequiredService<JobStorage>().GetConnection())
+            Assert.Equal(nameof(SyncJobs.FullSyncAsync), hangfire.GetJobData(jobId).Job.Method.Name);
+
+        // As a crash leaves it: orders and the request committed, no job queued.
+        var lost = TestPhones.New();
+        await app.ExecuteAsync($"""
+            INSERT INTO orders (customer_name, customer_phone, normalized_phone, total_amount, status, created_at, updated_at)
+            VALUES ('Потерянная', '{lost}', '{lost}', 70, 'completed', now(), now());
+            UPDATE pending_sync_dispatch SET full_sync_requested_at = now() - interval '10 minutes';
+            """);
+        app.Services.GetRequiredService<IRecurringJobManager>().Trigger(SyncJobs.PendingSyncRecurringJobId);
+        var customer = await Waiting.UntilAsync(() => client.CustomerByPhoneAsync(lost), c => c is not null, "the swept customer");
+        Assert.Equal(70m, (decimal)customer!["totalSpent"]!);
+        await Waiting.UntilAsync(() => QueryAsync(app.ConnectionString, FullSyncRequestSql), r => r.Single() == "none", "the request cleared");
+    }
+
+    private const string FullSyncRequestSql =
+        "SELECT coalesce(full_sync_requested_at::text, 'none') FROM pending_sync_dispatch";
 
     // Each index of orders: name → (oid, definition).
     private const string OrdersIndexesSql = """

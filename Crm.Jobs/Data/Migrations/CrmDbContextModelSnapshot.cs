@@ -668,6 +668,10 @@ namespace Crm.Jobs.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("enqueued_at");
 
+                    b.Property<DateTime?>("FullSyncRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("full_sync_requested_at");
+
                     b.Property<string>("JobId")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
