@@ -29,9 +29,10 @@ public sealed class SyncJobs(
         // A retried full sync starts here: the run its killed attempt left behind ends first.
         await runs.AbandonRunsWithoutHolderAsync(ct);
         // A full sync asked for by a load (SyncScheduler.RequestFullSyncAsync) and seen now:
-        // the load's orders committed with it, so this run reads them. Auto and force create
-        // the customers; statsOnly does not serve it.
-        var request = mode == SyncMode.StatsOnly ? null : await FullSyncRequestedAtAsync(ct);
+        // the load's orders committed with it, so this run reads them. Auto (what the load asks
+        // for) and force create the customers and fill their empty contact fields; default
+        // leaves those fields and statsOnly creates nobody, so they do not serve it.
+        var request = mode is SyncMode.Auto or SyncMode.Force ? await FullSyncRequestedAtAsync(ct) : null;
         var counts = await engine.RunAsync(mode, new SyncScope.All(), context?.BackgroundJob.Id, ct);
         if (request is not null)
         {
