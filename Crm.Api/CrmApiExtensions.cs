@@ -128,6 +128,7 @@ public static class CrmApiExtensions
 
         var api = app.MapGroup("").RequireRoleByMethod().WithWriteTimeout();
         api.MapCustomers();
+        api.MapCustomerPhones();
         api.MapOriginalRoutes();
         api.MapOrders();
         api.MapPrivacy();

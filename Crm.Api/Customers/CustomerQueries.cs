@@ -11,4 +11,19 @@ public sealed class CustomerQueries(CrmDbContext db)
         db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
 
     public Task<bool> ExistsAsync(long id, CancellationToken ct) => db.Customers.AnyAsync(c => c.Id == id, ct);
+
+    // Every phone its orders go by, the primary one first, then the others as they were added;
+    // null if there is no such customer.
+    public async Task<List<string>?> PhonesOfAsync(long id, CancellationToken ct)
+    {
+        var others = OtherPhonesOf(db, id);
+        var found = await db.Customers.Where(c => c.Id == id)
+            .Select(c => new { c.Phone, Others = others.ToList() })
+            .FirstOrDefaultAsync(ct);
+        return found is null ? null : [found.Phone, .. found.Others];
+    }
+
+    // A customer's other phones as they were added (a query: a read's projection includes it).
+    public static IQueryable<string> OtherPhonesOf(CrmDbContext db, long id) =>
+        db.CustomerPhones.Where(p => p.CustomerId == id).OrderBy(p => p.AddedAt).ThenBy(p => p.Phone).Select(p => p.Phone);
 }

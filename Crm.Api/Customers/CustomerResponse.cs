@@ -32,4 +32,9 @@ public sealed record CustomerResponse(
     // configured thresholds and today's date, so lists and writes stay plain projections.
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public CategoryReason? CategoryReason { get; init; }
+
+    // GET /api/customers/{id} and the answers of its writes (not lists): every phone its orders
+    // go by, the primary one (phone) first.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Phones { get; init; }
 }

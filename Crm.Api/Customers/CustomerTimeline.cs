@@ -9,23 +9,26 @@ using Npgsql;
 
 namespace Crm.Api.Customers;
 
-// GET /api/customers/{id}/timeline: the customer's orders (by its current phone), notes and
+// GET /api/customers/{id}/timeline: the customer's orders (by its current phones), notes and
 // ledger rows, merged newest first.
 public static class CustomerTimeline
 {
-    // The customer's phone and its item count; no row for an unknown customer. The count stops
-    // at @cap per branch (NULL: LIMIT ALL), each branch an index-only range.
+    // The customer's phones and its item count; no row for an unknown customer. The count stops
+    // at @cap per branch (NULL: LIMIT ALL), each branch an index-only range (one per phone).
     public const string CountSql = """
-        SELECT c.phone,
-               (SELECT count(*) FROM (SELECT FROM orders o WHERE o.normalized_phone = c.phone LIMIT @cap) o)
+        SELECT p.phones,
+               (SELECT count(*) FROM (SELECT FROM orders o WHERE o.normalized_phone = ANY(p.phones) LIMIT @cap) o)
              + (SELECT count(*) FROM (SELECT FROM customer_notes n WHERE n.customer_id = c.id LIMIT @cap) n)
              + (SELECT count(*) FROM (SELECT FROM customer_changes ch WHERE ch.customer_id = c.id LIMIT @cap) ch)
         FROM customers c
+        CROSS JOIN LATERAL (SELECT array_prepend(c.phone, ARRAY(SELECT cp.phone FROM customer_phones cp WHERE cp.customer_id = c.id))) AS p(phones)
         WHERE c.id = @id
         """;
 
     // One page. Each branch reads its own index backwards (orders (normalized_phone, created_at
-    // DESC, id DESC), customer_notes (customer_id, created_at), customer_changes (customer_id,
+    // DESC, id DESC) — a customer with several phones: each phone's range up to @window, then
+    // sorted; `= ANY` instead would let the planner walk the whole created_at index —,
+    // customer_notes (customer_id, created_at), customer_changes (customer_id,
     // changed_at, id)) and stops after @window = offset + page size rows: no page needs more of
     // any one source, so the cost follows the page's depth, not the size of the tables or of the
     // customer's history. Ties of one instant: what a write caused (a change) above the write.
@@ -35,8 +38,12 @@ public static class CustomerTimeline
         FROM (
             (SELECT o.created_at, 'order'::text, o.source::text, NULL::text, NULL::jsonb, NULL::jsonb, NULL::jsonb,
                     NULL::bigint, o.id, NULL::bigint, o.total_amount, o.status::text, NULL::text, 3, o.id
-             FROM orders o
-             WHERE o.normalized_phone = @phone
+             FROM unnest(@phones::varchar[]) AS p(phone)
+             CROSS JOIN LATERAL (
+                 SELECT o.created_at, o.source, o.id, o.total_amount, o.status FROM orders o
+                 WHERE o.normalized_phone = p.phone
+                 ORDER BY o.created_at DESC, o.id DESC
+                 LIMIT @window) AS o
              ORDER BY o.created_at DESC, o.id DESC
              LIMIT @window)
             UNION ALL
@@ -64,7 +71,7 @@ public static class CustomerTimeline
         long id, [AsParameters] PageQuery query, NpgsqlDataSource dataSource, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        string phone;
+        string[] phones;
         long counted;
         await using (var count = new NpgsqlCommand(CountSql, connection))
         {
@@ -73,7 +80,7 @@ public static class CustomerTimeline
             await using var reader = await count.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
                 return TypedResults.NotFound();
-            (phone, counted) = (reader.GetString(0), reader.GetInt64(1));
+            (phones, counted) = (reader.GetFieldValue<string[]>(0), reader.GetInt64(1));
         }
 
         var offset = (query.Page - 1) * query.PageSize;
@@ -81,7 +88,7 @@ public static class CustomerTimeline
         await using (var page = new NpgsqlCommand(PageSql, connection))
         {
             page.Parameters.AddWithValue("id", id);
-            page.Parameters.AddWithValue("phone", phone);
+            page.Parameters.AddWithValue("phones", phones);
             page.Parameters.AddWithValue("window", (long)offset + query.PageSize);
             page.Parameters.AddWithValue("page_size", query.PageSize);
             page.Parameters.AddWithValue("offset", offset);

@@ -52,7 +52,7 @@ public static class CustomersEndpoints
         if (EnumText.TryParse<CustomerCategory>(query.Category, out var category))
             customers = customers.Where(c => c.Category == category);
         if (!string.IsNullOrWhiteSpace(query.Search))
-            customers = CustomerSearch.Apply(customers, query.Search, phones);
+            customers = CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
 
         return TypedResults.Ok(await customers.ToPageAsync(
             db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
@@ -62,11 +62,14 @@ public static class CustomersEndpoints
         long id, HttpContext http, CrmDbContext db, IOptions<CategoryOptions> categories, TimeProvider clock, CancellationToken ct)
     {
         // Only the response's columns and the row version: not the search text, not a tracked entity.
+        var others = CustomerQueries.OtherPhonesOf(db, id);
         var found = await db.Customers.AsNoTracking()
             .Where(c => c.Id == id)
             .Select(c => new
             {
-                c.Version, c.CategoryRule, Customer = new CustomerResponse(
+                c.Version, c.CategoryRule,
+                Others = others.ToList(),
+                Customer = new CustomerResponse(
                 c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
                 c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt)
             })
@@ -81,6 +84,7 @@ public static class CustomersEndpoints
         return TypedResults.Ok(customer with
         {
             CategoryReason = CategoryReason.Of(found.CategoryRule, customer.TotalOrders, customer.TotalSpent, customer.LastOrderDate, thresholds),
+            Phones = [customer.Phone, .. found.Others],
         });
     }
 
@@ -96,18 +100,23 @@ public static class CustomersEndpoints
         // The phone may already have orders: the customer gets their statistics (and its empty
         // fields their contact data) from the same sync an order write asks for, recorded in
         // the customer's own transaction.
+        async Task Admit(CancellationToken ct)
+        {
+            if (await OtherPhoneOwnerAsync(db, customer.Phone, ct) is not null)
+                throw new PhoneOwnedException();
+        }
         try
         {
-            await scheduler.SaveAndSyncAsync(db, [customer.Phone], ct, ChangeSource(http));
+            await scheduler.SaveAndSyncAsync(db, [customer.Phone], ct, ChangeSource(http), Admit);
         }
-        catch (DbUpdateException e) when (IsPhoneTaken(e))
+        catch (Exception e) when (e is PhoneOwnedException || IsPhoneTaken(e))
         {
             return await PhoneTakenAsync(db, customer.Phone, ct);
         }
         SetETag(http, customer);
         // Answered as a read answers it: the numeric columns at their scale (totalSpent 0.00, not 0).
         var created = await db.Customers.AsNoTracking().Where(c => c.Id == customer.Id).Select(CustomerResponse.Projection).FirstOrDefaultAsync(ct);
-        return TypedResults.Created($"/api/customers/{customer.Id}", created ?? CustomerResponse.From(customer));
+        return TypedResults.Created($"/api/customers/{customer.Id}", (created ?? CustomerResponse.From(customer)) with { Phones = [customer.Phone] });
     }
 
     private static Task<Results<Ok<CustomerResponse>, NotFound, ProblemHttpResult>> ReplaceCustomer(
@@ -135,10 +144,10 @@ public static class CustomersEndpoints
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
         long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
     {
-        var phone = await customers.PhoneOfAsync(id, ct);
-        if (phone is null)
+        var phones = await customers.PhonesOfAsync(id, ct);
+        if (phones is null)
             return TypedResults.NotFound();
-        return TypedResults.Ok(await orders.NewestFirstAsync(orders.OfCustomer(phone), query, ct));
+        return TypedResults.Ok(await orders.NewestFirstAsync(orders.OfCustomer(phones), query, ct));
     }
 
     private static async Task<Results<Accepted<JobAccepted>, NotFound>> UpdateStatistics(
@@ -207,6 +216,16 @@ public static class CustomersEndpoints
         {
             await using var transaction = await db.Database.BeginTransactionAsync(ct);
             await ChangeLedger.BeginAsync(db, ChangeSource(http), ct);
+            // One of its own other phones becomes the primary one: the previous primary phone
+            // takes its place, and the orders of both still count for the customer.
+            if (moved && await OtherPhoneOwnerAsync(db, phone, ct) is { } owner)
+            {
+                if (owner != id)
+                    return await PhoneTakenAsync(db, phone, ct);
+                await db.Database.ExecuteSqlRawAsync(
+                    "UPDATE customer_phones SET phone = @previous WHERE phone = @phone",
+                    [new NpgsqlParameter("previous", previousPhone), new NpgsqlParameter("phone", phone)], ct);
+            }
             if (ifMatch.Length > 0)
             {
                 await db.SaveChangesAsync(ct);
@@ -245,7 +264,8 @@ public static class CustomersEndpoints
         if (moved)
             await scheduler.DispatchAsync(ct);
         SetETag(http, customer);
-        return TypedResults.Ok(CustomerResponse.From(customer));
+        var others = await CustomerQueries.OtherPhonesOf(db, id).ToListAsync(ct);
+        return TypedResults.Ok(CustomerResponse.From(customer) with { Phones = [customer.Phone, .. others] });
     }
 
     private static string ETag(uint version) => $"\"{version}\"";
@@ -284,10 +304,19 @@ public static class CustomersEndpoints
         (e as PostgresException ?? e.InnerException as PostgresException)
             is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ix_customers_phone" };
 
+    // The customer whose other phone this is, read under the phone's lock: adding a phone to a
+    // customer takes it too (CustomerPhonesEndpoints), so the two cannot both take one phone.
+    private static async Task<long?> OtherPhoneOwnerAsync(CrmDbContext db, string phone, CancellationToken ct)
+    {
+        await db.Database.ExecuteSqlRawAsync("SELECT pg_advisory_xact_lock(hashtextextended(@phone, 0))", [new NpgsqlParameter("phone", phone)], ct);
+        return (await db.CustomerPhones.Where(p => p.Phone == phone).Select(p => (long?)p.CustomerId).ToListAsync(ct)).FirstOrDefault();
+    }
+
     private static async Task<ProblemHttpResult> PhoneTakenAsync(CrmDbContext db, string phone, CancellationToken ct)
     {
         db.ChangeTracker.Clear();
-        var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct);
+        var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct)
+                         ?? await db.CustomerPhones.Where(p => p.Phone == phone).Select(p => (long?)p.CustomerId).FirstOrDefaultAsync(ct);
         return TypedResults.Problem(
             statusCode: StatusCodes.Status409Conflict,
             title: "A customer with this phone already exists",

@@ -82,11 +82,11 @@ public static class OriginalRoutesEndpoints
     private static async Task<Results<Ok<List<OriginalOrder>>, NotFound>> OrdersHistory(
         long id, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
     {
-        var phone = await customers.PhoneOfAsync(id, ct);
-        if (phone is null)
+        var phones = await customers.PhonesOfAsync(id, ct);
+        if (phones is null)
             return TypedResults.NotFound();
         // The query of GET /api/customers/{id}/orders: a range scan of the phone's index, newest first.
-        var history = OrderQueries.NewestFirst(orders.OfCustomer(phone));
+        var history = OrderQueries.NewestFirst(orders.OfCustomer(phones));
         return TypedResults.Ok(await history.Take(HistoryLimit).Select(OriginalOrder.Projection).ToListAsync(ct));
     }
 

@@ -72,7 +72,9 @@ public sealed class ErasureJobs(
         var person = await Person.FindAsync(connection, transaction, phone, request.CustomerId, ct);
         var customerIds = person.CustomerIds;
 
-        await connection.ExecuteAsync(TombstoneSql, transaction, ct, ("hash", hasher.Hash(phone)), ("erased_at", erasedAt));
+        // Every phone of the person keeps their orders out from now on.
+        foreach (var personPhone in person.Phones)
+            await connection.ExecuteAsync(TombstoneSql, transaction, ct, ("hash", hasher.Hash(personPhone)), ("erased_at", erasedAt));
         var counts = new Dictionary<string, int>();
         foreach (var store in PersonalDataStores.All)
         {

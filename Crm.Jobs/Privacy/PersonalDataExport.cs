@@ -15,7 +15,8 @@ public static class PersonalDataExport
         await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
         // Db's commands have no client timeout (they serve jobs); a request gets a server-side one.
         await connection.ExecuteAsync("SET LOCAL statement_timeout = '30s'", transaction, ct);
-        var parameters = (await Person.FindAsync(connection, transaction, phone, customerId, ct)).Parameters();
+        var person = await Person.FindAsync(connection, transaction, phone, customerId, ct);
+        var parameters = person.Parameters();
 
         var stores = new Dictionary<string, JsonElement>();
         foreach (var store in PersonalDataStores.All)
@@ -27,6 +28,6 @@ public static class PersonalDataExport
         var erasedAt = await connection.ScalarAsync<DateTime?>(
             "SELECT erased_at FROM erased_phones WHERE phone_hash = @hash", transaction, ct, ("hash", erasedPhones.Hash(phone)));
         await transaction.CommitAsync(ct);
-        return new PersonalData(clock.GetUtcNow().UtcDateTime, phone, erasedAt, stores);
+        return new PersonalData(clock.GetUtcNow().UtcDateTime, phone, person.Phones, erasedAt, stores);
     }
 }

@@ -40,12 +40,24 @@ internal sealed class FullSyncChunks(
     private const string DropSql = "DROP TABLE IF EXISTS full_source, full_versions";
 
     // A chunk's source: phase 1's rows, but the phones whose orders were written through the
-    // API since the snapshot (sync_stale) are read again from the orders.
+    // API since the snapshot (sync_stale) are read again from the orders, with every other phone
+    // of their customers. A customer's other phones may lie outside the chunk while its primary
+    // phone is in it, so the moved requests of every other phone are looked at in each chunk
+    // (as many as customer_phones has rows); a phone added to or removed from a customer since
+    // phase 1 moved its own and its customer's requests (CustomerPhones).
     private static readonly string CreateChunkSourceSql = $$"""
         CREATE TEMP TABLE sync_stale ON COMMIT DROP AS
-        SELECT r.phone FROM customer_sync_requests r
-        LEFT JOIN full_versions v ON v.phone = r.phone AND {in_scope:v.phone}
-        WHERE {in_scope:r.phone} AND r.version IS DISTINCT FROM v.version;
+        WITH moved AS MATERIALIZED (
+            SELECT r.phone FROM customer_sync_requests r
+            LEFT JOIN full_versions v ON v.phone = r.phone AND {in_scope:v.phone}
+            WHERE {in_scope:r.phone} AND r.version IS DISTINCT FROM v.version
+            UNION
+            SELECT r.phone FROM customer_phones cp
+            JOIN customer_sync_requests r ON r.phone = cp.phone
+            LEFT JOIN full_versions v ON v.phone = r.phone
+            WHERE r.version IS DISTINCT FROM v.version
+        )
+        {{SyncSql.ExpandedSql("SELECT phone FROM moved")}};
         CREATE TEMP TABLE sync_source ON COMMIT DROP AS
         SELECT * FROM full_source f
         WHERE {in_scope:f.phone} AND NOT EXISTS (SELECT 1 FROM sync_stale st WHERE st.phone = f.phone);

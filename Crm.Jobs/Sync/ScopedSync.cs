@@ -27,7 +27,10 @@ internal sealed class ScopedSync(ErrorIsolation isolation)
             if (scope is SyncScope.Phones list)
                 await batch.ExecuteAsync(SyncSql.CreateScopeOfPhonesSql, ct, ("phones", list.Values.Distinct().ToArray()));
             else if (scope is SyncScope.Pending)
+            {
                 await batch.ExecuteAsync(SyncSql.CreateScopeOfPendingSql, ct);
+                await batch.ExecuteAsync(SyncSql.ExpandScopeTableSql, ct);
+            }
             batch.Scope = scope is SyncScope.All ? BatchScope.EveryPhone : BatchScope.ScopeTable;
 
             await batch.ExecuteAsync(SyncSql.BulkSettingsSql, ct);

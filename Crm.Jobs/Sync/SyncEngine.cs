@@ -118,7 +118,7 @@ public sealed class SyncEngine
         NpgsqlConnection connection, SyncMode mode, SyncScope scope, string? jobId, SyncDryRun? dryRun, CancellationToken ct)
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        await LockAsync(connection, transaction, scope, ct);
+        scope = await LockAsync(connection, transaction, scope, ct);
         // From here on a new order write queues a new job: this run may already be past it.
         if (scope is SyncScope.Pending)
             await SyncScheduler.ReleaseDispatchClaimAsync(dataSource, ct);
@@ -144,10 +144,23 @@ public sealed class SyncEngine
         }, ct);
     }
 
-    // Serialise against other runs (see BulkLockKey), and per customer.
-    private static Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncScope scope, CancellationToken ct) =>
-        scope is SyncScope.Phones phones
-            ? connection.ExecuteAsync(SyncSql.LockPhonesSql, transaction, ct,
-                ("bulk_lock", BulkLockKey), ("phones", phones.Values.Distinct().Order(StringComparer.Ordinal).ToArray()))
-            : connection.LockForTransactionAsync(transaction, BulkLockKey, ct);
+    // Serialise against other runs (see BulkLockKey), and per customer. A scope of phones comes
+    // back with every other phone of their customers (SyncSql.LockPhonesSql).
+    private static async Task<SyncScope> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SyncScope scope, CancellationToken ct)
+    {
+        if (scope is not SyncScope.Phones phones)
+        {
+            await connection.LockForTransactionAsync(transaction, BulkLockKey, ct);
+            return scope;
+        }
+        await using var command = connection.Command(SyncSql.LockPhonesSql, transaction,
+            ("bulk_lock", BulkLockKey), ("phones", phones.Values.Distinct().ToArray()));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        // The first statement's row is the bulk lock's; the second's rows are the phones.
+        await reader.NextResultAsync(ct);
+        var locked = new List<string>();
+        while (await reader.ReadAsync(ct))
+            locked.Add(reader.GetString(0));
+        return new SyncScope.Phones(locked);
+    }
 }

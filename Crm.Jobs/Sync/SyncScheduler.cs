@@ -56,6 +56,13 @@ public sealed class SyncScheduler(
         return phones.Count > 0 ? await DispatchAsync(ct) : null;
     }
 
+    // Inside the caller's transaction: the locks a per-customer sync takes on these phones and
+    // every other phone of their customers (SyncSql.LockPhonesSql). A change of a customer's
+    // phones takes them, so no sync reads those phones halfway through it.
+    public static Task LockPhonesAsync(CrmDbContext db, IEnumerable<string> phones, CancellationToken ct) =>
+        db.Database.ExecuteSqlRawAsync(SyncSql.LockPhonesSql,
+            [new NpgsqlParameter("bulk_lock", SyncEngine.BulkLockKey), new NpgsqlParameter("phones", Sorted(phones))], ct);
+
     public static Task RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> phones, CancellationToken ct) =>
         connection.ExecuteAsync(RecordSql, transaction, ct, ("phones", Sorted(phones)));
 

@@ -9,11 +9,41 @@ namespace Crm.Jobs.Sync;
 // source, 3. create, 4. update, 5. customers without orders, 6. requests seen, 7. counts.
 internal static class SyncSql
 {
-    // Per-customer runs share the bulk lock (SyncEngine.BulkLockKey), then lock their phones,
-    // sorted, so that two runs over overlapping phones cannot deadlock.
-    public const string LockPhonesSql = """
+    // The phones of the customers with more than one among those the predicate {owner} picks
+    // (by their primary phone c.phone or another phone cp.phone), each with its customer's
+    // primary phone: the key their orders are counted under. Phones of a customer with one
+    // phone are not in it: their key is themselves. Driven by the picked phones (customers'
+    // phone index, customer_phones' key), then by customer (customer_phones' customer_id): a
+    // few index lookups for a few phones, whatever the size of the tables.
+    private static string PhoneKeysSql(string ownerByPrimary, string ownerByOther) => $"""
+        WITH owners AS (
+            SELECT c.id, c.phone FROM customers c
+            WHERE {ownerByPrimary} AND EXISTS (SELECT 1 FROM customer_phones cp WHERE cp.customer_id = c.id)
+            UNION
+            SELECT c.id, c.phone FROM customer_phones cp JOIN customers c ON c.id = cp.customer_id
+            WHERE {ownerByOther}
+        )
+        SELECT o.phone, o.phone AS key_phone FROM owners o
+        UNION ALL
+        SELECT cp.phone, o.phone FROM owners o JOIN customer_phones cp ON cp.customer_id = o.id
+        """;
+
+    // 1. The phones given and every other phone of their customers: a run over a customer reads
+    //    the orders of all its phones together (SourceSql).
+    public static string ExpandedSql(string givenPhones) => $"""
+        SELECT g.phone FROM ({givenPhones}) AS g(phone)
+        UNION
+        SELECT k.phone FROM ({PhoneKeysSql($"c.phone IN ({givenPhones})", $"cp.phone IN ({givenPhones})")}) AS k
+        """;
+
+    // Per-customer runs share the bulk lock (SyncEngine.BulkLockKey), then lock their phones with
+    // every other phone of their customers, sorted, so that two runs over one customer (by two
+    // of its phones) or over overlapping phones cannot deadlock. Returns the phones locked: the
+    // run's scope. A phone added to or removed from a customer meanwhile asks for a sync of its
+    // own (CustomerPhones), so a run that expanded before that commit is followed by one after.
+    public static readonly string LockPhonesSql = $"""
         SELECT pg_advisory_xact_lock_shared(@bulk_lock);
-        SELECT pg_advisory_xact_lock(hashtextextended(p, 0)) FROM unnest(@phones) AS p ORDER BY p;
+        SELECT p FROM (SELECT p, pg_advisory_xact_lock(hashtextextended(p, 0)) FROM ({ExpandedSql("SELECT unnest(@phones)")}) AS e(p) ORDER BY p) locked;
         """;
 
     // The first sync into an empty customers table runs in one transaction (SyncEngine).
@@ -29,16 +59,30 @@ internal static class SyncSql
               WHERE e.phone = r.phone AND e.retry_at > @now AND e.request_version >= r.version)
         """;
 
-    // One row past the small scope's limit tells a small scope from a large one.
-    public const string PendingRequestsUpToSql = PendingRequestsSql + " LIMIT @limit";
+    // One row past the small scope's limit tells a small scope from a large one; with every
+    // other phone of their customers (their request versions too).
+    public static readonly string PendingRequestsUpToSql = $"""
+        WITH pending AS MATERIALIZED ({PendingRequestsSql} LIMIT @limit)
+        SELECT phone, version FROM pending
+        UNION
+        SELECT e.phone, r.version FROM ({ExpandedSql("SELECT phone FROM pending")}) AS e(phone)
+        LEFT JOIN customer_sync_requests r ON r.phone = e.phone
+        """;
 
-    // 1. Listed phones with the request version this run will have seen.
+    // 1. Listed phones (already expanded: LockPhonesSql) with the request version this run will have seen.
     public const string PhonesWithVersionsSql =
         "SELECT p.phone, r.version FROM unnest(@phones) AS p(phone) LEFT JOIN customer_sync_requests r ON r.phone = p.phone";
 
-    // 1. A large scope, as the temp table the statements hash-join with.
+    // 1. A large scope, as the temp table the statements hash-join with, then every other phone
+    //    of its customers added.
     public const string CreateScopeOfPhonesSql = "CREATE TEMP TABLE sync_scope ON COMMIT DROP AS " + PhonesWithVersionsSql;
     public const string CreateScopeOfPendingSql = "CREATE TEMP TABLE sync_scope ON COMMIT DROP AS " + PendingRequestsSql;
+    public static readonly string ExpandScopeTableSql = $"""
+        INSERT INTO sync_scope (phone, version)
+        SELECT e.phone, r.version FROM ({ExpandedSql("SELECT phone FROM sync_scope")}) AS e(phone)
+        LEFT JOIN customer_sync_requests r ON r.phone = e.phone
+        WHERE NOT EXISTS (SELECT 1 FROM sync_scope s WHERE s.phone = e.phone)
+        """;
 
     // Statistics of customers can be stale mid-run (an autoanalyze during the run sees our
     // uncommitted rows as missing), and a nested loop over 200k × 200k rows then takes
@@ -53,16 +97,21 @@ internal static class SyncSql
         FROM pg_class WHERE oid = 'customers'::regclass
         """;
 
-    // 2. Per phone in scope: the latest order's contact fields and the completed orders'
-    //    statistics. "Latest" = newest created_at, then highest id (the orders index serves this order).
+    // 2. Per customer in scope, keyed by its primary phone (or, before it exists, by the phone of
+    //    its orders): the latest order's contact fields and the completed orders' statistics.
+    //    "Latest" = newest created_at, then highest id (the orders index serves this order).
     //    The status test is written `(…) IS TRUE`, a form no index serves: the phone is then the
     //    only indexable condition, so one customer's orders are read by the phone index alone even
     //    on a table just loaded and not yet analysed, where the planner guessed the completed
     //    orders few and ANDed the status index (most of the table) with the phone's
     //    (FreshTablePlanTests). A FILTER over all the phone's orders would do the same, but costs
     //    a whole-table sync a quarter more (docs/BENCHMARKS.md); this costs nothing measurable.
-    public const string SourceSql = """
-        WITH latest AS (
+    //    Phones of customers with several (multi) are left out of the one pass over the orders
+    //    in the phone index's order and aggregated by their key from their own orders: the pass
+    //    stays as fast as it was, and the extra work is as large as those customers' orders.
+    public static readonly string SourceSql = $$"""
+        WITH multi AS MATERIALIZED ({{PhoneKeysSql("{in_scope:c.phone}", "{in_scope:cp.phone}")}}),
+        latest AS (
             SELECT DISTINCT ON (o.normalized_phone)
                    o.normalized_phone AS phone,
                    btrim(o.customer_name, E' \t\r\n') AS name,
@@ -81,27 +130,56 @@ internal static class SyncSql
             FROM orders o
             WHERE (o.status = 'completed') IS TRUE AND {in_scope:o.normalized_phone}
             GROUP BY o.normalized_phone
+        ),
+        multi_latest AS (
+            SELECT DISTINCT ON (m.key_phone)
+                   m.key_phone AS phone,
+                   btrim(o.customer_name, E' \t\r\n') AS name,
+                   btrim(o.customer_email, E' \t\r\n') AS email,
+                   btrim(o.delivery_city, E' \t\r\n') AS city,
+                   btrim(o.delivery_address, E' \t\r\n') AS address
+            FROM multi m JOIN orders o ON o.normalized_phone = m.phone
+            ORDER BY m.key_phone, o.created_at DESC, o.id DESC
+        ),
+        multi_stats AS (
+            SELECT m.key_phone AS phone,
+                   count(*)::int AS total_orders,
+                   sum(o.total_amount) AS total_spent,
+                   max(o.created_at) AS last_order_date
+            FROM multi m JOIN orders o ON o.normalized_phone = m.phone
+            WHERE (o.status = 'completed') IS TRUE
+            GROUP BY m.key_phone
+        ),
+        keyed AS (
+            SELECT l.phone, l.name, l.email, l.city, l.address, s.total_orders, s.total_spent, s.last_order_date
+            FROM latest l
+            LEFT JOIN stats s ON s.phone = l.phone
+            WHERE NOT EXISTS (SELECT 1 FROM multi m WHERE m.phone = l.phone)
+            UNION ALL
+            SELECT l.phone, l.name, l.email, l.city, l.address, s.total_orders, s.total_spent, s.last_order_date
+            FROM multi_latest l
+            LEFT JOIN multi_stats s ON s.phone = l.phone
         )
-        SELECT l.phone, l.name, l.email, l.city, l.address,
-               coalesce(s.total_orders, 0) AS total_orders,
-               coalesce(s.total_spent, 0) AS total_spent,
-               coalesce(round(s.total_spent / s.total_orders, 2), 0) AS average_order,
-               s.last_order_date
-        FROM latest l
-        LEFT JOIN stats s ON s.phone = l.phone
+        SELECT phone, name, email, city, address,
+               coalesce(total_orders, 0) AS total_orders,
+               coalesce(total_spent, 0) AS total_spent,
+               coalesce(round(total_spent / total_orders, 2), 0) AS average_order,
+               last_order_date
+        FROM keyed
         """;
 
     // 2. Every phone's source: one pass over all orders in the phone index's order.
-    public static readonly string SourceOfAllOrdersSql = BatchScope.EveryPhone.Apply(SourceSql);
+    // A property, not a field: BatchScope's own fields read SourceSql while they are made.
+    public static string SourceOfAllOrdersSql => BatchScope.EveryPhone.Apply(SourceSql);
 
     // 2. A whole-table sync's or a large scope's source.
-    public const string CreateSourceSql = "CREATE TEMP TABLE sync_source ON COMMIT DROP AS " + SourceSql;
+    public static readonly string CreateSourceSql = "CREATE TEMP TABLE sync_source ON COMMIT DROP AS " + SourceSql;
 
     // 2. A scope of a tenth of the customers or more (an import of new phones) reads all
     //    orders as a full sync does and keeps the phones in scope: joining the orders with
     //    the scope first would sort every matched order again (a temp table also rules out
     //    parallel plans): twice as slow.
-    public static readonly string CreateSourceFromAllOrdersSql = $$"""
+    public static string CreateSourceFromAllOrdersSql => $$"""
         CREATE TEMP TABLE sync_source ON COMMIT DROP AS
         SELECT * FROM ({{SourceOfAllOrdersSql}} OFFSET 0) whole WHERE {in_scope:whole.phone}
         """;

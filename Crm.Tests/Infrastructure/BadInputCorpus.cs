@@ -200,6 +200,22 @@ public static class BadInputCorpus
         Add("PATCH", "/api/customers/{customer}", null, """{"city":"Тверь"}""", 415, "no content type");
         Add("PATCH", "/api/customers/{customer}", Json, $$"""{"notes":"{{OverOneMegabyte}}"}""", 413, "body over 1 MB");
 
+        // ---- Customers: other phones ----
+        Get("/api/customers/-1/phones", 404, "phones of an unknown customer");
+        Get("/api/customers/1e400/phones", 400, "phones of an exponent id");
+        Add("POST", "/api/customers/-1/phones", Json, """{"phone":"+79991112244"}""", 404, "phone for an unknown customer");
+        Add("POST", "/api/customers/1e400/phones", Json, """{"phone":"+79991112244"}""", 400, "phone for an exponent id");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":""}""", 400, "empty phone");
+        Add("POST", "/api/customers/{customer}/phones", Json, "{}", 400, "no phone");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":79991112244}""", 400, "number as the phone");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":"не телефон"}""", 400, "a phone that is no phone");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":"+79991112244\n+79991112255"}""", 400, "two phones on two lines");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":"+79991112244","customerId":2}""", 400, "customer id in the body");
+        Add("POST", "/api/customers/{customer}/phones", Json, """{"phone":"+7999""", 400, "truncated JSON");
+        Add("DELETE", "/api/customers/-1/phones/%2B79991112244", null, null, 404, "remove a phone of an unknown customer");
+        Add("DELETE", "/api/customers/{customer}/phones/abc", null, null, 404, "remove a phone that is no phone");
+        Add("DELETE", "/api/customers/{customer}/phones/%2B79991112299", null, null, 404, "remove a phone the customer does not have");
+
         // ---- Customers: notes ----
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":""}""", 400, "empty note");
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":null}""", 400, "null note");

@@ -46,7 +46,7 @@ public class TimelinePlanTests : IAsyncLifetime
 
         var plan = await ExplainAsync(CustomerTimeline.PageSql, new()
         {
-            ["id"] = id, ["phone"] = Phone, ["window"] = (long)page * pageSize, ["page_size"] = pageSize, ["offset"] = (page - 1) * pageSize,
+            ["id"] = id, ["phones"] = new[] { Phone }, ["window"] = (long)page * pageSize, ["page_size"] = pageSize, ["offset"] = (page - 1) * pageSize,
         });
 
         Assert.DoesNotContain("Seq Scan on orders", plan);
@@ -55,6 +55,23 @@ public class TimelinePlanTests : IAsyncLifetime
             $"the timeline does not read the customer's index ranges:\n{plan}");
         // No branch reads more than the page's depth of rows.
         Assert.Contains($"Limit (actual rows={page * pageSize} loops=1)", plan.Replace("  ", " "));
+    }
+
+    // A customer with three phones: each phone's index range, sorted, still no table read whole.
+    [Fact]
+    public async Task APageOfACustomerWithThreePhonesReadsOnlyItsPhonesIndexRanges()
+    {
+        var id = await ScalarAsync<long>($"SELECT id FROM customers WHERE phone = '{Phone}'");
+        string[] phones = [Phone, "+79980000002", "+79980000003"];
+
+        var plan = await ExplainAsync(CustomerTimeline.PageSql, new()
+        {
+            ["id"] = id, ["phones"] = phones, ["window"] = 100L, ["page_size"] = 50, ["offset"] = 50,
+        });
+
+        Assert.DoesNotContain("Seq Scan on orders", plan);
+        Assert.True(plan.Contains("ix_orders_normalized_phone_created_at_id"), $"the timeline does not read the phones' index ranges:\n{plan}");
+        Assert.Contains("Limit (actual rows=100 loops=1)", plan.Replace("  ", " "));
     }
 
     [Fact]

@@ -189,13 +189,16 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
     }
 
     // What a customer's statistics must say: the completed orders of the phone, now.
-    public async Task<CustomerTotals> CompletedTotalsAsync(string phone)
+    public Task<CustomerTotals> CompletedTotalsAsync(string phone) => CompletedTotalsAsync([phone]);
+
+    // Over every phone of a customer.
+    public async Task<CustomerTotals> CompletedTotalsAsync(string[] phones)
     {
         await using var command = DataSource.CreateCommand("""
             SELECT count(*)::int, coalesce(sum(total_amount), 0) FROM orders
-            WHERE normalized_phone = @phone AND status = 'completed'
+            WHERE normalized_phone = ANY(@phones) AND status = 'completed'
             """);
-        command.Parameters.AddWithValue("phone", phone);
+        command.Parameters.AddWithValue("phones", phones);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
         return new CustomerTotals(reader.GetInt32(0), reader.GetDecimal(1));
@@ -241,6 +244,13 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
         command.Parameters.AddWithValue("phone", customer.Phone);
         command.Parameters.AddWithValue("amount", amount);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task<int> DeleteOtherPhonesAsync(IEnumerable<string> phones)
+    {
+        await using var command = DataSource.CreateCommand("DELETE FROM customer_phones WHERE phone = ANY(@phones)");
+        command.Parameters.AddWithValue("phones", phones.ToArray());
+        return await command.ExecuteNonQueryAsync();
     }
 
     public async Task<int> DeleteOrdersAsync(IEnumerable<long> ids)

@@ -28,7 +28,7 @@ public sealed partial class Benchmark
     private async Task MeasurePerCustomerAsync(FigureSet set, OrderGenerator data, BenchDatabase database, AppUnderTest app)
     {
         bool Measures(string phase) => options.Measures(phase, data.Orders);
-        if (!new[] { "reads", "stats-job", "writes", "writes-during-sync", "erase" }.Any(Measures))
+        if (!new[] { "reads", "stats-job", "stats-job-phones", "writes", "writes-during-sync", "erase" }.Any(Measures))
             return;
         if (Measures("erase"))
             await MeasureEraseAsync(set, database, app);
@@ -50,6 +50,9 @@ public sealed partial class Benchmark
                 await MeasureReadsAsync(set, app, sample);
             if (Measures("stats-job"))
                 await MeasureStatisticsJobAsync(set, database, app, sample.GetRange(0, perFigure), added);
+            if (Measures("stats-job-phones"))
+                await MeasureSeveralPhonesStatisticsJobAsync(set, database, app,
+                    await database.SampleCustomersAsync(perFigure, seed: 20261206), added);
             if (Measures("writes"))
                 await MeasureWritesAsync(set, database, app, sample.GetRange(perFigure, perFigure), added);
             if (Measures("writes-during-sync"))

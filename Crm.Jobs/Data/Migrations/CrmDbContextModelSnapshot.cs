@@ -232,6 +232,35 @@ namespace Crm.Jobs.Data.Migrations
                     b.ToTable("customer_notes", (string)null);
                 });
 
+            modelBuilder.Entity("Crm.Jobs.Customers.CustomerPhone", b =>
+                {
+                    b.Property<string>("Phone")
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("phone");
+
+                    b.Property<DateTime>("AddedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("added_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<long>("CustomerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("customer_id");
+
+                    b.HasKey("Phone")
+                        .HasName("pk_customer_phones");
+
+                    b.HasIndex("CustomerId")
+                        .HasDatabaseName("ix_customer_phones_customer_id");
+
+                    b.ToTable("customer_phones", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_customer_phones_e164", "phone ~ '^\\+[1-9][0-9]{1,14}$'");
+                        });
+                });
+
             modelBuilder.Entity("Crm.Jobs.Ledger.CustomerChange", b =>
                 {
                     b.Property<long>("Id")
@@ -1151,6 +1180,16 @@ namespace Crm.Jobs.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_customer_notes_customers_customer_id");
+                });
+
+            modelBuilder.Entity("Crm.Jobs.Customers.CustomerPhone", b =>
+                {
+                    b.HasOne("Crm.Jobs.Customers.Customer", null)
+                        .WithMany()
+                        .HasForeignKey("CustomerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_customer_phones_customers_customer_id");
                 });
 
             modelBuilder.Entity("Crm.Jobs.Webhooks.WebhookDelivery", b =>

@@ -1,0 +1,3 @@
+namespace Crm.Api.Customers;
+
+public sealed record CustomerPhoneRequest(string? Phone);
