@@ -97,6 +97,16 @@ internal static class SyncSql
         FROM pg_class WHERE oid = 'customers'::regclass
         """;
 
+    // 2. The latest order's contact fields, trimmed, and the completed orders' statistics, of
+    //    the orders o of a phone or of a customer's phones.
+    private const string LatestFieldsSql = """
+        btrim(o.customer_name, E' \t\r\n') AS name, btrim(o.customer_email, E' \t\r\n') AS email,
+        btrim(o.delivery_city, E' \t\r\n') AS city, btrim(o.delivery_address, E' \t\r\n') AS address
+        """;
+
+    private const string StatisticsFieldsSql =
+        "count(*)::int AS total_orders, sum(o.total_amount) AS total_spent, max(o.created_at) AS last_order_date";
+
     // 2. Per customer in scope, keyed by its primary phone (or, before it exists, by the phone of
     //    its orders): the latest order's contact fields and the completed orders' statistics.
     //    "Latest" = newest created_at, then highest id (the orders index serves this order).
@@ -114,19 +124,14 @@ internal static class SyncSql
         latest AS (
             SELECT DISTINCT ON (o.normalized_phone)
                    o.normalized_phone AS phone,
-                   btrim(o.customer_name, E' \t\r\n') AS name,
-                   btrim(o.customer_email, E' \t\r\n') AS email,
-                   btrim(o.delivery_city, E' \t\r\n') AS city,
-                   btrim(o.delivery_address, E' \t\r\n') AS address
+                   {{LatestFieldsSql}}
             FROM orders o
             WHERE {in_scope:o.normalized_phone}
             ORDER BY o.normalized_phone, o.created_at DESC, o.id DESC
         ),
         stats AS (
             SELECT o.normalized_phone AS phone,
-                   count(*)::int AS total_orders,
-                   sum(o.total_amount) AS total_spent,
-                   max(o.created_at) AS last_order_date
+                   {{StatisticsFieldsSql}}
             FROM orders o
             WHERE (o.status = 'completed') IS TRUE AND {in_scope:o.normalized_phone}
             GROUP BY o.normalized_phone
@@ -134,18 +139,13 @@ internal static class SyncSql
         multi_latest AS (
             SELECT DISTINCT ON (m.key_phone)
                    m.key_phone AS phone,
-                   btrim(o.customer_name, E' \t\r\n') AS name,
-                   btrim(o.customer_email, E' \t\r\n') AS email,
-                   btrim(o.delivery_city, E' \t\r\n') AS city,
-                   btrim(o.delivery_address, E' \t\r\n') AS address
+                   {{LatestFieldsSql}}
             FROM multi m JOIN orders o ON o.normalized_phone = m.phone
             ORDER BY m.key_phone, o.created_at DESC, o.id DESC
         ),
         multi_stats AS (
             SELECT m.key_phone AS phone,
-                   count(*)::int AS total_orders,
-                   sum(o.total_amount) AS total_spent,
-                   max(o.created_at) AS last_order_date
+                   {{StatisticsFieldsSql}}
             FROM multi m JOIN orders o ON o.normalized_phone = m.phone
             WHERE (o.status = 'completed') IS TRUE
             GROUP BY m.key_phone

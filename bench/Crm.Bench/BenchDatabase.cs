@@ -73,10 +73,10 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
 
     // Everything but the orders: the next sync starts as a first sync.
     public Task ResetCustomersAsync() =>
-        ExecuteAsync("TRUNCATE customers, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
+        ExecuteAsync("TRUNCATE customers, customer_phones, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
 
     public Task ResetAllAsync() =>
-        ExecuteAsync("TRUNCATE orders, customers, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
+        ExecuteAsync("TRUNCATE orders, customers, customer_phones, customer_notes, customer_changes, sync_runs, customer_sync_requests RESTART IDENTITY");
 
     // Every timed step starts from the same state: dirty pages of the previous step written out,
     // fresh statistics, and nothing left for autovacuum to start in the middle of a measurement.

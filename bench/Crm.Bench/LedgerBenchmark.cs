@@ -364,7 +364,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
 
     // Empty customers and ledger (and orders too if asked): the next sync is a first sync.
     private static Task ResetAsync(BenchDatabase database, bool orders) => database.ExecuteAsync(
-        $"TRUNCATE {(orders ? "orders, " : "")}customers, customer_notes, customer_changes, sync_runs, sync_errors, customer_sync_requests RESTART IDENTITY");
+        $"TRUNCATE {(orders ? "orders, " : "")}customers, customer_phones, customer_notes, customer_changes, sync_runs, sync_errors, customer_sync_requests RESTART IDENTITY");
 
     private static Task<long> RunIdAsync(BenchDatabase database, string jobId) =>
         database.ScalarAsync<long>($"SELECT id FROM sync_runs WHERE job_id = '{jobId}' ORDER BY id DESC LIMIT 1");
@@ -501,7 +501,7 @@ public sealed class LedgerBenchmark(BenchOptions options, DateTime now)
                     try
                     {
                         // The first sync's INSERT: empty tables, the deferred indexes dropped (as the engine does).
-                        await database.ExecuteAsync("TRUNCATE customers, customer_notes, customer_changes");
+                        await database.ExecuteAsync("TRUNCATE customers, customer_phones, customer_notes, customer_changes");
                         await database.ExecuteAsync(dropCustomerIndexes);
                         await database.SettleAsync();
                         var insert = await database.TimeAsync($"""
