@@ -44,7 +44,7 @@ internal sealed class FullSyncChunks(
     // of their customers. A customer's other phones may lie outside the chunk while its primary
     // phone is in it, so the moved requests of every other phone are looked at in each chunk
     // (as many as customer_phones has rows); a phone added to or removed from a customer since
-    // phase 1 moved its own and its customer's requests (CustomerPhones).
+    // phase 1 moved its own and its customer's requests (CustomerPhonesEndpoints).
     private static readonly string CreateChunkSourceSql = $$"""
         CREATE TEMP TABLE sync_stale ON COMMIT DROP AS
         WITH moved AS MATERIALIZED (

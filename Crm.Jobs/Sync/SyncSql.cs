@@ -9,8 +9,8 @@ namespace Crm.Jobs.Sync;
 // source, 3. create, 4. update, 5. customers without orders, 6. requests seen, 7. counts.
 internal static class SyncSql
 {
-    // The phones of the customers with more than one among those the predicate {owner} picks
-    // (by their primary phone c.phone or another phone cp.phone), each with its customer's
+    // The phones of the customers with more than one among those the two predicates pick (by
+    // their primary phone c.phone, or by another phone cp.phone), each with its customer's
     // primary phone: the key their orders are counted under. Phones of a customer with one
     // phone are not in it: their key is themselves. Driven by the picked phones (customers'
     // phone index, customer_phones' key), then by customer (customer_phones' customer_id): a
@@ -40,7 +40,7 @@ internal static class SyncSql
     // every other phone of their customers, sorted, so that two runs over one customer (by two
     // of its phones) or over overlapping phones cannot deadlock. Returns the phones locked: the
     // run's scope. A phone added to or removed from a customer meanwhile asks for a sync of its
-    // own (CustomerPhones), so a run that expanded before that commit is followed by one after.
+    // own (CustomerPhonesEndpoints), so a run that expanded before that commit is followed by one after.
     public static readonly string LockPhonesSql = $"""
         SELECT pg_advisory_xact_lock_shared(@bulk_lock);
         SELECT p FROM (SELECT p, pg_advisory_xact_lock(hashtextextended(p, 0)) FROM ({ExpandedSql("SELECT unnest(@phones)")}) AS e(p) ORDER BY p) locked;
