@@ -129,6 +129,7 @@ public static class CrmApiExtensions
         var api = app.MapGroup("").RequireRoleByMethod().WithWriteTimeout();
         api.MapCustomers();
         api.MapCustomerPhones();
+        api.MapCustomerMerges();
         api.MapOriginalRoutes();
         api.MapOrders();
         api.MapPrivacy();

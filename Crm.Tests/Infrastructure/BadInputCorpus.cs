@@ -216,6 +216,17 @@ public static class BadInputCorpus
         Add("DELETE", "/api/customers/{customer}/phones/abc", null, null, 404, "remove a phone that is no phone");
         Add("DELETE", "/api/customers/{customer}/phones/%2B79991112299", null, null, 404, "remove a phone the customer does not have");
 
+        // ---- Customers: merge preview ----
+        Add("POST", "/api/customers/merge/preview", Json, "{}", 400, "merge preview without ids");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":"{customer}","sourceIds":["{customer}"]}""", 400, "merge preview of ids as strings");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":1,"sourceIds":[1]}""", 400, "merge preview of a customer into itself");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":1,"sourceIds":[2,2]}""", 400, "merge preview of a source twice");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":1,"sourceIds":[]}""", 400, "merge preview without sources");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":-1,"sourceIds":[2]}""", 400, "merge preview of a negative target");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":9223372036854775808,"sourceIds":[2]}""", 400, "merge preview of an overflowing id");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":987654321,"sourceIds":[987654322]}""", 404, "merge preview of unknown customers");
+        Add("POST", "/api/customers/merge/preview", Json, """{"targetId":1,"sourceIds":[2],"dryRun":true}""", 400, "an unknown member");
+
         // ---- Customers: notes ----
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":""}""", 400, "empty note");
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":null}""", 400, "null note");
