@@ -1,5 +1,8 @@
 using Crm.Api.Customers;
+using Crm.Api.Orders;
+using Crm.Jobs.Data;
 using Crm.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
 namespace Crm.Tests.Ledger;
@@ -72,6 +75,31 @@ public class TimelinePlanTests : IAsyncLifetime
         Assert.DoesNotContain("Seq Scan on orders", plan);
         Assert.True(plan.Contains("ix_orders_normalized_phone_created_at_id"), $"the timeline does not read the phones' index ranges:\n{plan}");
         Assert.Contains("Limit (actual rows=100 loops=1)", plan.Replace("  ", " "));
+    }
+
+    // GET /api/customers/{id}/orders of a customer with three phones (OrderQueries.OfCustomer),
+    // one of them with 2 000 orders: a page reads each phone's index range (merged, or sorted
+    // as the planner likes: the customer's own rows either way), never a walk of the created_at
+    // index over the table's orders, which `IN (…)` let the planner choose.
+    [Fact]
+    public async Task AnOrdersPageOfACustomerWithThreePhonesReadsOnlyItsPhonesIndexRanges()
+    {
+        var options = new DbContextOptionsBuilder<CrmDbContext>();
+        CrmDbContext.Configure(options, TestDatabase.ConnectionStringFor(_database));
+        await using var db = new CrmDbContext(options.Options);
+        var orders = new OrderQueries(db);
+        var page = OrderQueries.NewestFirst(orders.OfCustomer([Phone, "+79980000002", "+79980000003"])).Skip(20).Take(10);
+
+        // EF Core's SQL with its parameters written in as literals (it lists them in comments).
+        var lines = page.ToQueryString().Split('\n');
+        var sql = string.Join("\n", lines.Where(l => !l.StartsWith("-- ")));
+        foreach (var parameter in lines.Where(l => l.StartsWith("-- @")).Select(l => l[3..].Split('=', 2)).OrderByDescending(p => p[0].Length))
+            sql = sql.Replace(parameter[0], parameter[1].Trim('\'') is var value && value.All(char.IsAsciiDigit) ? value : parameter[1]);
+        var plan = await ExplainAsync(sql, []);
+
+        Assert.True(!plan.Contains("ix_orders_created_at") && !plan.Contains("Seq Scan on orders")
+                    && plan.Split("ix_orders_normalized_phone_created_at_id").Length == 4,
+            $"the page does not read just the three phones' index ranges:\n{plan}");
     }
 
     [Fact]
