@@ -10,8 +10,10 @@ public sealed class OrderQueries(CrmDbContext db)
 {
     // A customer's orders, by the phone they go by.
     // The orders of every phone of a customer (CustomerQueries.PhonesOfAsync): one query per
-    // phone, UNION ALL, so that a page newest first is a merge of each phone's index range
-    // (`IN (…)` instead would let the planner walk the whole created_at index).
+    // phone, UNION ALL, so that a page newest first reads each phone's index range (merged or
+    // sorted: the customer's own rows). One condition over a list of phones may instead let the
+    // planner walk the whole table's created_at index newest first, as the timeline's `= ANY`
+    // did (TimelinePlanTests).
     public IQueryable<Order> OfCustomer(IReadOnlyList<string> phones) =>
         phones.Select(OfPhone).Aggregate((all, next) => all.Concat(next));
 
