@@ -33,13 +33,6 @@ public static class CustomerPhonesEndpoints
         return group;
     }
 
-    // The phone's owner: the customer whose primary phone it is, or whose other phone.
-    private const string OwnerSql = """
-        SELECT id AS "Value" FROM customers WHERE phone = @phone
-        UNION ALL
-        SELECT customer_id FROM customer_phones WHERE phone = @phone
-        """;
-
     private static async Task<Results<Ok<CustomerPhonesResponse>, NotFound>> ListPhones(
         long id, CustomerQueries customers, CancellationToken ct)
     {
@@ -57,7 +50,7 @@ public static class CustomerPhonesEndpoints
             var primary = await LockAsync(db, id, phone, ct);
             if (primary is null)
                 return TypedResults.NotFound();
-            var owner = await OwnerAsync(db, phone, ct);
+            var owner = await CustomerQueries.OwnerOfPhoneAsync(db, phone, ct);
             if (owner == id)
                 return TypedResults.Ok(new CustomerPhonesResponse(id, (await customers.PhonesOfAsync(id, ct))!, null));
             if (owner is not null)
@@ -122,9 +115,6 @@ public static class CustomerPhonesEndpoints
         // Read again under the locks: the primary phone may have changed meanwhile.
         return await db.Customers.Where(c => c.Id == id).Select(c => c.Phone).FirstOrDefaultAsync(ct);
     }
-
-    private static async Task<long?> OwnerAsync(CrmDbContext db, string phone, CancellationToken ct) =>
-        (await db.Database.SqlQueryRaw<long>(OwnerSql, new NpgsqlParameter("phone", phone)).ToListAsync(ct)).Select(o => (long?)o).FirstOrDefault();
 
     private static ProblemHttpResult PhoneTaken(string phone, long owner) => TypedResults.Problem(
         statusCode: StatusCodes.Status409Conflict,

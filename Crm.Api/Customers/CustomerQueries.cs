@@ -23,6 +23,12 @@ public sealed class CustomerQueries(CrmDbContext db)
         return found is null ? null : [found.Phone, .. found.Others];
     }
 
+    // The customer holding the phone, as its primary phone or another one; null if none.
+    public static async Task<long?> OwnerOfPhoneAsync(CrmDbContext db, string phone, CancellationToken ct) =>
+        (await db.Customers.Where(c => c.Phone == phone).Select(c => c.Id)
+            .Concat(db.CustomerPhones.Where(p => p.Phone == phone).Select(p => p.CustomerId))
+            .ToListAsync(ct)).Select(id => (long?)id).FirstOrDefault();
+
     // A customer's other phones as they were added (a query: a read's projection includes it).
     public static IQueryable<string> OtherPhonesOf(CrmDbContext db, long id) =>
         db.CustomerPhones.Where(p => p.CustomerId == id).OrderBy(p => p.AddedAt).ThenBy(p => p.Phone).Select(p => p.Phone);

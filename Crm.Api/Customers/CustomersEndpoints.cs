@@ -315,8 +315,7 @@ public static class CustomersEndpoints
     private static async Task<ProblemHttpResult> PhoneTakenAsync(CrmDbContext db, string phone, CancellationToken ct)
     {
         db.ChangeTracker.Clear();
-        var existingId = await db.Customers.Where(c => c.Phone == phone).Select(c => (long?)c.Id).FirstOrDefaultAsync(ct)
-                         ?? await db.CustomerPhones.Where(p => p.Phone == phone).Select(p => (long?)p.CustomerId).FirstOrDefaultAsync(ct);
+        var existingId = await CustomerQueries.OwnerOfPhoneAsync(db, phone, ct);
         return TypedResults.Problem(
             statusCode: StatusCodes.Status409Conflict,
             title: "A customer with this phone already exists",
