@@ -29,6 +29,19 @@ public sealed class CustomerQueries(CrmDbContext db)
             .Concat(db.CustomerPhones.Where(p => p.Phone == phone).Select(p => p.CustomerId))
             .ToListAsync(ct)).Select(id => (long?)id).FirstOrDefault();
 
+    // The phones of each of the customers (those that exist), the primary one first, then the
+    // others as they were added: two index reads, whatever the number of customers.
+    public static async Task<Dictionary<long, List<string>>> PhonesOfAsync(CrmDbContext db, long[] ids, CancellationToken ct)
+    {
+        var phones = await db.Customers.Where(c => ids.Contains(c.Id))
+            .ToDictionaryAsync(c => c.Id, c => new List<string> { c.Phone }, ct);
+        var others = await db.CustomerPhones.Where(p => ids.Contains(p.CustomerId))
+            .OrderBy(p => p.AddedAt).ThenBy(p => p.Phone).Select(p => new { p.CustomerId, p.Phone }).ToListAsync(ct);
+        foreach (var other in others)
+            phones.GetValueOrDefault(other.CustomerId)?.Add(other.Phone);
+        return phones;
+    }
+
     // A customer's other phones as they were added (a query: a read's projection includes it).
     public static IQueryable<string> OtherPhonesOf(CrmDbContext db, long id) =>
         db.CustomerPhones.Where(p => p.CustomerId == id).OrderBy(p => p.AddedAt).ThenBy(p => p.Phone).Select(p => p.Phone);

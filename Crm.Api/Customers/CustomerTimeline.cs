@@ -121,7 +121,8 @@ public static class CustomerTimeline
                 // The change stays in the story; what it changed from and to is gone.
                 if (CustomerChange.IsRedacted(field, oldValue, newValue))
                     return new TimelineItem(at, kind, source, field, null, null, runId, null, null, $"{field}: (redacted)", null, true);
-                var (from, to) = (ChangeLedger.Json(oldValue), ChangeLedger.Json(newValue));
+                // A merge's old value is what an unmerge restores, not something the story shows.
+                var (from, to) = (field == CustomerChange.Merged ? null : ChangeLedger.Json(oldValue), ChangeLedger.Json(newValue));
                 var reason = field == CustomerChange.Category ? Reason(ChangeLedger.Json(row, 6), to) : null;
                 return new TimelineItem(at, kind, source, field, from, to, runId, null, null, ChangeText(field, from, to, reason), reason, false);
         }
@@ -134,6 +135,8 @@ public static class CustomerTimeline
         // "new → vip: 12 completed orders ≥ 10": the explanation names the new category itself.
         CustomerChange.Category => $"category {Text(from)} → {reason?.Text ?? Text(to)}",
         CustomerChange.Statistics => $"statistics: {Statistics(from)} → {Statistics(to)}",
+        CustomerChange.Merged => $"merged: customers {SourceIds(to)} into this one (merge {Text(to, "mergeId")})",
+        CustomerChange.Unmerged => $"unmerged: customers {SourceIds(to)} back (merge {Text(to, "mergeId")})",
         _ => $"{field}: {Shorten(Text(from))} → {Shorten(Text(to))}",
     };
 
@@ -159,6 +162,11 @@ public static class CustomerTimeline
         statistics is { ValueKind: JsonValueKind.Object } s
             ? $"{Orders(s.GetProperty("totalOrders").GetInt32())}, {Money(s.GetProperty("totalSpent").GetDecimal())} spent"
             : "none";
+
+    private static string SourceIds(JsonElement? merge) =>
+        merge is { ValueKind: JsonValueKind.Object } m && m.TryGetProperty("sourceIds", out var ids)
+            ? string.Join(", ", ids.EnumerateArray().Select(id => id.GetRawText()))
+            : "(none)";
 
     private static string Orders(int count) => count == 1 ? "1 order" : $"{count} orders";
 

@@ -7,9 +7,8 @@ using Npgsql;
 namespace Crm.Api.Customers;
 
 // What a merge of customers would make (POST /api/customers/merge/preview), read and written
-// nowhere: the rules of docs/SYNC-RULES.md#merging-customers. The target keeps its contact
-// fields; an empty one (a name also when it is the placeholder) takes the first source's
-// value in the order the sources were given. The statistics and the category are those of
+// nowhere: the rules of docs/SYNC-RULES.md#merging-customers. The contact fields by
+// MergeFields' rule (the merge's own). The statistics and the category are those of
 // the completed orders of every phone of every customer, as a sync of the merged customer
 // computes them.
 public static class MergePreview
@@ -29,24 +28,19 @@ public static class MergePreview
         ) AS s
         """;
 
-    private sealed record Contact(long Id, string Phone, string Name, string Email, string City, string Address);
-
     // Null when a customer does not exist: the ids missing are in `missing`.
     public static async Task<(MergePreviewResponse? Preview, long[] Missing)> ReadAsync(
         CrmDbContext db, NpgsqlDataSource dataSource, long targetId, long[] sourceIds, CategoryOptions categories,
         SyncOptions sync, DateTime now, CancellationToken ct)
     {
         long[] ids = [targetId, .. sourceIds];
-        var contacts = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.Id))
-            .Select(c => new Contact(c.Id, c.Phone, c.Name, c.Email, c.City, c.Address)).ToListAsync(ct);
-        var missing = ids.Where(id => contacts.All(c => c.Id != id)).ToArray();
+        var customers = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.Id)).ToListAsync(ct);
+        var missing = ids.Where(id => customers.All(c => c.Id != id)).ToArray();
         if (missing.Length > 0)
             return (null, missing);
-        var ordered = ids.Select(id => contacts.Single(c => c.Id == id)).ToList();
-
-        var others = await db.CustomerPhones.AsNoTracking().Where(p => ids.Contains(p.CustomerId))
-            .OrderBy(p => p.AddedAt).ThenBy(p => p.Phone).Select(p => new { p.CustomerId, p.Phone }).ToListAsync(ct);
-        var phones = ordered.SelectMany(c => others.Where(o => o.CustomerId == c.Id).Select(o => o.Phone).Prepend(c.Phone)).ToList();
+        var ordered = ids.Select(id => customers.Single(c => c.Id == id)).ToList();
+        var phonesOf = await CustomerQueries.PhonesOfAsync(db, ids, ct);
+        var phones = ids.SelectMany(id => phonesOf[id]).ToList();
 
         await using var command = dataSource.CreateCommand(StatisticsSql);
         command.Parameters.AddWithValue("phones", phones.ToArray());
@@ -56,28 +50,12 @@ public static class MergePreview
         var (totalOrders, totalSpent, averageOrder) = (reader.GetInt32(0), reader.GetDecimal(1), reader.GetDecimal(2));
         DateTime? lastOrderDate = reader.IsDBNull(3) ? null : reader.GetDateTime(3);
         var rule = EnumText.Parse<CategoryRule>(reader.GetString(4));
-
-        bool Empty(string value) => value.Trim().Length == 0;
-        var fields = new (string Name, Func<Contact, string> Of, Func<string, bool> IsEmpty, StringComparer Same)[]
-        {
-            ("name", c => c.Name, v => Empty(v) || v.Trim() == sync.PlaceholderName, StringComparer.Ordinal),
-            ("email", c => c.Email, Empty, StringComparer.OrdinalIgnoreCase),
-            ("city", c => c.City, Empty, StringComparer.Ordinal),
-            ("address", c => c.Address, Empty, StringComparer.Ordinal),
-        };
-        var merged = new Dictionary<string, MergedField>();
-        var conflicts = new List<MergeConflict>();
-        foreach (var (name, of, isEmpty, same) in fields)
-        {
-            var held = ordered.Where(c => !isEmpty(of(c))).Select(c => new MergedField(of(c).Trim(), c.Id)).ToList();
-            merged[name] = held.FirstOrDefault() ?? new MergedField(of(ordered[0]), null);
-            if (held.Select(f => f.Value).Distinct(same).Count() > 1)
-                conflicts.Add(new MergeConflict(name, held));
-        }
+        var (merged, conflicts) = MergeFields.Decide(ordered, sync.PlaceholderName);
 
         var thresholds = CategoryThresholds.From(categories, now);
         return (new MergePreviewResponse(
-            targetId, sourceIds, phones, merged["name"], merged["email"], merged["city"], merged["address"],
+            targetId, sourceIds, phones, merged[MergeFields.Name], merged[MergeFields.Email], merged[MergeFields.City],
+            merged[MergeFields.Address], merged[MergeFields.Notes],
             totalOrders, totalSpent, averageOrder, lastOrderDate, CategoryRules.CategoryOf(rule),
             CategoryReason.Of(rule, totalOrders, totalSpent, lastOrderDate, thresholds), conflicts), []);
     }

@@ -13,6 +13,7 @@ public sealed record MergePreviewResponse(
     MergedField Email,
     MergedField City,
     MergedField Address,
+    MergedField Notes,
     int TotalOrders,
     decimal TotalSpent,
     decimal AverageOrder,

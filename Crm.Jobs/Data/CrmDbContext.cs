@@ -15,6 +15,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<Customer> Customers => Set<Customer>();
     public DbSet<CustomerNote> CustomerNotes => Set<CustomerNote>();
     public DbSet<CustomerPhone> CustomerPhones => Set<CustomerPhone>();
+    public DbSet<CustomerMerge> CustomerMerges => Set<CustomerMerge>();
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<SyncRun> SyncRuns => Set<SyncRun>();
     public DbSet<CustomerSyncRequest> CustomerSyncRequests => Set<CustomerSyncRequest>();

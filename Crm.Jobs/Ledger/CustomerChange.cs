@@ -10,10 +10,15 @@ public class CustomerChange
     public const string Category = "category";
     // Total orders, total spent, average order and last order date, as one change.
     public const string Statistics = "statistics";
+    // Customers merged into this one (CustomerMerge): the old value is what the sources and the
+    // target's fields were, which an unmerge restores; the new value {mergeId, targetId, sourceIds}.
+    public const string Merged = "merged";
+    // That merge undone: {mergeId, targetId, sourceIds} as the new value.
+    public const string Unmerged = "unmerged";
 
     // Every field a ledger row may name (what the trigger in migration ChangeLedger writes).
     public static readonly string[] Fields =
-        [Created, Deleted, "name", "phone", "email", "city", "address", "notes", Category, Statistics];
+        [Created, Deleted, "name", "phone", "email", "city", "address", "notes", Category, Statistics, Merged, Unmerged];
 
     // The fields a sync may change that a revert puts back (statistics and category are
     // recomputed from orders, never reverted).
@@ -22,7 +27,8 @@ public class CustomerChange
     // The fields whose values are personal data (docs/PRIVACY.md): created and deleted rows
     // carry the phone and the name. An erase and the retention of personal values null
     // their old and new values; the field, time, source and run stay.
-    public static readonly string[] PersonalFields = [Created, Deleted, "name", "phone", "email", "city", "address", "notes"];
+    // A merged row holds the sources' fields, phones and notes.
+    public static readonly string[] PersonalFields = [Created, Deleted, "name", "phone", "email", "city", "address", "notes", Merged];
 
     // A personal field's change whose values were nulled. A change never has both values null
     // otherwise: a field changes from or to a value, a created or deleted row names the customer.

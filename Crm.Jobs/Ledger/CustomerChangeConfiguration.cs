@@ -22,7 +22,7 @@ internal sealed class CustomerChangeConfiguration : IEntityTypeConfiguration<Cus
         // same field list as CustomerChange.PersonalFields): a row leaves it when redacted, so
         // the nightly redaction reads only the rows it changes, never the years already done.
         change.HasIndex(c => c.ChangedAt, "ix_customer_changes_personal_values")
-            .HasFilter("field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes') " +
+            .HasFilter("field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes', 'merged') " +
                        "AND (old_value IS NOT NULL OR new_value IS NOT NULL)")
             .HasDatabaseName("ix_customer_changes_personal_values");
     }

@@ -103,7 +103,7 @@ public sealed class LedgerJobs(
         UPDATE customer_changes SET old_value = NULL, new_value = NULL
         WHERE id = ANY(ARRAY(
             SELECT id FROM customer_changes
-            WHERE field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes')
+            WHERE field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes', 'merged')
               AND (old_value IS NOT NULL OR new_value IS NOT NULL)
               AND changed_at < @cutoff
             ORDER BY changed_at

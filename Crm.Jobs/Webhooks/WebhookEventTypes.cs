@@ -10,11 +10,15 @@ public static class WebhookEventTypes
     public const string CustomerDeleted = "customer.deleted";
     // A person erased (docs/PRIVACY.md): {customerId, erasedAt}, no personal data.
     public const string CustomerErased = "customer.erased";
+    // Customers merged into one (POST /api/customers/merge): {customerId, mergeId, targetId, sourceIds}.
+    public const string CustomerMerged = "customer.merged";
+    // That merge undone: the same fields.
+    public const string CustomerUnmerged = "customer.unmerged";
     public const string SyncCompleted = "sync.completed";
     public const string SyncFailed = "sync.failed";
     // Sent by POST /api/webhooks/{id}/test to that subscription alone.
     public const string Test = "webhook.test";
 
     public static readonly string[] Subscribable =
-        [All, CustomerCreated, CustomerUpdated, CustomerCategoryChanged, CustomerDeleted, CustomerErased, SyncCompleted, SyncFailed];
+        [All, CustomerCreated, CustomerUpdated, CustomerCategoryChanged, CustomerDeleted, CustomerErased, CustomerMerged, CustomerUnmerged, SyncCompleted, SyncFailed];
 }

@@ -227,6 +227,20 @@ public static class BadInputCorpus
         Add("POST", "/api/customers/merge/preview", Json, """{"targetId":987654321,"sourceIds":[987654322]}""", 404, "merge preview of unknown customers");
         Add("POST", "/api/customers/merge/preview", Json, """{"targetId":1,"sourceIds":[2],"dryRun":true}""", 400, "an unknown member");
 
+        // ---- Customers: merge, merges, unmerge ----
+        Add("POST", "/api/customers/merge", Json, "{}", 400, "merge without ids");
+        Add("POST", "/api/customers/merge", Json, """{"targetId":1,"sourceIds":[1]}""", 400, "merge of a customer into itself");
+        Add("POST", "/api/customers/merge", Json, """{"targetId":1,"sourceIds":[2,2]}""", 400, "merge of a source twice");
+        Add("POST", "/api/customers/merge", Json, """{"targetId":"x","sourceIds":[2]}""", 400, "merge of a text target");
+        Add("POST", "/api/customers/merge", Json, """{"targetId":987654321,"sourceIds":[987654322]}""", 404, "merge of unknown customers");
+        Add("POST", "/api/customers/merge", Json, "[1,2]", 400, "merge body that is an array");
+        Get("/api/customers/merges?page=0", 400, "merges page zero");
+        Get("/api/customers/merges?pageSize=201", 400, "merges page size over the bound");
+        Get("/api/customers/merges?page=abc", 400, "merges text page");
+        Add("POST", "/api/customers/merges/abc/unmerge", null, null, 400, "unmerge of a non-numeric id");
+        Add("POST", "/api/customers/merges/987654321/unmerge", null, null, 404, "unmerge of an unknown merge");
+        Add("POST", "/api/customers/merges/99999999999999999999/unmerge", null, null, 400, "unmerge of an overflowing id");
+
         // ---- Customers: notes ----
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":""}""", 400, "empty note");
         Add("POST", "/api/customers/{customer}/notes", Json, """{"note":null}""", 400, "null note");

@@ -43,4 +43,30 @@ public class SeveralPhonesErasureTests(CrmApiFactory factory) : IClassFixture<Cr
             await late.AssertProblemAsync(HttpStatusCode.Conflict);
         }
     }
+
+    // What a merge keeps for its unmerge (the sources as they were, in the ledger) is the
+    // person's too: an erase by a phone a source brought leaves none of it, and the merge can
+    // no longer be undone.
+    [Fact]
+    public async Task AnErasureAfterAMergeLeavesNothingOfTheSourcesAndTheMergeCannotBeUndone()
+    {
+        var (first, second) = (TestPhones.New(), TestPhones.New());
+        var ids = new List<long>();
+        foreach (var phone in new[] { first, second })
+        {
+            await _client.PostCompletedOrderAsync(phone, 100m);
+            ids.Add((long)(await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone), c => c is not null, "the customer"))!["id"]!);
+        }
+        const string email = "merged.person@example.com";
+        Assert.Equal(HttpStatusCode.OK, (await _client.PatchJsonAsync($"/api/customers/{ids[1]}", new { email })).StatusCode);
+        var merge = await (await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = ids[0], sourceIds = new[] { ids[1] } })).ReadJsonAsync();
+        await _client.JobAsync((string)merge["jobId"]!);
+
+        var erase = await (await _client.PostAsJsonAsync("/api/privacy/erasures", new { phone = second })).ReadJsonAsync<ErasureAccepted>();
+        await _client.JobAsync(erase.JobId);
+
+        Assert.Empty(await PersonalDataScan.FindAsync(factory.ConnectionString, [first, second, email]));
+        var refused = await (await _client.PostAsync($"/api/customers/merges/{merge["mergeId"]}/unmerge", null)).AssertProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal((long)merge["mergeId"]!, (long)refused["mergeId"]!);
+    }
 }

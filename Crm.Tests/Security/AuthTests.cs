@@ -86,12 +86,12 @@ public class AuthTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
         }
     }
 
-    // Routes that need more than their method's role: the revert of a run, every route of the
+    // Routes that need more than their method's role: the revert of a run, an unmerge, every route of the
     // webhook subscriptions (GETs too: a subscription decides where customer data goes), and
     // every privacy route (an export hands out everything about a person, an erase destroys it).
     private static readonly (string Method, string Pattern)[] AdminOnly =
     [
-        ("POST", "/api/sync/runs/{id}/revert"),
+        ("POST", "/api/sync/runs/{id}/revert"), ("POST", "/api/customers/merges/{mergeId}/unmerge"),
         ("POST", "/api/webhooks/"), ("GET", "/api/webhooks/"), ("GET", "/api/webhooks/{id}"), ("PATCH", "/api/webhooks/{id}"),
         ("DELETE", "/api/webhooks/{id}"), ("POST", "/api/webhooks/{id}/rotate-secret"), ("POST", "/api/webhooks/{id}/test"),
         ("GET", "/api/webhooks/{id}/deliveries"), ("POST", "/api/webhooks/{id}/replay"),

@@ -193,6 +193,61 @@ namespace Crm.Jobs.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Crm.Jobs.Customers.CustomerMerge", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long>("LedgerId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("ledger_id");
+
+                    b.Property<DateTime>("MergedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("merged_at");
+
+                    b.Property<string>("MergedBy")
+                        .IsRequired()
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)")
+                        .HasColumnName("merged_by");
+
+                    b.PrimitiveCollection<long[]>("SourceIds")
+                        .IsRequired()
+                        .HasColumnType("bigint[]")
+                        .HasColumnName("source_ids");
+
+                    b.Property<long>("TargetId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("target_id");
+
+                    b.Property<DateTime?>("UnmergedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("unmerged_at");
+
+                    b.Property<string>("UnmergedBy")
+                        .HasMaxLength(220)
+                        .HasColumnType("character varying(220)")
+                        .HasColumnName("unmerged_by");
+
+                    b.HasKey("Id")
+                        .HasName("pk_customer_merges");
+
+                    b.HasIndex("SourceIds")
+                        .HasDatabaseName("ix_customer_merges_source_ids");
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("SourceIds"), "gin");
+
+                    b.HasIndex("TargetId")
+                        .HasDatabaseName("ix_customer_merges_target_id");
+
+                    b.ToTable("customer_merges", (string)null);
+                });
+
             modelBuilder.Entity("Crm.Jobs.Customers.CustomerNote", b =>
                 {
                     b.Property<long>("Id")
@@ -323,7 +378,7 @@ namespace Crm.Jobs.Data.Migrations
 
                     b.HasIndex(new[] { "ChangedAt" }, "ix_customer_changes_personal_values")
                         .HasDatabaseName("ix_customer_changes_personal_values")
-                        .HasFilter("field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes') AND (old_value IS NOT NULL OR new_value IS NOT NULL)");
+                        .HasFilter("field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes', 'merged') AND (old_value IS NOT NULL OR new_value IS NOT NULL)");
 
                     b.ToTable("customer_changes", (string)null);
                 });
