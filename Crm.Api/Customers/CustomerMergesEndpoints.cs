@@ -30,6 +30,8 @@ public static class CustomerMergesEndpoints
             .WithSummary("Merge the sources into the target: their phones and notes move to it, they are deleted, it is recomputed")
             .WithDescription("Undone by POST /api/customers/merges/{mergeId}/unmerge. 409 when a source was merged already.")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapGet("/duplicates", ListDuplicates).WithName("ListCustomerDuplicates")
+            .WithSummary("Likely pairs of one person's customers: the same e-mail, or the same name and city; paged");
         group.MapGet("/merges", ListMerges).WithName("ListCustomerMerges").WithSummary("Merges, newest first");
         group.MapPost("/merges/{mergeId}/unmerge", Unmerge).WithName("UnmergeCustomers")
             .WithSummary("Undo a merge: each source comes back with its id, fields, notes and phones; both sides are recomputed")
@@ -53,6 +55,10 @@ public static class CustomerMergesEndpoints
         TimeProvider clock, CancellationToken ct) =>
         CustomerMerger.MergeAsync(db, scheduler, request.TargetId!.Value, request.SourceIds!, ChangeSource(http), sync.Value,
             clock.GetUtcNow().UtcDateTime, ct);
+
+    private static async Task<Ok<PagedResponse<DuplicatePair>>> ListDuplicates(
+        [AsParameters] PageQuery query, CrmDbContext db, NpgsqlDataSource dataSource, IOptions<SyncOptions> sync, CancellationToken ct) =>
+        TypedResults.Ok(await CustomerDuplicates.ReadAsync(db, dataSource, query, sync.Value.PlaceholderName, ct));
 
     private static async Task<Ok<PagedResponse<CustomerMergeResponse>>> ListMerges(
         [AsParameters] PageQuery query, CrmDbContext db, CancellationToken ct) =>

@@ -237,6 +237,8 @@ public static class BadInputCorpus
         Get("/api/customers/merges?page=0", 400, "merges page zero");
         Get("/api/customers/merges?pageSize=201", 400, "merges page size over the bound");
         Get("/api/customers/merges?page=abc", 400, "merges text page");
+        Get("/api/customers/duplicates?page=0", 400, "duplicates page zero");
+        Get("/api/customers/duplicates?pageSize=201", 400, "duplicates page size over the bound");
         Add("POST", "/api/customers/merges/abc/unmerge", null, null, 400, "unmerge of a non-numeric id");
         Add("POST", "/api/customers/merges/987654321/unmerge", null, null, 404, "unmerge of an unknown merge");
         Add("POST", "/api/customers/merges/99999999999999999999/unmerge", null, null, 400, "unmerge of an overflowing id");

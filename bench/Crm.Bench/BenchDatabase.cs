@@ -246,6 +246,25 @@ public sealed class BenchDatabase(string connectionString) : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    // Completed orders of a phone written around the API, a minute apart, ending now.
+    public Task InsertCompletedOrdersAsync(string phone, int count) => ExecuteAsync($"""
+        INSERT INTO orders (customer_name, customer_phone, normalized_phone, customer_email, delivery_city,
+                            delivery_address, total_amount, status, created_at, updated_at)
+        SELECT '', '{phone}', '{phone}', '', '', '', 100 + n % 900, 'completed', now() - n * interval '1 minute', now()
+        FROM generate_series(1, {count}) AS n
+        """);
+
+    // The customers holding these phones (as primary or other phone) and the phones' orders.
+    public Task DeleteCustomersAndOrdersOfAsync(IEnumerable<string> phones)
+    {
+        var list = string.Join(", ", phones.Select(p => $"'{p}'"));
+        return list.Length == 0 ? Task.CompletedTask : ExecuteAsync($"""
+            DELETE FROM customers WHERE phone IN ({list}) OR id IN (SELECT customer_id FROM customer_phones WHERE phone IN ({list}));
+            DELETE FROM orders WHERE normalized_phone IN ({list});
+            DELETE FROM customer_sync_requests WHERE phone IN ({list});
+            """);
+    }
+
     public async Task<int> DeleteOtherPhonesAsync(IEnumerable<string> phones)
     {
         await using var command = DataSource.CreateCommand("DELETE FROM customer_phones WHERE phone = ANY(@phones)");

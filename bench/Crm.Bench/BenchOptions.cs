@@ -38,6 +38,7 @@ public sealed record BenchOptions(
         "reads",              // GET /api/customers/{id} and /orders, sequential
         "stats-job",          // one customer's statistics job, request → Succeeded → exact
         "stats-job-phones",   // the same for customers with 3 phones, 2 added through the API (issue 24)
+        "merge",              // merging two customers of 1 000 orders each and the unmerge, request → exact (issue 24)
         "writes",             // single order writes, request → customer exact
         "writes-during-sync", // single order writes while a full sync runs
         "write-window",       // idle single writes and a 10 000-write burst, adaptive vs fixed window (issue 23)
@@ -71,7 +72,7 @@ public sealed record BenchOptions(
           --max-wait S        with --ledger or --webhooks: wait for test runs on the machine to end before each pair, S seconds in all (default 900; 0: never)
           --breakdown         with --ledger: where the ledger's time goes (trigger variants through the app, its INSERT by SQL)
           --skip LIST         phases not run at any size, comma-separated: generate, chunked-import,
-                              csv-import, reads, stats-job, stats-job-phones, writes, writes-during-sync, write-window,
+                              csv-import, reads, stats-job, stats-job-phones, merge, writes, writes-during-sync, write-window,
                               erase, seed-slice
           --lean-from N       sizes of at least N orders also skip the --lean-skip phases (default 5000000)
           --lean-skip LIST    the phases skipped from --lean-from on (default generate,chunked-import)

@@ -28,7 +28,7 @@ public sealed partial class Benchmark
     private async Task MeasurePerCustomerAsync(FigureSet set, OrderGenerator data, BenchDatabase database, AppUnderTest app)
     {
         bool Measures(string phase) => options.Measures(phase, data.Orders);
-        if (!new[] { "reads", "stats-job", "stats-job-phones", "writes", "writes-during-sync", "erase" }.Any(Measures))
+        if (!new[] { "reads", "stats-job", "stats-job-phones", "merge", "writes", "writes-during-sync", "erase" }.Any(Measures))
             return;
         if (Measures("erase"))
             await MeasureEraseAsync(set, database, app);
@@ -53,6 +53,8 @@ public sealed partial class Benchmark
             if (Measures("stats-job-phones"))
                 await MeasureSeveralPhonesStatisticsJobAsync(set, database, app,
                     await database.SampleCustomersAsync(perFigure, seed: 20261206), added);
+            if (Measures("merge"))
+                await MeasureMergeAsync(set, database, app);
             if (Measures("writes"))
                 await MeasureWritesAsync(set, database, app, sample.GetRange(perFigure, perFigure), added);
             if (Measures("writes-during-sync"))
