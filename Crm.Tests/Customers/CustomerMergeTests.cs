@@ -11,18 +11,6 @@ public class CustomerMergeTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private async Task<long> CustomerAsync(string phone, int orders, decimal amount, object? fields = null)
-    {
-        for (var i = 0; i < orders; i++)
-            await _client.PostCompletedOrderAsync(phone, amount);
-        var customer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone),
-            c => c is not null && (int)c["totalOrders"]! == orders, "the customer with its orders");
-        var id = (long)customer!["id"]!;
-        if (fields is not null)
-            Assert.Equal(HttpStatusCode.OK, (await _client.PatchJsonAsync($"/api/customers/{id}", fields)).StatusCode);
-        return id;
-    }
-
     private async Task<JsonNode> CustomerAsync(long id) => await (await _client.GetAsync($"/api/customers/{id}")).ReadJsonAsync();
 
     // A customer and its notes as a client reads them, without updatedAt (a merge and an unmerge touch it).
@@ -65,8 +53,8 @@ public class CustomerMergeTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     public async Task TwoHalvesBecomeOneCustomerWithEveryPhoneNoteAndOrderAndComeApartExactly()
     {
         var (first, second, third) = (TestPhones.New(), TestPhones.New(), TestPhones.New());
-        var target = await CustomerAsync(first, 3, 20_000m, new { email = "", city = "Казань" });
-        var source = await CustomerAsync(second, 3, 20_000m, new { email = "half@example.com", city = "Самара", notes = "звонить вечером" });
+        var target = await _client.CustomerWithOrdersAsync(first, 3, 20_000m, new { email = "", city = "Казань" });
+        var source = await _client.CustomerWithOrdersAsync(second, 3, 20_000m, new { email = "half@example.com", city = "Самара", notes = "звонить вечером" });
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsJsonAsync($"/api/customers/{source}/phones", new { phone = third })).StatusCode);
         await _client.PostCompletedOrderAsync(third, 30_000m);
         await Waiting.UntilAsync(() => CustomerAsync(source), c => (int)c["totalOrders"]! == 4, "the source's third phone counted");
@@ -127,9 +115,9 @@ public class CustomerMergeTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     [Fact]
     public async Task BadMergesAreRefusedAndWriteNothing()
     {
-        var a = await CustomerAsync(TestPhones.New(), 1, 10m);
-        var b = await CustomerAsync(TestPhones.New(), 1, 10m);
-        var c = await CustomerAsync(TestPhones.New(), 1, 10m);
+        var a = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
+        var b = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
+        var c = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
         Task<HttpResponseMessage> Merge(object body) => _client.PostAsJsonAsync("/api/customers/merge", body);
 
         await (await Merge(new { targetId = a, sourceIds = new[] { a } })).AssertValidationErrorAsync("sourceIds");
@@ -166,9 +154,9 @@ public class CustomerMergeTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     {
         for (var round = 0; round < 5; round++)
         {
-            var a = await CustomerAsync(TestPhones.New(), 1, 10m);
-            var b = await CustomerAsync(TestPhones.New(), 1, 10m);
-            var c = await CustomerAsync(TestPhones.New(), 1, 10m);
+            var a = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
+            var b = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
+            var c = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
 
             // Both want b: one merges it, the other finds it merged away.
             var answers = await Task.WhenAll(

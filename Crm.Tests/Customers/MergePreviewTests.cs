@@ -12,18 +12,6 @@ public class MergePreviewTests(CrmApiFactory factory) : IClassFixture<CrmApiFact
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private async Task<long> CustomerAsync(string phone, int orders, decimal amount, object? fields = null)
-    {
-        for (var i = 0; i < orders; i++)
-            await _client.PostCompletedOrderAsync(phone, amount);
-        var customer = await Waiting.UntilAsync(() => _client.CustomerByPhoneAsync(phone),
-            c => c is not null && (int)c["totalOrders"]! == orders, "the customer with its orders");
-        var id = (long)customer!["id"]!;
-        if (fields is not null)
-            Assert.Equal(HttpStatusCode.OK, (await _client.PatchJsonAsync($"/api/customers/{id}", fields)).StatusCode);
-        return id;
-    }
-
     private Task<HttpResponseMessage> PreviewAsync(object body) => _client.PostAsJsonAsync("/api/customers/merge/preview", body);
 
     private async Task<string> CustomerRowsAsync(params long[] ids) =>
@@ -34,8 +22,8 @@ public class MergePreviewTests(CrmApiFactory factory) : IClassFixture<CrmApiFact
     {
         var (first, second, third) = (TestPhones.New(), TestPhones.New(), TestPhones.New());
         // Two "regular" halves (3 orders each) whose sum passes the VIP threshold on spending.
-        var target = await CustomerAsync(first, 3, 20_000m, new { email = "", city = "Казань" });
-        var source = await CustomerAsync(second, 3, 20_000m, new { email = "half@example.com", city = "Самара", address = "ул. Ленина, 1" });
+        var target = await _client.CustomerWithOrdersAsync(first, 3, 20_000m, new { email = "", city = "Казань" });
+        var source = await _client.CustomerWithOrdersAsync(second, 3, 20_000m, new { email = "half@example.com", city = "Самара", address = "ул. Ленина, 1" });
         Assert.Equal(HttpStatusCode.Created, (await _client.PostAsJsonAsync($"/api/customers/{source}/phones", new { phone = third })).StatusCode);
         await _client.PostCompletedOrderAsync(third, 30_000m);
         await Waiting.UntilAsync(() => _client.GetAsync($"/api/customers/{source}").ContinueWith(t => t.Result.ReadJsonAsync()).Unwrap(),
@@ -70,8 +58,8 @@ public class MergePreviewTests(CrmApiFactory factory) : IClassFixture<CrmApiFact
     [Fact]
     public async Task BadRequestsAreRefusedNamingTheFieldOrTheMissingCustomer()
     {
-        var a = await CustomerAsync(TestPhones.New(), 1, 10m);
-        var b = await CustomerAsync(TestPhones.New(), 1, 10m);
+        var a = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
+        var b = await _client.CustomerWithOrdersAsync(TestPhones.New(), 1, 10m);
 
         await (await PreviewAsync(new { targetId = a, sourceIds = new[] { a } })).AssertValidationErrorAsync("sourceIds");
         await (await PreviewAsync(new { targetId = a, sourceIds = new[] { b, b } })).AssertValidationErrorAsync("sourceIds");

@@ -44,6 +44,20 @@ public static class HttpAssertions
         return await response.ReadJsonAsync<Crm.Api.Orders.OrderResponse>();
     }
 
+    // A customer made by completed orders of its phone written through the API, once synced,
+    // then the fields given patched on it; returns its id.
+    public static async Task<long> CustomerWithOrdersAsync(this HttpClient client, string phone, int orders, decimal amount, object? fields = null)
+    {
+        for (var i = 0; i < orders; i++)
+            await client.PostCompletedOrderAsync(phone, amount);
+        var customer = await Waiting.UntilAsync(() => client.CustomerByPhoneAsync(phone),
+            c => c is not null && (int)c["totalOrders"]! == orders, "the customer with its orders");
+        var id = (long)customer!["id"]!;
+        if (fields is not null)
+            Assert.Equal(HttpStatusCode.OK, (await client.PatchJsonAsync($"/api/customers/{id}", fields)).StatusCode);
+        return id;
+    }
+
     // A problem details response with this status; returns the body for further checks.
     public static async Task<JsonNode> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
     {
