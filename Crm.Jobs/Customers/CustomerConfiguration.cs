@@ -29,9 +29,10 @@ internal sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         customer.Property(c => c.UpdatedAt).HasDefaultValueSql("now()");
 
         // The ICU collation makes lower() fold Cyrillic as well as Latin whatever the
-        // database locale; the stored column lets one trigram index serve all three fields.
+        // database locale, and ё is written е (as people type it); the stored column lets one
+        // trigram index serve all three fields. CustomerSearch.Fold folds a query the same way.
         customer.Property(c => c.SearchText).HasComputedColumnSql(
-            """lower((name || ' ' || email || ' ' || phone) COLLATE "und-x-icu")""", stored: true);
+            """replace(lower((name || ' ' || email || ' ' || phone) COLLATE "und-x-icu"), 'ё', 'е')""", stored: true);
 
         customer.Property(c => c.Version).IsRowVersion();
 

@@ -121,6 +121,22 @@ public class CustomersListTests : IClassFixture<CustomersListTests.Fixture>
     [InlineData("0000002", new[] { "ПЁТР Сидоров" })]
     [InlineData("8 (495) 123-45-67", new[] { "Борис" })]
     [InlineData("495 123", new[] { "Борис" })]
+    // Several words in any order, each in the name, e-mail or phone.
+    [InlineData("Иванов Иван", new[] { "Иван Иванов" })]
+    [InlineData("  иванов   ivan@ ", new[] { "Иван Иванов" })]
+    [InlineData("ivanov anatoly", new[] { "anatoly ivanov" })]
+    [InlineData("иван 0000001", new[] { "Иван Иванов" })]
+    [InlineData("иван 0000002", new string[0])]
+    [InlineData("smith example.org", new[] { "Anna Smith" })]
+    // ё and е are one letter to search.
+    [InlineData("петр", new[] { "ПЁТР Сидоров" })]
+    [InlineData("сидоров пётр", new[] { "ПЁТР Сидоров" })]
+    // A phone fragment in any spelling, a leading 8 read as the country code 7.
+    [InlineData("8 495 123", new[] { "Борис" })]
+    [InlineData("+7 (495) 123", new[] { "Борис" })]
+    [InlineData("7-495-12", new[] { "Борис" })]
+    [InlineData("8 999 000 00 03", new[] { "Anna Smith" })]
+    [InlineData("anna 8 999", new[] { "Anna Smith" })]
     [InlineData("nobody", new string[0])]
     [InlineData("100%", new string[0])]
     [InlineData("_", new string[0])]

@@ -114,7 +114,7 @@ namespace Crm.Jobs.Data.Migrations
                         .ValueGeneratedOnAddOrUpdate()
                         .HasColumnType("text")
                         .HasColumnName("search_text")
-                        .HasComputedColumnSql("lower((name || ' ' || email || ' ' || phone) COLLATE \"und-x-icu\")", true);
+                        .HasComputedColumnSql("replace(lower((name || ' ' || email || ' ' || phone) COLLATE \"und-x-icu\"), 'ё', 'е')", true);
 
                     b.Property<int>("TotalOrders")
                         .ValueGeneratedOnAdd()
