@@ -11,8 +11,28 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
     public CustomerListQueryValidator()
     {
         RuleFor(q => q.Category)
-            .Must(c => c is null || EnumText.TryParse<CustomerCategory>(c, out _))
-            .WithMessage($"Category must be one of: {EnumText.SqlList<CustomerCategory>()}.");
+            .Must(names => names!.All(c => EnumText.TryParse<CustomerCategory>(c, out _)))
+            .WithMessage($"Category must be one of: {EnumText.SqlList<CustomerCategory>()}.")
+            .When(q => q.Category is not null);
+        RuleFor(q => q.City).MaximumLength(Customer.CityMaxLength).NoControlCharacters();
+        RuleFor(q => q.MinSpent).GreaterThanOrEqualTo(0).WithMessage("minSpent must not be negative.");
+        RuleFor(q => q.MaxSpent).GreaterThanOrEqualTo(0).WithMessage("maxSpent must not be negative.");
+        RuleFor(q => q.MaxSpent).GreaterThanOrEqualTo(q => q.MinSpent)
+            .When(q => q.MinSpent is not null && q.MaxSpent >= 0).WithMessage("maxSpent must not be less than minSpent.");
+        RuleFor(q => q.MinOrders).GreaterThanOrEqualTo(0).WithMessage("minOrders must not be negative.");
+        RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(0).WithMessage("maxOrders must not be negative.");
+        RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(q => q.MinOrders)
+            .When(q => q.MinOrders is not null && q.MaxOrders >= 0).WithMessage("maxOrders must not be less than minOrders.");
+        foreach (var (name, bound) in new (string, Func<CustomerListQuery, string?>)[]
+                 { ("lastOrderFrom", q => q.LastOrderFrom), ("lastOrderTo", q => q.LastOrderTo), ("createdFrom", q => q.CreatedFrom), ("createdTo", q => q.CreatedTo) })
+            RuleFor(q => bound(q)).Must(t => t is null || CustomerFilters.ParseTime(t) is not null).OverridePropertyName(name)
+                .WithMessage($"{name} must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.LastOrderTo)
+            .Must((q, to) => !(CustomerFilters.ParseTime(q.LastOrderFrom) > CustomerFilters.ParseTime(to)))
+            .WithMessage("lastOrderTo must not be before lastOrderFrom.");
+        RuleFor(q => q.CreatedTo)
+            .Must((q, to) => !(CustomerFilters.ParseTime(q.CreatedFrom) > CustomerFilters.ParseTime(to)))
+            .WithMessage("createdTo must not be before createdFrom.");
         RuleFor(q => q.Ordering)
             .Must(o => o is null || CustomerOrdering.IsKnown(o))
             .WithMessage($"Ordering must be one of: {string.Join(", ", CustomerOrdering.Names)}, optionally prefixed with '-'.");

@@ -23,7 +23,7 @@ public static class CustomersEndpoints
             .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
-        group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter, search, order, page");
+        group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter a segment, search, order, page");
         group.MapGet("/{id}", GetCustomer).WithName("GetCustomer").WithSummary("Get one customer");
         group.MapPost("/", CreateCustomer).WithName("CreateCustomer").WithSummary("Create a customer")
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -48,9 +48,7 @@ public static class CustomersEndpoints
     private static async Task<Ok<PagedResponse<CustomerResponse>>> ListCustomers(
         [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
     {
-        var customers = db.Customers.AsNoTracking();
-        if (EnumText.TryParse<CustomerCategory>(query.Category, out var category))
-            customers = customers.Where(c => c.Category == category);
+        var customers = CustomerFilters.Apply(db.Customers.AsNoTracking(), query);
         if (!string.IsNullOrWhiteSpace(query.Search))
             customers = CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
 

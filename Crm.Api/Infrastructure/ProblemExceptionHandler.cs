@@ -52,7 +52,7 @@ public sealed class ProblemExceptionHandler(
     {
         var status = bad.StatusCode;
         var (field, message) = bad.InnerException is JsonException json ? DescribeJson(json, BodyType(http))
-            : UnparsableParameter(http) is { } parameter ? (parameter, "The value must be a whole number.")
+            : UnparsableParameter(http) is { } parameter ? parameter
             : ("body", "The request body is missing or cannot be read.");
         if (status != StatusCodes.Status400BadRequest)
             return new ProblemDetails { Status = status, Title = ReasonPhrase(status), Detail = bad.Message };
@@ -107,9 +107,10 @@ public sealed class ProblemExceptionHandler(
             : http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions.GetTypeInfo(type);
     }
 
-    // The framework failed to bind a route or query value: the endpoint's numeric parameter
-    // whose text is not a number (route ids, page, pageSize) is the one it could not read.
-    private static string? UnparsableParameter(HttpContext http)
+    // The framework failed to bind a route or query value: the endpoint's numeric or date
+    // parameter whose text does not parse (route ids, page, pageSize, a segment's bounds) is the
+    // one it could not read; with what it must be.
+    private static (string Field, string Message)? UnparsableParameter(HttpContext http)
     {
         var handler = FailedEndpoint(http)?.Metadata.GetMetadata<MethodInfo>();
         var routeValues = http.Features.Get<IExceptionHandlerFeature>()?.RouteValues ?? http.Request.RouteValues;
@@ -118,8 +119,8 @@ public sealed class ProblemExceptionHandler(
             var text = routeValues.TryGetValue(name, out var route)
                 ? route as string
                 : http.Request.Query[name].ToString();
-            if (!string.IsNullOrEmpty(text) && !IsNumber(type, text))
-                return JsonNamingPolicy.CamelCase.ConvertName(name);
+            if (!string.IsNullOrEmpty(text) && Unparsable(type, text) is { } message)
+                return (JsonNamingPolicy.CamelCase.ConvertName(name), message);
         }
         return null;
     }
@@ -134,14 +135,22 @@ public sealed class ProblemExceptionHandler(
             ? p.ParameterType.GetConstructors().SelectMany(c => c.GetParameters()).Select(c => (c.Name!, c.ParameterType))
             : [(p.Name!, p.ParameterType)]);
 
-    // The numeric types of our routes and queries, parsed as the framework binds them.
-    private static bool IsNumber(Type type, string text) =>
+    // The numeric and date types of our routes and queries, parsed as the framework binds them;
+    // what the value must be when it does not parse, null when it does.
+    private static string? Unparsable(Type type, string text) =>
         (Nullable.GetUnderlyingType(type) ?? type) switch
         {
-            var t when t == typeof(long) => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
-            var t when t == typeof(int) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
-            _ => true,
+            var t when t == typeof(long) => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : WholeNumber,
+            var t when t == typeof(int) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : WholeNumber,
+            var t when t == typeof(decimal) =>
+                decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out _) ? null : "The value must be a number.",
+            var t when t == typeof(DateTimeOffset) =>
+                DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _) ? null
+                    : "The value must be an ISO 8601 date or date and time.",
+            _ => null,
         };
+
+    private const string WholeNumber = "The value must be a whole number.";
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);

@@ -67,4 +67,27 @@ public class SearchIndexTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
         Assert.DoesNotContain("Seq Scan on customers", plan);
         Assert.True(await query.AnyAsync(), $"{search} found nobody");
     }
+
+    // A segment by city (GET /api/customers?city=…) reads its customers by the folded-city index.
+    [Fact]
+    public async Task ACityFilterIsAnIndexLookup()
+    {
+        await using var db = factory.CreateDbContext();
+        await db.Database.ExecuteSqlRawAsync("""
+            INSERT INTO customers (name, phone, email, city)
+            SELECT 'Покупатель ' || i, '+7998' || lpad(i::text, 7, '0'), '', (ARRAY['Москва', 'Казань', 'Самара', 'Уфа', 'Пермь'])[1 + i % 5]
+            FROM generate_series(1, 30000) AS i
+            ON CONFLICT (phone) DO NOTHING
+            """);
+        await db.Database.ExecuteSqlRawAsync("UPDATE customers SET city = 'Нижний Тагил' WHERE phone = '+79980000007'");
+        await db.Database.ExecuteSqlRawAsync("VACUUM ANALYZE customers");
+
+        var query = CustomerFilters.Apply(db.Customers, new CustomerListQuery(City: " нижний ТАГИЛ ")).Select(c => c.Id);
+        await using var command = query.CreateDbCommand();
+        var plan = await Plans.ExplainAnalyzeAsync(factory.ConnectionString, command.CommandText,
+            command.Parameters.Cast<NpgsqlParameter>().ToDictionary(p => p.ParameterName, p => p.Value!));
+
+        Assert.True(plan.Contains("ix_customers_city_folded") && !plan.Contains("Seq Scan on customers"), plan);
+        Assert.Single(await query.ToListAsync());
+    }
 }

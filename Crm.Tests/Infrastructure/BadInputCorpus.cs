@@ -89,6 +89,15 @@ public static class BadInputCorpus
         Get("/api/customers?page=1000001", 400, "page past the bound");
         Get("/api/customers?category=%00", 400, "NUL category");
         Get("/api/customers?category=new%0A", 400, "category with a line break");
+        Get("/api/customers?category=vip&category=gold", 400, "a second category unknown");
+        Get("/api/customers?city=%00", 400, "NUL city");
+        Get("/api/customers?minSpent=abc", 400, "a text minimum spent");
+        Get("/api/customers?minSpent=1e400", 400, "an overflowing minimum spent");
+        Get("/api/customers?maxSpent=-0.01", 400, "a negative maximum spent");
+        Get("/api/customers?minOrders=99999999999", 400, "an overflowing minimum of orders");
+        Get("/api/customers?minOrders=3&maxOrders=2", 400, "fewer orders at most than at least");
+        Get("/api/customers?lastOrderFrom=31.12.2026", 400, "a last-order bound not ISO 8601");
+        Get("/api/customers?createdTo=2026-02-30", 400, "a creation bound that is no day");
         Get("/api/customers?ordering=name;DROP%20TABLE%20customers", 400, "SQL in the ordering");
         Get($"/api/customers?ordering=-{EmojiInUrl}", 400, "emoji ordering");
         Get("/api/customers?search=" + new string('и', 201), 400, "201-character search");

@@ -1,0 +1,51 @@
+using System.Globalization;
+using Crm.Jobs.Customers;
+using Crm.Jobs.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Crm.Api.Customers;
+
+// A segment of customers (GET /api/customers' filters, docs/API.md "Customers"): every filter
+// given must hold. Each is served by an index of its own (category, city, the statistics'
+// and dates' sort indexes), so a single filter is an index range at any table size.
+public static class CustomerFilters
+{
+    public static IQueryable<Customer> Apply(IQueryable<Customer> customers, CustomerListQuery query)
+    {
+        if (query.Category is { Length: > 0 } names)
+        {
+            var categories = names.Select(EnumText.Parse<CustomerCategory>).Distinct().ToArray();
+            customers = customers.Where(c => categories.Contains(c.Category));
+        }
+        // The city as people type it: without case (ICU, so Cyrillic folds whatever the
+        // database locale) or surrounding spaces; the expression of ix_customers_city_folded.
+        if (!string.IsNullOrWhiteSpace(query.City))
+        {
+            var city = query.City.Trim().ToLowerInvariant();
+            customers = customers.Where(c => EF.Functions.Collate(c.City.Trim(), "und-x-icu").ToLower() == city);
+        }
+        if (query.MinSpent is { } minSpent)
+            customers = customers.Where(c => c.TotalSpent >= minSpent);
+        if (query.MaxSpent is { } maxSpent)
+            customers = customers.Where(c => c.TotalSpent <= maxSpent);
+        if (query.MinOrders is { } minOrders)
+            customers = customers.Where(c => c.TotalOrders >= minOrders);
+        if (query.MaxOrders is { } maxOrders)
+            customers = customers.Where(c => c.TotalOrders <= maxOrders);
+        if (ParseTime(query.LastOrderFrom) is { } lastOrderFrom)
+            customers = customers.Where(c => c.LastOrderDate >= lastOrderFrom);
+        if (ParseTime(query.LastOrderTo) is { } lastOrderTo)
+            customers = customers.Where(c => c.LastOrderDate <= lastOrderTo);
+        if (ParseTime(query.CreatedFrom) is { } createdFrom)
+            customers = customers.Where(c => c.CreatedAt >= createdFrom);
+        if (ParseTime(query.CreatedTo) is { } createdTo)
+            customers = customers.Where(c => c.CreatedAt <= createdTo);
+        return customers;
+    }
+
+    // ISO 8601, a date alone its day's start; without an offset, UTC. Null when absent or not a time.
+    public static DateTime? ParseTime(string? text) =>
+        text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time.UtcDateTime
+            : null;
+}
