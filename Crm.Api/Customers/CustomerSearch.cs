@@ -24,8 +24,8 @@ public static class CustomerSearch
             var (pattern, trunkPattern) = Terms(search).Single();
             var owner = otherPhones.Where(p => p.Phone == phone).Select(p => (long?)p.CustomerId);
             return trunkPattern is null
-                ? customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"") || c.Phone == phone || c.Id == owner.FirstOrDefault())
-                : customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"") || EF.Functions.Like(c.SearchText, trunkPattern, @"")
+                ? customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"\") || c.Phone == phone || c.Id == owner.FirstOrDefault())
+                : customers.Where(c => EF.Functions.Like(c.SearchText, pattern, @"\") || EF.Functions.Like(c.SearchText, trunkPattern, @"\")
                                        || c.Phone == phone || c.Id == owner.FirstOrDefault());
         }
         foreach (var (pattern, trunkPattern) in Terms(search))

@@ -23,7 +23,7 @@ public static class CustomersEndpoints
             .AddEndpointFilterFactory(ValidationFilter.Create)
             .ProducesValidationProblem();
 
-        group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter a segment, search, order, page");
+        group.MapGet("/", ListCustomers).WithName("ListCustomers").WithSummary("List customers: filter, search, order, page");
         group.MapGet("/{id}", GetCustomer).WithName("GetCustomer").WithSummary("Get one customer");
         group.MapPost("/", CreateCustomer).WithName("CreateCustomer").WithSummary("Create a customer")
             .ProducesProblem(StatusCodes.Status409Conflict);
