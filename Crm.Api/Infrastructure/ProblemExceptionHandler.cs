@@ -107,9 +107,9 @@ public sealed class ProblemExceptionHandler(
             : http.RequestServices.GetRequiredService<IOptions<HttpJsonOptions>>().Value.SerializerOptions.GetTypeInfo(type);
     }
 
-    // The framework failed to bind a route or query value: the endpoint's numeric or date
-    // parameter whose text does not parse (route ids, page, pageSize, a segment's bounds) is the
-    // one it could not read; with what it must be.
+    // The framework failed to bind a route or query value: the endpoint's numeric parameter
+    // whose text does not parse (route ids, page, pageSize, a segment's bounds) is the one it
+    // could not read; with what it must be.
     private static (string Field, string Message)? UnparsableParameter(HttpContext http)
     {
         var handler = FailedEndpoint(http)?.Metadata.GetMetadata<MethodInfo>();
@@ -135,7 +135,7 @@ public sealed class ProblemExceptionHandler(
             ? p.ParameterType.GetConstructors().SelectMany(c => c.GetParameters()).Select(c => (c.Name!, c.ParameterType))
             : [(p.Name!, p.ParameterType)]);
 
-    // The numeric and date types of our routes and queries, parsed as the framework binds them;
+    // The numeric types of our routes and queries, parsed as the framework binds them;
     // what the value must be when it does not parse, null when it does.
     private static string? Unparsable(Type type, string text) =>
         (Nullable.GetUnderlyingType(type) ?? type) switch
@@ -144,9 +144,6 @@ public sealed class ProblemExceptionHandler(
             var t when t == typeof(int) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : WholeNumber,
             var t when t == typeof(decimal) =>
                 decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out _) ? null : "The value must be a number.",
-            var t when t == typeof(DateTimeOffset) =>
-                DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _) ? null
-                    : "The value must be an ISO 8601 date or date and time.",
             _ => null,
         };
 
