@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Crm.Jobs.Ledger;
 
 namespace Crm.Api.Auth;
 
@@ -12,4 +13,7 @@ public sealed record Caller(string Name, string[] Roles)
     // Every route that writes demands an authenticated caller; with authentication off that
     // is the development caller, whose name this is.
     public static string NameOf(ClaimsPrincipal user) => user.Identity?.Name ?? Development.Name;
+
+    // The ledger's source of an API write: the caller's key.
+    public static string ChangeSourceOf(ClaimsPrincipal user) => ChangeLedger.ApiSource(NameOf(user));
 }

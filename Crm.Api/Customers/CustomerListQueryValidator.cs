@@ -23,10 +23,10 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
         RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(0).WithMessage("maxOrders must not be negative.");
         RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(q => q.MinOrders)
             .When(q => q.MinOrders is not null && q.MaxOrders >= 0).WithMessage("maxOrders must not be less than minOrders.");
-        foreach (var (name, bound) in new (string, Func<CustomerListQuery, string?>)[]
-                 { ("lastOrderFrom", q => q.LastOrderFrom), ("lastOrderTo", q => q.LastOrderTo), ("createdFrom", q => q.CreatedFrom), ("createdTo", q => q.CreatedTo) })
-            RuleFor(q => bound(q)).Must(t => t is null || CustomerFilters.ParseTime(t) is not null).OverridePropertyName(name)
-                .WithMessage($"{name} must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.LastOrderFrom).Must(IsTimeOrAbsent).WithMessage("lastOrderFrom must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.LastOrderTo).Must(IsTimeOrAbsent).WithMessage("lastOrderTo must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.CreatedFrom).Must(IsTimeOrAbsent).WithMessage("createdFrom must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.CreatedTo).Must(IsTimeOrAbsent).WithMessage("createdTo must be an ISO 8601 date or date and time.");
         RuleFor(q => q.LastOrderTo)
             .Must((q, to) => !(CustomerFilters.ParseTime(q.LastOrderFrom) > CustomerFilters.ParseTime(to)))
             .WithMessage("lastOrderTo must not be before lastOrderFrom.");
@@ -39,4 +39,6 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
         RuleFor(q => q.Search).MaximumLength(200).NoControlCharacters();
         this.ValidPaging();
     }
+
+    private static bool IsTimeOrAbsent(string? text) => text is null || CustomerFilters.ParseTime(text) is not null;
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Ledger;
@@ -25,11 +24,11 @@ public static class CustomerMerger
 
     // The merge's webhook event for every subscription that wants it, in its transaction (as
     // an erase writes customer.erased). Every customer.* event names its customer: the target.
-    private const string EventSql = """
+    private static readonly string EventSql = $"""
         INSERT INTO webhook_events (webhook_id, type, occurred_at, data)
         SELECT w.id, @type, @at, @data::jsonb
         FROM webhooks w
-        WHERE w.enabled AND (w.events @> ARRAY[@type]::text[] OR w.events @> ARRAY['*']::text[])
+        WHERE {WebhookDispatcher.WantsSql("@type")}
         ORDER BY w.id
         """;
 
@@ -104,7 +103,7 @@ public static class CustomerMerger
             await transaction.CommitAsync(ct);
         }
         var jobId = await scheduler.DispatchAsync(ct);
-        return TypedResults.Accepted($"/api/jobs/{jobId}", new MergeAccepted(mergeId, jobId, $"/api/jobs/{jobId}"));
+        return MergeAccepted.For(mergeId, jobId);
     }
 
     public static async Task<Results<Accepted<MergeAccepted>, NotFound, ProblemHttpResult>> UnmergeAsync(
@@ -191,7 +190,7 @@ public static class CustomerMerger
             await transaction.CommitAsync(ct);
         }
         var jobId = await scheduler.DispatchAsync(ct);
-        return TypedResults.Accepted($"/api/jobs/{jobId}", new MergeAccepted(mergeId, jobId, $"/api/jobs/{jobId}"));
+        return MergeAccepted.For(mergeId, jobId);
     }
 
     private static string Back(string current, string merged, string before) => current == merged ? before : current;
@@ -253,7 +252,7 @@ public static class CustomerMerger
         var written = await db.Database.ExecuteSqlRawAsync(EventSql,
             [new NpgsqlParameter("type", type), new NpgsqlParameter("at", at), new NpgsqlParameter("data", data)], ct);
         if (written > 0)
-            await db.Database.ExecuteSqlRawAsync($"SELECT pg_notify('{WebhookDispatcher.Channel}', '')", ct);
+            await db.Database.ExecuteSqlRawAsync(WebhookDispatcher.NotifySql, ct);
     }
 
     // An id that is not a customer: 409 when a merge took it (naming the customer it went

@@ -2,7 +2,6 @@ using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
-using Crm.Jobs.Ledger;
 using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -69,5 +68,5 @@ public static class CustomerMergesEndpoints
         long mergeId, HttpContext http, CrmDbContext db, SyncScheduler scheduler, TimeProvider clock, CancellationToken ct) =>
         CustomerMerger.UnmergeAsync(db, scheduler, mergeId, ChangeSource(http), clock.GetUtcNow().UtcDateTime, ct);
 
-    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(Caller.NameOf(http.User));
+    private static string ChangeSource(HttpContext http) => Caller.ChangeSourceOf(http.User);
 }

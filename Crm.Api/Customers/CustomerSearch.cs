@@ -37,7 +37,7 @@ public static class CustomerSearch
 
     // The LIKE patterns, one per word (a run of phone spelling counts as one word), and for a
     // fragment beginning with 8 the same with 7 in its place.
-    public static List<(string Pattern, string? TrunkPattern)> Terms(string search)
+    private static List<(string Pattern, string? TrunkPattern)> Terms(string search)
     {
         var terms = new List<(string, string?)>();
         foreach (var word in Words(search))
@@ -72,7 +72,7 @@ public static class CustomerSearch
         text.Length > 0 && text.Any(char.IsAsciiDigit) && text.All(c => char.IsAsciiDigit(c) || c is ' ' or '+' or '-' or '(' or ')');
 
     // As search_text is folded (CustomerConfiguration): lower case, ё as е.
-    public static string Fold(string text) => text.ToLowerInvariant().Replace('ё', 'е');
+    private static string Fold(string text) => text.ToLowerInvariant().Replace('ё', 'е');
 
     private static string EscapeLike(string text) =>
         text.Replace(@"\", @"\\").Replace("%", @"\%").Replace("_", @"\_");

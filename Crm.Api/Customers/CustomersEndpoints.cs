@@ -136,8 +136,7 @@ public static class CustomersEndpoints
         return deleted == 0 ? TypedResults.NotFound() : TypedResults.NoContent();
     }
 
-    // The ledger's source of an API write: the caller's key.
-    private static string ChangeSource(HttpContext http) => ChangeLedger.ApiSource(Caller.NameOf(http.User));
+    private static string ChangeSource(HttpContext http) => Caller.ChangeSourceOf(http.User);
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
         long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)

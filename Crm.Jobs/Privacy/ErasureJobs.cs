@@ -40,8 +40,7 @@ public sealed class ErasureJobs(
         SELECT w.id, '{WebhookEventTypes.CustomerErased}', @erased_at,
                jsonb_build_object('customerId', c.id, 'erasedAt', to_char(@erased_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
         FROM unnest(@customer_ids) AS c(id)
-        JOIN webhooks w ON w.enabled
-             AND (w.events @> ARRAY['{WebhookEventTypes.CustomerErased}'] OR w.events @> ARRAY['{WebhookEventTypes.All}'])
+        JOIN webhooks w ON {WebhookDispatcher.WantsSql($"'{WebhookEventTypes.CustomerErased}'")}
         ORDER BY w.id, c.id
         """;
 
@@ -87,7 +86,7 @@ public sealed class ErasureJobs(
 
         // Subscribers hear that the customer is gone, and nothing else about them.
         if (await connection.ExecuteAsync(ErasedEventSql, transaction, ct, ("customer_ids", customerIds), ("erased_at", erasedAt)) > 0)
-            await connection.ExecuteAsync($"SELECT pg_notify('{WebhookDispatcher.Channel}', '')", transaction, ct);
+            await connection.ExecuteAsync(WebhookDispatcher.NotifySql, transaction, ct);
 
         await connection.ExecuteAsync("""
             UPDATE erasures SET completed_at = @erased_at, phone = NULL, counts = @counts::jsonb,

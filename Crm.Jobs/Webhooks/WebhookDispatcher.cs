@@ -16,6 +16,15 @@ public sealed class WebhookDispatcher(
 {
     public const string Channel = "crm_webhooks";
 
+    // Wakes the dispatcher; inside a transaction, delivered at its commit.
+    public const string NotifySql = $"SELECT pg_notify('{Channel}', '')";
+
+    // The enabled subscriptions (alias w) that want an event of this type (an SQL expression),
+    // by name or by "*": for writers that queue events themselves (the triggers in Data/Sql/
+    // match the same way).
+    public static string WantsSql(string typeSql) =>
+        $"w.enabled AND (w.events @> ARRAY[{typeSql}]::text[] OR w.events @> ARRAY['{WebhookEventTypes.All}']::text[])";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Its own unpooled connection: a LISTEN belongs to a session.

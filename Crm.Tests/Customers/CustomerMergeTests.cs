@@ -31,23 +31,11 @@ public class CustomerMergeTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         return customer.ToJsonString() + "\n" + lines[1];
     }
 
-    private async Task<JsonNode> MergeAsync(long target, params long[] sources)
-    {
-        var response = await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = target, sourceIds = sources });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var accepted = await response.ReadJsonAsync();
-        await _client.JobAsync((string)accepted["jobId"]!);
-        return accepted;
-    }
+    private async Task<JsonNode> MergeAsync(long target, params long[] sources) =>
+        await _client.AcceptedJobAsync(await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = target, sourceIds = sources }));
 
-    private async Task<JsonNode> UnmergeAsync(long mergeId)
-    {
-        var response = await _client.PostAsync($"/api/customers/merges/{mergeId}/unmerge", null);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var accepted = await response.ReadJsonAsync();
-        await _client.JobAsync((string)accepted["jobId"]!);
-        return accepted;
-    }
+    private async Task<JsonNode> UnmergeAsync(long mergeId) =>
+        await _client.AcceptedJobAsync(await _client.PostAsync($"/api/customers/merges/{mergeId}/unmerge", null));
 
     [Fact]
     public async Task TwoHalvesBecomeOneCustomerWithEveryPhoneNoteAndOrderAndComeApartExactly()

@@ -56,7 +56,7 @@ public class MergePropertyTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         var shuffled = ids.OrderBy(_ => random.Next()).ToList();
         var (target, sources) = (shuffled[0], shuffled.Skip(1).Take(random.Next(1, 4)).ToArray());
         var preview = await (await _client.PostAsJsonAsync("/api/customers/merge/preview", new { targetId = target, sourceIds = sources })).ReadJsonAsync();
-        var merge = await AcceptedAsync(await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = target, sourceIds = sources }));
+        var merge = await _client.AcceptedJobAsync(await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = target, sourceIds = sources }));
 
         var merged = await (await _client.GetAsync($"/api/customers/{target}")).ReadJsonAsync();
         foreach (var field in new[] { "phones", "totalOrders", "totalSpent", "averageOrder", "lastOrderDate", "category" })
@@ -65,7 +65,7 @@ public class MergePropertyTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
             Assert.Equal(preview[field]!["value"]!.ToJsonString(), merged[field]!.ToJsonString());
         await NothingChangesAsync();
 
-        await AcceptedAsync(await _client.PostAsync($"/api/customers/merges/{merge["mergeId"]}/unmerge", null));
+        await _client.AcceptedJobAsync(await _client.PostAsync($"/api/customers/merges/{merge["mergeId"]}/unmerge", null));
 
         Assert.Equal(before, await StateAsync());
         await NothingChangesAsync();
@@ -81,14 +81,6 @@ public class MergePropertyTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
             status = Statuses[random.Next(Statuses.Length)],
             createdAt = factory.Clock.GetUtcNow().AddDays(-random.Next(0, 400)),
         }).ContinueWith(t => Assert.Equal(HttpStatusCode.Created, t.Result.StatusCode));
-
-    private async Task<JsonNode> AcceptedAsync(HttpResponseMessage response)
-    {
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var accepted = await response.ReadJsonAsync();
-        await _client.JobAsync((string)accepted["jobId"]!);
-        return accepted;
-    }
 
     // Every pending write synced: the state compared is a settled one.
     private async Task AllSyncedAsync() =>

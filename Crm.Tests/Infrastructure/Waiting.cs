@@ -42,6 +42,15 @@ public static class Waiting
         return (long)runs["items"]!.AsArray().First(r => (string?)r!["jobId"] == jobId)!["id"]!;
     }
 
+    // A job trigger's answer: 202 asserted, its job waited for until Succeeded; returns the body.
+    public static async Task<JsonNode> AcceptedJobAsync(this HttpClient client, HttpResponseMessage response)
+    {
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var accepted = await response.ReadJsonAsync();
+        await client.JobAsync((string)accepted["jobId"]!);
+        return accepted;
+    }
+
     // The job's status as the API reports it, once it reaches the state (or fails on the way).
     public static async Task<JsonNode> JobAsync(this HttpClient client, string jobId, string state = "Succeeded")
     {

@@ -10,14 +10,6 @@ public class WebhookMergeEventsTests(WebhookCrmApiFactory factory) : IClassFixtu
 {
     private readonly HttpClient _client = factory.CreateClient();
 
-    private async Task<string> AcceptedJobAsync(HttpResponseMessage response)
-    {
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var accepted = await response.ReadJsonAsync();
-        await _client.JobAsync((string)accepted["jobId"]!);
-        return accepted.ToJsonString();
-    }
-
     [Fact]
     public async Task AMergeAndItsUnmergeAreHeardWithTheirCustomers()
     {
@@ -29,10 +21,10 @@ public class WebhookMergeEventsTests(WebhookCrmApiFactory factory) : IClassFixtu
         var a = (long)(await _client.CustomerByPhoneAsync(first))!["id"]!;
         var b = (long)(await _client.CustomerByPhoneAsync(second))!["id"]!;
 
-        var merge = await (await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = a, sourceIds = new[] { b } })).ReadJsonAsync();
-        await _client.JobAsync((string)merge["jobId"]!);
+        var merge = await _client.AcceptedJobAsync(
+            await _client.PostAsJsonAsync("/api/customers/merge", new { targetId = a, sourceIds = new[] { b } }));
         var mergeId = (long)merge["mergeId"]!;
-        await AcceptedJobAsync(await _client.PostAsync($"/api/customers/merges/{mergeId}/unmerge", null));
+        await _client.AcceptedJobAsync(await _client.PostAsync($"/api/customers/merges/{mergeId}/unmerge", null));
 
         var events = await receiver.EventsAsync(e => e.Count(x => (long?)x["data"]!["mergeId"] == mergeId) == 2, "both events");
         var mine = events.Where(x => (long?)x["data"]!["mergeId"] == mergeId).ToList();
