@@ -1,6 +1,7 @@
 using System.Globalization;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
+using Crm.Jobs.Phones;
 using Microsoft.EntityFrameworkCore;
 
 namespace Crm.Api.Customers;
@@ -10,6 +11,16 @@ namespace Crm.Api.Customers;
 // and dates' sort indexes), so a single filter is an index range at any table size.
 public static class CustomerFilters
 {
+    // The customers a list query selects: its filters and its search, not yet ordered or paged
+    // (the list pages it, the CSV export streams it whole, saved segments count it).
+    public static IQueryable<Customer> Segment(CrmDbContext db, CustomerListQuery query, PhoneNormalizer phones)
+    {
+        var customers = Apply(db.Customers.AsNoTracking(), query);
+        return string.IsNullOrWhiteSpace(query.Search)
+            ? customers
+            : CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
+    }
+
     public static IQueryable<Customer> Apply(IQueryable<Customer> customers, CustomerListQuery query)
     {
         if (query.Category is { Length: > 0 } names)

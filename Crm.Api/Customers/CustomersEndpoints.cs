@@ -48,10 +48,7 @@ public static class CustomersEndpoints
     private static async Task<Ok<PagedResponse<CustomerResponse>>> ListCustomers(
         [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
     {
-        var customers = CustomerFilters.Apply(db.Customers.AsNoTracking(), query);
-        if (!string.IsNullOrWhiteSpace(query.Search))
-            customers = CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
-
+        var customers = CustomerFilters.Segment(db, query, phones);
         return TypedResults.Ok(await customers.ToPageAsync(
             db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
     }
