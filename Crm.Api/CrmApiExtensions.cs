@@ -55,6 +55,11 @@ public static class CrmApiExtensions
             .Validate(o => o.CacheDuration >= TimeSpan.Zero, "Crm:Health:CacheDuration must not be negative")
             .ValidateOnStart();
         services.AddSingleton<ReadinessReport>();
+        services.AddOptions<DashboardSettings>()
+            .BindConfiguration(DashboardSettings.Section)
+            .Validate(o => TimeZoneInfo.TryFindSystemTimeZoneById(o.TimeZone, out _), "Crm:Dashboard:TimeZone is not a known time zone")
+            .ValidateOnStart();
+        services.AddSingleton<DashboardTime>();
         builder.AddCrmTelemetry();
         return builder;
     }

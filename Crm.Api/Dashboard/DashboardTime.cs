@@ -1,0 +1,31 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+
+namespace Crm.Api.Dashboard;
+
+// The dashboard's clock face: the database keeps UTC, the people reading the pages live in
+// Crm:Dashboard:TimeZone, and every page says which zone its times are in.
+public sealed class DashboardTime
+{
+    private readonly TimeZoneInfo _zone;
+
+    public DashboardTime(IOptions<DashboardSettings> settings)
+    {
+        var id = settings.Value.TimeZone;
+        _zone = TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone)
+            ? zone
+            : throw new InvalidOperationException($"{DashboardSettings.Section}:TimeZone '{id}' is not a known time zone.");
+        ZoneName = id;
+    }
+
+    // The zone as configured ("Europe/Moscow"), for column headings and captions.
+    public string ZoneName { get; }
+
+    public DateTime ToLocal(DateTime utc) =>
+        TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), _zone);
+
+    // "2026-12-06 23:15:04" in the dashboard's zone.
+    public string Format(DateTime utc) => ToLocal(utc).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    public string Format(DateTime? utc, string none) => utc is { } at ? Format(at) : none;
+}
