@@ -121,7 +121,7 @@ public static class CrmApiExtensions
 
         app.MapOpenApi();
         app.MapCrmApiReference();
-        SyncsPage.Register();
+        DashboardPages.Register();
         app.UseHangfireDashboard(DashboardAccess.Path, new DashboardOptions
         {
             DashboardTitle = "crm-minimal jobs",

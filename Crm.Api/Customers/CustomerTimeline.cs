@@ -70,6 +70,12 @@ public static class CustomerTimeline
     public static async Task<Results<Ok<PagedResponse<TimelineItem>>, NotFound>> GetTimeline(
         long id, [AsParameters] PageQuery query, NpgsqlDataSource dataSource, CancellationToken ct)
     {
+        return await PageAsync(id, query, dataSource, ct) is { } page ? TypedResults.Ok(page) : TypedResults.NotFound();
+    }
+
+    // One page of the timeline (the API's and the dashboard card's); null for an unknown customer.
+    public static async Task<PagedResponse<TimelineItem>?> PageAsync(long id, IPageQuery query, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         string[] phones;
         long counted;
@@ -79,7 +85,7 @@ public static class CustomerTimeline
             count.Parameters.Add(new NpgsqlParameter<long?>("cap", query.Count == PagingRules.ExactCount ? null : PagingRules.MaxCount + 1));
             await using var reader = await count.ExecuteReaderAsync(ct);
             if (!await reader.ReadAsync(ct))
-                return TypedResults.NotFound();
+                return null;
             (phones, counted) = (reader.GetFieldValue<string[]>(0), reader.GetInt64(1));
         }
 
@@ -98,7 +104,7 @@ public static class CustomerTimeline
         }
         var exact = query.Count == PagingRules.ExactCount || counted <= PagingRules.MaxCount;
         var total = query.Count == PagingRules.ExactCount ? counted : Math.Min(counted, PagingRules.MaxCount);
-        return TypedResults.Ok(new PagedResponse<TimelineItem>(items, query.Page, query.PageSize, (int)Math.Min(total, int.MaxValue), exact));
+        return new PagedResponse<TimelineItem>(items, query.Page, query.PageSize, (int)Math.Min(total, int.MaxValue), exact);
     }
 
     private static TimelineItem Item(NpgsqlDataReader row)

@@ -54,33 +54,12 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
-        long id, HttpContext http, CrmDbContext db, IOptions<CategoryOptions> categories, TimeProvider clock, CancellationToken ct)
+        long id, HttpContext http, CustomerQueries customers, CancellationToken ct)
     {
-        // Only the response's columns and the row version: not the search text, not a tracked entity.
-        var others = CustomerQueries.OtherPhonesOf(db, id);
-        var found = await db.Customers.AsNoTracking()
-            .Where(c => c.Id == id)
-            .Select(c => new
-            {
-                c.Version, c.CategoryRule,
-                Others = others.ToList(),
-                Customer = new CustomerResponse(
-                c.Id, c.Name, c.Phone, c.Email, c.City, c.Address, c.Notes, c.Category,
-                c.TotalOrders, c.TotalSpent, c.AverageOrder, c.LastOrderDate, c.CreatedAt, c.UpdatedAt)
-            })
-            .FirstOrDefaultAsync(ct);
-        if (found is null)
+        if (await customers.DetailsAsync(id, ct) is not { } found)
             return TypedResults.NotFound();
         http.Response.Headers.ETag = ETag(found.Version);
-        // The stored rule and statistics, explained with the thresholds configured now (those the
-        // next recalculation applies).
-        var customer = found.Customer;
-        var thresholds = CategoryThresholds.From(categories.Value, clock.GetUtcNow().UtcDateTime);
-        return TypedResults.Ok(customer with
-        {
-            CategoryReason = CategoryReason.Of(found.CategoryRule, customer.TotalOrders, customer.TotalSpent, customer.LastOrderDate, thresholds),
-            Phones = [customer.Phone, .. found.Others],
-        });
+        return TypedResults.Ok(found.Customer);
     }
 
     private static async Task<Results<Created<CustomerResponse>, ProblemHttpResult>> CreateCustomer(
@@ -151,39 +130,17 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
-        long id, CrmDbContext db, CancellationToken ct)
+        long id, CustomerQueries customers, CancellationToken ct)
     {
-        if (!await db.Customers.AnyAsync(c => c.Id == id, ct))
-            return TypedResults.NotFound();
-        var notes = await db.CustomerNotes.AsNoTracking()
-            .Where(n => n.CustomerId == id)
-            .OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id)
-            .Select(n => new NoteResponse(n.Id, n.CustomerId, n.Note, n.CreatedBy, n.CreatedAt))
-            .ToListAsync(ct);
-        return TypedResults.Ok(notes);
+        return await customers.NotesOfAsync(id, ct) is { } notes ? TypedResults.Ok(notes) : TypedResults.NotFound();
     }
 
     private static async Task<Results<Created<NoteResponse>, NotFound>> AddNote(
         long id, NoteRequest request, HttpContext http, CrmDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        var note = new CustomerNote
-        {
-            CustomerId = id,
-            Note = request.Note!,
-            CreatedBy = Caller.NameOf(http.User),
-            CreatedAt = clock.GetUtcNow().UtcDateTime,
-        };
-        db.CustomerNotes.Add(note);
-        try
-        {
-            await db.SaveChangesAsync(ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation })
-        {
-            // The customer does not exist (or was deleted a moment ago): the foreign key decides.
-            return TypedResults.NotFound();
-        }
-        return TypedResults.Created($"/api/customers/{id}/notes", NoteResponse.From(note));
+        return await CustomerNotes.AddAsync(db, id, request.Note!, http.User, clock, ct) is { } note
+            ? TypedResults.Created($"/api/customers/{id}/notes", note)
+            : TypedResults.NotFound();
     }
 
     // With If-Match, the write happens only if nobody changed the customer since that ETag

@@ -1,0 +1,151 @@
+using System.Net.Http.Json;
+using System.Text;
+using Crm.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Crm.Tests.Dashboard;
+
+// The operator's desk in Debian's Chromium, driven by Playwright (the launch and sign-in of
+// DashboardBrowserTests): finding a customer, its card, the CSV link, a note, and names with
+// markup in them shown as text.
+public class CustomersPageBrowserTests : IAsyncLifetime
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private readonly CrmApiFactory _factory = new();
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private string _baseUrl = "";
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install the Debian package chromium (.ci/run does).");
+        await _factory.InitializeAsync();
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+
+        Assertions.SetDefaultExpectTimeout(120_000);
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            // This machine has no network beyond loopback: keep Chromium from calling home.
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await ((IAsyncLifetime)_factory).DisposeAsync();
+    }
+
+    // Two cores shared with the rest of the suite: generous timeouts, as DashboardBrowserTests.
+    private async Task<IPage> SignedInPageAsync(TestKey key)
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = _baseUrl,
+            HttpCredentials = new HttpCredentials { Username = key.Name, Password = key.Key },
+            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
+            AcceptDownloads = true,
+        });
+        context.SetDefaultNavigationTimeout(180_000);
+        context.SetDefaultTimeout(120_000);
+        return await context.NewPageAsync();
+    }
+
+    private async Task CreateCustomerAsync(string name, string phone, string city = "Казань")
+    {
+        var response = await _factory.CreateClient().PostAsJsonAsync("/api/customers", new { name, phone, email = "desk@example.com", city });
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static async Task SearchAsync(IPage page, string text)
+    {
+        await page.Locator("#customer-search").FillAsync(text);
+        await page.Locator("#customer-find").ClickAsync();
+        await Assertions.Expect(page.Locator("#customer-search")).ToHaveValueAsync(text);
+    }
+
+    private static ILocator Rows(IPage page) => page.Locator("#customers tbody tr");
+
+    [Fact]
+    public async Task AnOperatorFindsACustomerByTwoWordsAndByAPhoneFragmentOpensTheCardAndAddsANote()
+    {
+        await CreateCustomerAsync("Иван Иванов", "+79120004567");
+        await CreateCustomerAsync("Иван Петров", "+79130001111");
+        await CreateCustomerAsync("Пётр Сидоров", "+79140002222");
+
+        var page = await SignedInPageAsync(TestKeys.Operator);
+        await page.GotoAsync("/hangfire");
+        await page.Locator("a", new PageLocatorOptions { HasText = "Customers" }).First.ClickAsync();
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Customers");
+
+        // Two words in the other order.
+        await SearchAsync(page, "Иванов Иван");
+        await Assertions.Expect(Rows(page)).ToHaveCountAsync(1);
+        await Assertions.Expect(Rows(page).First).ToContainTextAsync("Иван Иванов");
+
+        // A phone fragment as it is dialled at home.
+        await SearchAsync(page, "8 912 000");
+        await Assertions.Expect(Rows(page)).ToHaveCountAsync(1);
+        await Assertions.Expect(Rows(page).First).ToContainTextAsync("+79120004567");
+
+        await Rows(page).First.GetByRole(AriaRole.Link, new() { Name = "Иван Иванов" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#customer-name")).ToHaveTextAsync("Иван Иванов");
+        await Assertions.Expect(page.Locator("#customer-phones")).ToContainTextAsync("+79120004567");
+        await Assertions.Expect(page.Locator("#customer-category")).ToHaveTextAsync("new");
+
+        await page.Locator("#note-text").FillAsync("Перезвонить в пятницу");
+        await page.Locator("#note-add").ClickAsync();
+        var note = page.Locator("#customer-notes li").First;
+        await Assertions.Expect(note.Locator(".customer-note")).ToHaveTextAsync("Перезвонить в пятницу");
+        await Assertions.Expect(note).ToContainTextAsync(TestKeys.Operator.Name);
+        await Assertions.Expect(page.Locator("#customer-timeline")).ToContainTextAsync("Перезвонить в пятницу");
+    }
+
+    [Fact]
+    public async Task TheCsvLinkDownloadsTheCustomersOfTheFilter()
+    {
+        await CreateCustomerAsync("Ольга Смирнова", "+79120005555", "Казань");
+        await CreateCustomerAsync("Олег Смирнов", "+79120006666", "Пермь");
+
+        var page = await SignedInPageAsync(TestKeys.Reader);
+        await page.GotoAsync("/hangfire/customers");
+        await page.Locator("#filter-city").FillAsync("казань");
+        await SearchAsync(page, "Смирнов");
+        await Assertions.Expect(Rows(page)).ToHaveCountAsync(1);
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#customers-csv").ClickAsync());
+        var path = await download.PathAsync();
+        var bytes = await File.ReadAllBytesAsync(path);
+
+        Assert.Equal(new byte[] { 0xEF, 0xBB, 0xBF }, bytes[..3]);
+        var csv = Encoding.UTF8.GetString(bytes[3..]);
+        Assert.Contains("Ольга Смирнова", csv);
+        Assert.DoesNotContain("Олег Смирнов", csv);
+    }
+
+    [Fact]
+    public async Task ANameWithMarkupIsShownAsText()
+    {
+        const string name = "<b>Жирный</b> <img src=x onerror=\"document.title='owned'\"> Клиент";
+        await CreateCustomerAsync(name, "+79120007777");
+
+        var page = await SignedInPageAsync(TestKeys.Reader);
+        await page.GotoAsync("/hangfire/customers?search=%D0%BA%D0%BB%D0%B8%D0%B5%D0%BD%D1%82");
+        var link = Rows(page).First.Locator("a.customer-name");
+        await Assertions.Expect(link).ToHaveTextAsync(name);
+        await Assertions.Expect(page.Locator("#customers b, #customers img")).ToHaveCountAsync(0);
+
+        await link.ClickAsync();
+        await Assertions.Expect(page.Locator("#customer-name")).ToHaveTextAsync(name);
+        await Assertions.Expect(page.Locator("#customer-contacts b, #customer-contacts img, h1 b")).ToHaveCountAsync(0);
+        Assert.NotEqual("owned", await page.TitleAsync());
+    }
+}
