@@ -15,6 +15,7 @@ public class SecurityHeadersTests(WebhookCrmApiFactory factory) : IClassFixture<
         { "/openapi/v1.json", null },
         { "/hangfire", null },
         { "/hangfire/syncs", null },
+        { "/hangfire/customers", null },
         { "/api/customers", null },
         { "/api/customers", "no key" },
         { "/api/customers/abc", null },
