@@ -26,9 +26,7 @@ public sealed class CustomersCsvDispatcher : IDashboardDispatcher
             return;
         }
         var db = services.GetRequiredService<CrmDbContext>();
-        var customers = CustomerOrdering.Apply(CustomerFilters.Segment(db, form.Query, services.GetRequiredService<PhoneNormalizer>()), form.Query.Ordering);
-        http.Response.StatusCode = StatusCodes.Status501NotImplemented;
-        await Task.CompletedTask;
-        _ = customers;
+        var customers = CustomerFilters.Segment(db, form.Query, services.GetRequiredService<PhoneNormalizer>());
+        await CustomerCsv.WriteAsync(http.Response, CustomerOrdering.Apply(customers, form.Query.Ordering), "customers.csv", http.RequestAborted);
     }
 }

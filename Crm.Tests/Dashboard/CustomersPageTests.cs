@@ -250,4 +250,40 @@ public class CustomersPageTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
             Assert.DoesNotContain("<script>alert", html);
         }
     }
+
+    // The page's CSV link: the whole segment in the page's order, byte for byte what
+    // GET /api/customers answers with Accept: text/csv; behind the dashboard's sign-in.
+    [Fact]
+    public async Task TheCsvLinkServesTheApisCsvOfTheFilterToAReader()
+    {
+        var tag = Tag();
+        await CreateCustomerAsync($"Яна {tag}", "Казань");
+        await CreateCustomerAsync($"Юлия {tag}", "Казань");
+        await CreateCustomerAsync($"Элла {tag}", "Пермь");
+        var filter = $"?search={Uri.EscapeDataString(tag)}&city=%D0%9A%D0%B0%D0%B7%D0%B0%D0%BD%D1%8C&ordering=name";
+        var page = await HtmlAsync(await Dashboard(TestKeys.Reader).GetAsync($"/hangfire/customers{filter}"), HttpStatusCode.OK);
+        var link = WebUtility.HtmlDecode(Regex.Match(page, """id="customers-csv" href="([^"]+)" """.Trim()).Groups[1].Value);
+        Assert.Equal($"/hangfire/customers/csv{filter}", link);
+
+        var csv = await Dashboard(TestKeys.Reader).GetAsync(link);
+        var apiRequest = new HttpRequestMessage(HttpMethod.Get, $"/api/customers{filter}");
+        apiRequest.Headers.Accept.ParseAdd("text/csv");
+        var api = await _api.SendAsync(apiRequest);
+
+        Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", csv.Content.Headers.ContentDisposition?.DispositionType);
+        var bytes = await csv.Content.ReadAsByteArrayAsync();
+        Assert.Equal(await api.Content.ReadAsByteArrayAsync(), bytes);
+        var rows = Encoding.UTF8.GetString(bytes).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, rows.Length);
+        Assert.Contains($"Юлия {tag}", rows[1]);
+        Assert.Contains($"Яна {tag}", rows[2]);
+
+        var signedOut = factory.CreateClient(key: null);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await signedOut.GetAsync(link)).StatusCode);
+        var bad = await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers/csv?maxOrders=-2");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("maxOrders must not be negative.", await bad.Content.ReadAsStringAsync());
+    }
 }
