@@ -72,6 +72,10 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await Assertions.Expect(page.Locator("#customer-search")).ToHaveValueAsync(text);
     }
 
+    // Where screenshots go: the test output, or docs/ when CRM_SCREENSHOT_DIR says so.
+    private static string ScreenshotPath(string name) =>
+        Path.Combine(Environment.GetEnvironmentVariable("CRM_SCREENSHOT_DIR") ?? AppContext.BaseDirectory, name);
+
     private static ILocator Rows(IPage page) => page.Locator("#customers tbody tr");
 
     [Fact]
@@ -95,6 +99,7 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await SearchAsync(page, "8 912 000");
         await Assertions.Expect(Rows(page)).ToHaveCountAsync(1);
         await Assertions.Expect(Rows(page).First).ToContainTextAsync("+79120004567");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("customers.png") });
 
         await Rows(page).First.GetByRole(AriaRole.Link, new() { Name = "Иван Иванов" }).ClickAsync();
         await Assertions.Expect(page.Locator("#customer-name")).ToHaveTextAsync("Иван Иванов");
@@ -107,6 +112,7 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await Assertions.Expect(note.Locator(".customer-note")).ToHaveTextAsync("Перезвонить в пятницу");
         await Assertions.Expect(note).ToContainTextAsync(TestKeys.Operator.Name);
         await Assertions.Expect(page.Locator("#customer-timeline")).ToContainTextAsync("Перезвонить в пятницу");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("customer-card.png") });
     }
 
     [Fact]

@@ -161,6 +161,15 @@ public class CustomersPageTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
     {
         var html = await HtmlAsync(await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers/999999999"), HttpStatusCode.NotFound);
         Assert.Contains("id=\"customer-missing\"", html);
+        Assert.Equal(HttpStatusCode.NotFound, (await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers/abc")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers/9999999999999999999")).StatusCode);
+
+        // A note for nobody: the foreign key decides, as for POST /api/customers/{id}/notes.
+        var operatorClient = Dashboard(TestKeys.Operator);
+        var token = TokenIn(await HtmlAsync(await operatorClient.GetAsync("/hangfire/customers"), HttpStatusCode.OK));
+        var posted = await operatorClient.PostAsync("/hangfire/customers/999999999/notes", new FormUrlEncodedContent(
+            [new("note", "Никому"), new("__RequestVerificationToken", token)]));
+        Assert.Equal(HttpStatusCode.NotFound, posted.StatusCode);
     }
 
     [Fact]
