@@ -17,7 +17,7 @@ namespace Crm.Api.Dashboard;
 // (and admins) add a note with the card's form, which posts to NotesRoute with the page's
 // antiforgery token (Hangfire's middleware refuses a post without it, 403); readers see the
 // card without the form, and a reader's post answers 403.
-public sealed class CustomerCardPage(long id, bool posting) : DashboardPage
+public sealed class CustomerCardPage(long id, bool posting) : DeskPage
 {
     // At most 18 digits, so the id always fits a long.
     public const string Route = CustomersPage.Path + @"/(?<id>\d{1,18})";

@@ -14,7 +14,7 @@ namespace Crm.Api.Dashboard;
 // as a GET form, a page at a time, each linked to its card (CustomerCardPage), and the
 // whole segment as CSV (CustomersCsvDispatcher). A bad filter answers 400 with the
 // validator's messages, each naming its parameter.
-public sealed class CustomersPage : DashboardPage
+public sealed class CustomersPage : DeskPage
 {
     public const string Path = "/customers";
 

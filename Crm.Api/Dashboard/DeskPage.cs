@@ -6,7 +6,7 @@ namespace Crm.Api.Dashboard;
 
 // What the desk's pages (Customers, a customer's card) share: the request's services, its
 // caller, the dashboard's clock face, and HTML encoding of every value from the data.
-public abstract class DashboardPage : RazorPage
+public abstract class DeskPage : RazorPage
 {
     protected HttpContext Http => Context.GetHttpContext();
 
