@@ -1,5 +1,7 @@
 using Crm.Jobs.Customers;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
 
 namespace Crm.Api.Customers;
 
@@ -9,6 +11,29 @@ public sealed class CustomerCsvResult(IQueryable<Customer> customers, string fil
     public Task ExecuteAsync(HttpContext httpContext) =>
         CustomerCsv.WriteAsync(httpContext.Response, customers, fileName, httpContext.RequestAborted);
 
+    // Not a second "200" response type: the API explorer keeps one type per status, and the
+    // JSON page's schema would be lost. DescribeAsync adds text/csv to that 200 instead.
     public static void PopulateMetadata(System.Reflection.MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [CustomerCsv.MediaType]));
+        builder.Metadata.Add(new CsvAnswer());
+
+    // An OpenAPI operation transformer: the 200 of a route that can answer CSV lists text/csv too.
+    public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<CsvAnswer>().Any()
+            && operation.Responses?.GetValueOrDefault("200") is OpenApiResponse ok)
+        {
+            ok.Content ??= new Dictionary<string, OpenApiMediaType>();
+            ok.Content[CustomerCsv.MediaType] = new OpenApiMediaType
+            {
+                Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.String,
+                    Description = "With Accept: text/csv, the whole segment as RFC 4180 CSV in UTF-8 with a byte order mark (docs/API.md, \"Customers as CSV\").",
+                },
+            };
+        }
+        return Task.CompletedTask;
+    }
+
+    private sealed class CsvAnswer;
 }

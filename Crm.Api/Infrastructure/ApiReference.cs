@@ -1,4 +1,5 @@
 using Crm.Api.Auth;
+using Crm.Api.Customers;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -41,7 +42,8 @@ public static class ApiReference
             return Task.CompletedTask;
         })
         .AddDocumentTransformer<OpenApiSecurity>()
-        .AddOperationTransformer<OpenApiSecurity>());
+        .AddOperationTransformer<OpenApiSecurity>()
+        .AddOperationTransformer(CustomerCsvResult.DescribeAsync));
 
     // An internal reference: nothing on the page sends the document, the key or the user to a third
     // party (no AI chat, MCP, hosted client, SDK generator, deploy or share links, telemetry, CDN fonts).

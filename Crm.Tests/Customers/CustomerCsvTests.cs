@@ -183,4 +183,13 @@ public class CustomerCsvTests : IClassFixture<CustomerCsvTests.Fixture>
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains($"\"status\":{(int)expected}", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task TheApiDocumentListsCsvBesideTheJsonPage()
+    {
+        var document = await (await _client.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+        var content = document["paths"]!["/api/customers"]!["get"]!["responses"]!["200"]!["content"]!;
+        Assert.NotNull(content["application/json"]!["schema"]!["$ref"]);
+        Assert.Equal("string", (string)content["text/csv"]!["schema"]!["type"]!);
+    }
 }
