@@ -18,11 +18,11 @@ public sealed class CustomersCsvDispatcher : IDashboardDispatcher
         var http = context.GetHttpContext();
         var services = http.RequestServices;
         var form = CustomerListForm.Read(http.Request, services.GetRequiredService<IValidator<CustomerListQuery>>());
+        // Only a hand-edited link gets here (the page shows its own errors): the API's 400.
         if (!form.IsValid)
         {
-            http.Response.StatusCode = StatusCodes.Status400BadRequest;
-            http.Response.ContentType = "text/plain; charset=utf-8";
-            await http.Response.WriteAsync(string.Join("\n", form.Errors.Select(e => e.Message)), http.RequestAborted);
+            var errors = form.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray());
+            await TypedResults.ValidationProblem(errors).ExecuteAsync(http);
             return;
         }
         var db = services.GetRequiredService<CrmDbContext>();

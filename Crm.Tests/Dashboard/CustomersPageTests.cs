@@ -293,6 +293,8 @@ public class CustomersPageTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         Assert.Equal(HttpStatusCode.Unauthorized, (await signedOut.GetAsync(link)).StatusCode);
         var bad = await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers/csv?maxOrders=-2");
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        Assert.Equal("maxOrders must not be negative.", await bad.Content.ReadAsStringAsync());
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+        var problem = await bad.ReadJsonAsync();
+        Assert.Equal("maxOrders must not be negative.", (string)problem["errors"]!["maxOrders"]![0]!);
     }
 }
