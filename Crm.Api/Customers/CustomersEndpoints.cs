@@ -46,9 +46,9 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Ok<PagedResponse<CustomerResponse>>> ListCustomers(
-        [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
+        [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
     {
-        var customers = CustomerFilters.Segment(db, query, phones);
+        var customers = CustomerFilters.Segment(db, query, phones, clock.GetUtcNow().UtcDateTime);
         return TypedResults.Ok(await customers.ToPageAsync(
             db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
     }
