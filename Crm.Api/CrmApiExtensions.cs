@@ -33,6 +33,7 @@ public static class CrmApiExtensions
         // Binding failures throw in every environment so ProblemExceptionHandler can name the field.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails();
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         services.AddValidatorsFromAssemblyContaining<CustomerRequestValidator>(includeInternalTypes: true);

@@ -10,6 +10,7 @@ using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Crm.Api.Customers;
@@ -45,10 +46,15 @@ public static class CustomersEndpoints
         return group;
     }
 
-    private static async Task<Ok<PagedResponse<CustomerResponse>>> ListCustomers(
-        [AsParameters] CustomerListQuery query, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+    // With Accept: text/csv the whole segment (every page) in the list's order, as a file.
+    private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, CustomerCsvResult>> ListCustomers(
+        [AsParameters] CustomerListQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
+        CancellationToken ct)
     {
         var customers = CustomerFilters.Segment(db, query, phones, clock.GetUtcNow().UtcDateTime);
+        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
+        if (CustomerCsv.IsAccepted(http.Request))
+            return new CustomerCsvResult(CustomerOrdering.Apply(customers, query.Ordering), "customers.csv");
         return TypedResults.Ok(await customers.ToPageAsync(
             db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
     }

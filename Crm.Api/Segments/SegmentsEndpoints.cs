@@ -7,6 +7,7 @@ using Crm.Jobs.Segments;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Crm.Api.Segments;
@@ -82,16 +83,20 @@ public static class SegmentsEndpoints
             : TypedResults.Ok(await ResponseAsync(db, segment, phones, clock.GetUtcNow().UtcDateTime, ct));
     }
 
-    // Exactly what GET /api/customers answers for the segment's filters (CustomerFilters.Segment).
-    private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, NotFound>> ListSegmentCustomers(
-        long id, [AsParameters] SegmentCustomersQuery query, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
-        CancellationToken ct)
+    // Exactly what GET /api/customers answers for the segment's filters (CustomerFilters.Segment),
+    // with Accept: text/csv the whole segment as a file, as the list writes it.
+    private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, CustomerCsvResult, NotFound>> ListSegmentCustomers(
+        long id, [AsParameters] SegmentCustomersQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones,
+        TimeProvider clock, CancellationToken ct)
     {
+        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
         var filter = await FilterOfAsync(db, id, ct);
         if (filter is null)
             return TypedResults.NotFound();
         var list = query.Over(filter);
         var customers = CustomerFilters.Segment(db, list, phones, clock.GetUtcNow().UtcDateTime);
+        if (CustomerCsv.IsAccepted(http.Request))
+            return new CustomerCsvResult(CustomerOrdering.Apply(customers, list.Ordering), $"segment-{id}.csv");
         return TypedResults.Ok(await customers.ToPageAsync(
             db, list, c => CustomerOrdering.Apply(c, list.Ordering), CustomerResponse.Projection, ct));
     }

@@ -173,6 +173,36 @@ public class SegmentsTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
             (await GetAsync<JsonNode>($"/api/segments/{segment.Id}/customers?count=exact&pageSize=1")).ToJsonString());
     }
 
+    private async Task<HttpResponseMessage> CsvAsync(string url)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Accept.ParseAdd("text/csv");
+        return await _client.SendAsync(request);
+    }
+
+    // With Accept: text/csv a segment's customers are the list's file for the same filter: every page of it.
+    [Fact]
+    public async Task ASegmentsCsvIsTheListsCsvForTheSameFilter()
+    {
+        var city = NewCity();
+        for (var i = 0; i < 5; i++)
+            await CustomerAsync($"Клиент {i}", city, i % 2 == 0 ? CustomerCategory.Vip : CustomerCategory.Regular, spent: 1_000m * i);
+        var segment = await CreateAsync(city + " CSV", new { city, category = new[] { "vip" }, ordering = "-totalSpent" });
+
+        var saved = await CsvAsync($"/api/segments/{segment.Id}/customers?pageSize=1");
+        var listed = await CsvAsync($"/api/customers?city={Uri.EscapeDataString(city)}&category=vip&ordering=-totalSpent&pageSize=1");
+
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        Assert.Equal("text/csv", saved.Content.Headers.ContentType?.MediaType);
+        Assert.Equal($"segment-{segment.Id}.csv", saved.Content.Headers.ContentDisposition?.FileName);
+        var text = await saved.Content.ReadAsStringAsync();
+        Assert.Equal(await listed.Content.ReadAsStringAsync(), text);
+        var lines = text.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1 + 3, lines.Length);
+        Assert.Contains("Клиент 4", lines[1]);
+        await (await CsvAsync("/api/segments/987654321/customers")).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
     // "Haven't ordered for 60 days" saved today is still true in a month: -P60D is 60 days before each read.
     [Fact]
     public async Task ARelativeBoundIsThatLongBeforeNow()

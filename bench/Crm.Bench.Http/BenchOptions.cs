@@ -4,7 +4,7 @@ namespace Crm.Bench.Http;
 
 public sealed class BenchOptions
 {
-    public static readonly string[] AllPhases = ["latency", "peer", "burst", "noop", "pickup"];
+    public static readonly string[] AllPhases = ["latency", "csv", "peer", "burst", "noop", "pickup"];
 
     // Not in the default run: --explain adds it.
     public const string ExplainPhase = "explain";
@@ -49,7 +49,7 @@ public sealed class BenchOptions
           --enqueue-rounds N     rounds of the enqueue phase, old and new settings alternately (default 3)
           --enqueue-rate N       requests per second of its steady-rate run (default 50)
           --cost-jobs N          jobs whose statements and commits it counts (default 200)
-          --phases LIST          comma-separated subset of: latency,peer,burst,noop,pickup,explain,enqueue,soak
+          --phases LIST          comma-separated subset of: latency,csv,peer,burst,noop,pickup,explain,enqueue,soak
                                  (default: all but explain, enqueue and soak)
           --soak-seconds S       how long the soak writes (default 100; a worker killed every 25 s)
           --explain              also print EXPLAIN (ANALYZE, BUFFERS) of the list and search queries

@@ -63,6 +63,8 @@ public sealed partial class HttpBench(BenchOptions options, BenchDatabase db)
 
             if (options.Has("latency"))
                 await LatencyAsync();
+            if (options.Has("csv"))
+                await CsvExportAsync();
             if (options.Has(BenchOptions.ExplainPhase))
                 await ExplainAsync();
             if (options.Has("peer"))
