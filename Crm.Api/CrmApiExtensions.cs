@@ -7,6 +7,7 @@ using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
 using Crm.Api.Privacy;
+using Crm.Api.Segments;
 using Crm.Api.Shop;
 using Crm.Api.Sync;
 using Crm.Api.Webhooks;
@@ -136,6 +137,7 @@ public static class CrmApiExtensions
         api.MapCustomers();
         api.MapCustomerPhones();
         api.MapCustomerMerges();
+        api.MapSegments();
         api.MapOriginalRoutes();
         api.MapOrders();
         api.MapPrivacy();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Xml;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
@@ -12,16 +13,17 @@ namespace Crm.Api.Customers;
 public static class CustomerFilters
 {
     // The customers a list query selects: its filters and its search, not yet ordered or paged
-    // (the list pages it, the CSV export streams it whole, saved segments count it).
-    public static IQueryable<Customer> Segment(CrmDbContext db, CustomerListQuery query, PhoneNormalizer phones)
+    // (the list pages it, the CSV export streams it whole, saved segments count it). Relative
+    // time bounds are taken back from now: the injected clock's, so tests can move it.
+    public static IQueryable<Customer> Segment(CrmDbContext db, CustomerListQuery query, PhoneNormalizer phones, DateTime now)
     {
-        var customers = Apply(db.Customers.AsNoTracking(), query);
+        var customers = Apply(db.Customers.AsNoTracking(), query, now);
         return string.IsNullOrWhiteSpace(query.Search)
             ? customers
             : CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
     }
 
-    public static IQueryable<Customer> Apply(IQueryable<Customer> customers, CustomerListQuery query)
+    public static IQueryable<Customer> Apply(IQueryable<Customer> customers, CustomerListQuery query, DateTime now)
     {
         if (query.Category is { Length: > 0 } names)
         {
@@ -43,20 +45,47 @@ public static class CustomerFilters
             customers = customers.Where(c => c.TotalOrders >= minOrders);
         if (query.MaxOrders is { } maxOrders)
             customers = customers.Where(c => c.TotalOrders <= maxOrders);
-        if (ParseTime(query.LastOrderFrom) is { } lastOrderFrom)
+        if (ParseTime(query.LastOrderFrom, now) is { } lastOrderFrom)
             customers = customers.Where(c => c.LastOrderDate >= lastOrderFrom);
-        if (ParseTime(query.LastOrderTo) is { } lastOrderTo)
+        if (ParseTime(query.LastOrderTo, now) is { } lastOrderTo)
             customers = customers.Where(c => c.LastOrderDate <= lastOrderTo);
-        if (ParseTime(query.CreatedFrom) is { } createdFrom)
+        if (ParseTime(query.CreatedFrom, now) is { } createdFrom)
             customers = customers.Where(c => c.CreatedAt >= createdFrom);
-        if (ParseTime(query.CreatedTo) is { } createdTo)
+        if (ParseTime(query.CreatedTo, now) is { } createdTo)
             customers = customers.Where(c => c.CreatedAt <= createdTo);
         return customers;
     }
 
-    // ISO 8601, a date alone its day's start; without an offset, UTC. Null when absent or not a time.
-    public static DateTime? ParseTime(string? text) =>
-        text is not null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+    // What a time bound may be, for the messages that refuse one.
+    public const string TimeForms = "an ISO 8601 date, date and time, or negative duration (-P60D, -PT12H: that long before now)";
+
+    // ISO 8601, a date alone its day's start; without an offset, UTC. A negative duration
+    // (-P60D, -PT12H, -P1DT2H) is that long before now, so a saved "no order for 60 days"
+    // stays true (XmlConvert reads it; a year counts 365 days, a month 30). Null when absent
+    // or not a time.
+    public static DateTime? ParseTime(string? text, DateTime now)
+    {
+        if (text is null)
+            return null;
+        if (text.StartsWith("-P", StringComparison.Ordinal))
+            return Before(text, now);
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
             ? time.UtcDateTime
             : null;
+    }
+
+    private static DateTime? Before(string duration, DateTime now)
+    {
+        TimeSpan span;
+        try
+        {
+            span = XmlConvert.ToTimeSpan(duration);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            return null;
+        }
+        // -P0D is now; a span reaching past year 1 is no time.
+        return -span <= now - DateTime.MinValue ? now + span : null;
+    }
 }

@@ -8,8 +8,12 @@ namespace Crm.Api.Customers;
 
 public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQuery>
 {
-    public CustomerListQueryValidator()
+    // The clock reads relative bounds (-P60D) to compare them with the other bound.
+    public CustomerListQueryValidator(TimeProvider clock)
     {
+        DateTime? Time(string? text) => CustomerFilters.ParseTime(text, clock.GetUtcNow().UtcDateTime);
+        bool IsTimeOrAbsent(string? text) => text is null || Time(text) is not null;
+
         RuleFor(q => q.Category)
             .Must(names => names!.All(c => EnumText.TryParse<CustomerCategory>(c, out _)))
             .WithMessage($"Category must be one of: {EnumText.SqlList<CustomerCategory>()}.")
@@ -23,15 +27,15 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
         RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(0).WithMessage("maxOrders must not be negative.");
         RuleFor(q => q.MaxOrders).GreaterThanOrEqualTo(q => q.MinOrders)
             .When(q => q.MinOrders is not null && q.MaxOrders >= 0).WithMessage("maxOrders must not be less than minOrders.");
-        RuleFor(q => q.LastOrderFrom).Must(IsTimeOrAbsent).WithMessage("lastOrderFrom must be an ISO 8601 date or date and time.");
-        RuleFor(q => q.LastOrderTo).Must(IsTimeOrAbsent).WithMessage("lastOrderTo must be an ISO 8601 date or date and time.");
-        RuleFor(q => q.CreatedFrom).Must(IsTimeOrAbsent).WithMessage("createdFrom must be an ISO 8601 date or date and time.");
-        RuleFor(q => q.CreatedTo).Must(IsTimeOrAbsent).WithMessage("createdTo must be an ISO 8601 date or date and time.");
+        RuleFor(q => q.LastOrderFrom).Must(IsTimeOrAbsent).WithMessage($"lastOrderFrom must be {CustomerFilters.TimeForms}.");
+        RuleFor(q => q.LastOrderTo).Must(IsTimeOrAbsent).WithMessage($"lastOrderTo must be {CustomerFilters.TimeForms}.");
+        RuleFor(q => q.CreatedFrom).Must(IsTimeOrAbsent).WithMessage($"createdFrom must be {CustomerFilters.TimeForms}.");
+        RuleFor(q => q.CreatedTo).Must(IsTimeOrAbsent).WithMessage($"createdTo must be {CustomerFilters.TimeForms}.");
         RuleFor(q => q.LastOrderTo)
-            .Must((q, to) => !(CustomerFilters.ParseTime(q.LastOrderFrom) > CustomerFilters.ParseTime(to)))
+            .Must((q, to) => !(Time(q.LastOrderFrom) > Time(to)))
             .WithMessage("lastOrderTo must not be before lastOrderFrom.");
         RuleFor(q => q.CreatedTo)
-            .Must((q, to) => !(CustomerFilters.ParseTime(q.CreatedFrom) > CustomerFilters.ParseTime(to)))
+            .Must((q, to) => !(Time(q.CreatedFrom) > Time(to)))
             .WithMessage("createdTo must not be before createdFrom.");
         RuleFor(q => q.Ordering)
             .Must(o => o is null || CustomerOrdering.IsKnown(o))
@@ -39,6 +43,4 @@ public sealed class CustomerListQueryValidator : AbstractValidator<CustomerListQ
         RuleFor(q => q.Search).MaximumLength(200).NoControlCharacters();
         this.ValidPaging();
     }
-
-    private static bool IsTimeOrAbsent(string? text) => text is null || CustomerFilters.ParseTime(text) is not null;
 }

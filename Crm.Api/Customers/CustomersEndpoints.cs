@@ -48,9 +48,10 @@ public static class CustomersEndpoints
 
     // With Accept: text/csv the whole segment (every page) in the list's order, as a file.
     private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, CustomerCsvResult>> ListCustomers(
-        [AsParameters] CustomerListQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones, CancellationToken ct)
+        [AsParameters] CustomerListQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
+        CancellationToken ct)
     {
-        var customers = CustomerFilters.Segment(db, query, phones);
+        var customers = CustomerFilters.Segment(db, query, phones, clock.GetUtcNow().UtcDateTime);
         http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
         if (CustomerCsv.IsAccepted(http.Request))
             return new CustomerCsvResult(CustomerOrdering.Apply(customers, query.Ordering), "customers.csv");

@@ -12,6 +12,8 @@ public static class ApiReference
     {
         ["Customers"] = "Customers kept true to their orders: search, edit, notes, order history, a timeline of orders, notes " +
                         "and changes, and why a customer is in its category. The phone (E.164) is a customer's identity.",
+        ["Segments"] = "Saved segments: a name for a filter of GET /api/customers, counted and listed anew on every read " +
+                       "(paged or as CSV); never search text.",
         ["Orders"] = "The shop's orders, one at a time or imported in bulk (NDJSON or CSV); each write brings its customer up to date through a job.",
         ["Sync"] = "Full syncs of the customers from the orders (or their dry runs), the history of every sync run with its changes, " +
                    "the revert of a run, and the customers the database refused to write.",

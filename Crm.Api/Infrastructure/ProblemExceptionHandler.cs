@@ -70,32 +70,61 @@ public sealed class ProblemExceptionHandler(
         // A reader error (broken syntax) is about the body, whatever property the path reached.
         if (json.InnerException is JsonException)
             return ("body", "The request body is not valid JSON.");
-        var field = FirstPropertyOf(json.Path);
-        if (field is null)
+        var names = PropertiesOf(json.Path);
+        if (names.Count == 0)
             return ("body", "The request body must be a JSON object.");
+        // Into the body's nested objects as far as the path goes: a saved segment's
+        // {"filter":{"minSpend":1}} names filter.minSpend, not filter.
+        var field = names[0];
+        for (var (type, i) = (body, 0); type is not null; i++)
+        {
+            var property = type.Properties.FirstOrDefault(p => string.Equals(p.Name, names[i], StringComparison.OrdinalIgnoreCase));
+            if (property is null)
+                return (field, "This field is unknown or not writable.");
+            if (i + 1 == names.Count)
+                break;
+            type = type.Options.GetTypeInfo(property.PropertyType);
+            if (type.Kind != JsonTypeInfoKind.Object)
+                break;
+            field += "." + names[i + 1];
+        }
         if (json is InvalidEnumValueException invalid)
             return (field, $"Expected one of: {invalid.Expected}.");
-        if (body is not null && !body.Properties.Any(p => string.Equals(p.Name, field, StringComparison.OrdinalIgnoreCase)))
-            return (field, "This field is unknown or not writable.");
         return (field, "The value has the wrong type or format.");
     }
 
-    // "$.name" → name, "$.tags[1]" → tags, "$['odd.name']" → odd.name, "$" → null.
-    private static string? FirstPropertyOf(string? path)
+    // The property names of a path up to its first array index:
+    // "$.name" → [name], "$.filter.minSpend" → [filter, minSpend], "$.tags[1]" → [tags],
+    // "$['odd.name']" → [odd.name], "$" → [].
+    private static List<string> PropertiesOf(string? path)
     {
-        if (path is null || !path.StartsWith('$') || path.Length < 2)
-            return null;
-        if (path[1] == '.')
+        var names = new List<string>();
+        if (path is null || !path.StartsWith('$'))
+            return names;
+        var i = 1;
+        while (i < path.Length)
         {
-            var end = path.IndexOfAny(['.', '['], 2);
-            return end < 0 ? path[2..] : path[2..end];
+            if (path[i] == '.')
+            {
+                var end = path.IndexOfAny(['.', '['], i + 1);
+                end = end < 0 ? path.Length : end;
+                names.Add(path[(i + 1)..end]);
+                i = end;
+            }
+            else if (string.CompareOrdinal(path, i, "['", 0, 2) == 0)
+            {
+                var end = path.IndexOf("']", i + 2, StringComparison.Ordinal);
+                if (end < 0)
+                    break;
+                names.Add(path[(i + 2)..end]);
+                i = end + 2;
+            }
+            else
+            {
+                break;
+            }
         }
-        if (path.StartsWith("$['", StringComparison.Ordinal))
-        {
-            var end = path.IndexOf("']", 3, StringComparison.Ordinal);
-            return end < 0 ? null : path[3..end];
-        }
-        return null;
+        return names;
     }
 
     // The JSON body the endpoint reads, whose property names tell an unknown field from a bad value.

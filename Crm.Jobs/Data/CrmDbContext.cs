@@ -2,6 +2,7 @@ using Crm.Jobs.Customers;
 using Crm.Jobs.Ledger;
 using Crm.Jobs.Orders;
 using Crm.Jobs.Privacy;
+using Crm.Jobs.Segments;
 using Crm.Jobs.Shop;
 using Crm.Jobs.Sync;
 using Crm.Jobs.Webhooks;
@@ -31,6 +32,7 @@ public class CrmDbContext(DbContextOptions<CrmDbContext> options) : DbContext(op
     public DbSet<WebhookLane> WebhookLanes => Set<WebhookLane>();
     public DbSet<Erasure> Erasures => Set<Erasure>();
     public DbSet<ErasedPhone> ErasedPhones => Set<ErasedPhone>();
+    public DbSet<Segment> Segments => Set<Segment>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

@@ -82,7 +82,7 @@ public class SearchIndexTests(CrmApiFactory factory) : IClassFixture<CrmApiFacto
         await db.Database.ExecuteSqlRawAsync("UPDATE customers SET city = 'Нижний Тагил' WHERE phone = '+79980000007'");
         await db.Database.ExecuteSqlRawAsync("VACUUM ANALYZE customers");
 
-        var query = CustomerFilters.Apply(db.Customers, new CustomerListQuery(City: " нижний ТАГИЛ ")).Select(c => c.Id);
+        var query = CustomerFilters.Apply(db.Customers, new CustomerListQuery(City: " нижний ТАГИЛ "), DateTime.UtcNow).Select(c => c.Id);
         await using var command = query.CreateDbCommand();
         var plan = await Plans.ExplainAnalyzeAsync(factory.ConnectionString, command.CommandText,
             command.Parameters.Cast<NpgsqlParameter>().ToDictionary(p => p.ParameterName, p => p.Value!));

@@ -7,7 +7,7 @@ namespace Crm.Tests.Infrastructure;
 // must get. All of them must leave the database exactly as it was (no row written, no job
 // enqueued), answer in problem details (or a 2xx where that is correct), and never show a
 // stack trace or an exception type.
-public static class BadInputCorpus
+public static partial class BadInputCorpus
 {
     private const string Json = "application/json";
     private const string Ndjson = "application/x-ndjson";
@@ -472,6 +472,7 @@ public static class BadInputCorpus
         cases.AddRange(TimelineAndPreview());
         cases.AddRange(WebhookRequests());
         cases.AddRange(PrivacyRequests());
+        cases.AddRange(SegmentRequests());
         return cases;
     }
 

@@ -96,6 +96,15 @@ public class BadInputCorpusFactory : CrmApiFactory
         await hooks.ReadAsync();
         Ids["{webhook}"] = hooks.GetInt64(0).ToString();
         Ids["{disabledWebhook}"] = hooks.GetInt64(1).ToString();
+        await hooks.CloseAsync();
+
+        // A saved segment, so that a request that deletes or renames it shows.
+        await using var segment = new NpgsqlCommand("""
+            INSERT INTO segments (name, filter, created_at, created_by)
+            VALUES ('VIP в Перми', '{"category": ["vip"], "city": "Пермь"}', '2026-10-01', 'seed')
+            RETURNING id
+            """, connection);
+        Ids["{segment}"] = ((long)(await segment.ExecuteScalarAsync())!).ToString();
     }
 
     // Everything a request could write: the CRM tables row for row, and the jobs that are not
@@ -115,6 +124,7 @@ public class BadInputCorpusFactory : CrmApiFactory
                 'webhooks ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhooks t),
                 'webhook_events ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_events t),
                 'webhook_messages ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_messages t),
+                'segments ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM segments t),
                 'webhook_deliveries ' || (SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t.id)), '') FROM webhook_deliveries t),
                 'hangfire.job ' || (SELECT count(*) FROM hangfire.job j
                                     WHERE NOT EXISTS (SELECT 1 FROM hangfire.jobparameter p WHERE p.jobid = j.id AND p.name = 'RecurringJobId')),

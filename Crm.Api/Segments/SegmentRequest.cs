@@ -1,0 +1,3 @@
+namespace Crm.Api.Segments;
+
+public sealed record SegmentRequest(string? Name, SegmentFilter? Filter);
