@@ -26,7 +26,8 @@ public sealed class CustomersCsvDispatcher : IDashboardDispatcher
             return;
         }
         var db = services.GetRequiredService<CrmDbContext>();
-        var customers = CustomerFilters.Segment(db, form.Query, services.GetRequiredService<PhoneNormalizer>());
+        var customers = CustomerFilters.Segment(db, form.Query, services.GetRequiredService<PhoneNormalizer>(),
+            services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         await CustomerCsv.WriteAsync(http.Response, CustomerOrdering.Apply(customers, form.Query.Ordering), "customers.csv", http.RequestAborted);
     }
 }

@@ -96,7 +96,7 @@ public sealed class CustomersPage : DeskPage
         var db = Service<CrmDbContext>();
         // Exactly what GET /api/customers reads: the same segment, order, page and count (up to
         // PagingRules.MaxCount unless count=exact), so the page and the API agree.
-        var customers = CustomerFilters.Segment(db, query, Service<PhoneNormalizer>());
+        var customers = CustomerFilters.Segment(db, query, Service<PhoneNormalizer>(), Service<TimeProvider>().GetUtcNow().UtcDateTime);
         var page = customers.ToPageAsync(db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, Http.RequestAborted)
             .GetAwaiter().GetResult();
 
