@@ -12,10 +12,10 @@ namespace Crm.Api.Dashboard;
 public static class SvgChart
 {
     private const int Width = 720;
-    private const int Height = 260;
+    private const int Height = 272;
     private const int Left = 64;
     private const int Right = 150;
-    private const int Top = 16;
+    private const int Top = 28;
     private const int Bottom = 40;
     private const int PlotWidth = Width - Left - Right;
     private const int PlotHeight = Height - Top - Bottom;
@@ -111,7 +111,7 @@ public static class SvgChart
     private static void Axes(StringBuilder svg, string unit) => svg
         .Append($"""<line x1="{Left}" y1="{Top + PlotHeight}" x2="{Left + PlotWidth}" y2="{Top + PlotHeight}" stroke="#333"/>""")
         .Append($"""<line x1="{Left}" y1="{Top}" x2="{Left}" y2="{Top + PlotHeight}" stroke="#333"/>""")
-        .Append($"""<text class="unit" x="4" y="{Top - 4}" fill="#333">{Xml(unit)}</text>""");
+        .Append($"""<text class="unit" x="4" y="{Top - 12}" fill="#333">{Xml(unit)}</text>""");
 
     private static void YTick(StringBuilder svg, double y, string label) => svg
         .Append($"""<line x1="{Left}" y1="{F(y)}" x2="{Left + PlotWidth}" y2="{F(y)}" stroke="#ddd"/>""")
