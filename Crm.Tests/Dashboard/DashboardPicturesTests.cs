@@ -63,6 +63,24 @@ public class DashboardPicturesTests(CrmApiFactory factory) : IClassFixture<CrmAp
     }
 
     [Fact]
+    public async Task AMergeUndoneCountsItsSourceOnceThroughout()
+    {
+        // Created 10 days ago, merged away 5 days ago, restored by an unmerge 2 days ago: under
+        // its id and with its old created_at, so its second created row is dated 10 days ago.
+        var source = await AddCustomerAsync("+79990000011", "vip", Now.AddDays(-10));
+        await DeleteAsync(source, Now.AddDays(-5), redacted: false);
+        await ExecuteAsync("""
+            INSERT INTO customers (id, name, phone, category, created_at, updated_at)
+            VALUES (@id, 'Покупатель', '+79990000011', 'vip', @created, @at)
+            """, ("id", source), ("created", Now.AddDays(-10)), ("at", Now.AddDays(-2)));
+
+        await using var dataSource = NpgsqlDataSource.Create(TestDatabase.ConnectionStringFor(_database));
+        var days = await CategoryHistory.ReadAsync(dataSource, Moscow, Now, 90, CancellationToken.None);
+
+        Assert.Equal([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], days.TakeLast(12).Select(d => d.Customers["vip"]));
+    }
+
+    [Fact]
     public async Task WriteToExactIsTheFinishOfTheFirstRunThatStartedAfterTheWrite()
     {
         var written = Now.AddMinutes(-30);
