@@ -24,6 +24,16 @@ public sealed class DashboardTime
     public DateTime ToLocal(DateTime utc) =>
         TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), _zone);
 
+    // The UTC instant a day begins in the dashboard's zone (where a clock change skips
+    // midnight, the first minute that exists).
+    public DateTime StartOfDayUtc(DateOnly day)
+    {
+        var local = day.ToDateTime(TimeOnly.MinValue);
+        while (_zone.IsInvalidTime(local))
+            local = local.AddMinutes(1);
+        return TimeZoneInfo.ConvertTimeToUtc(local, _zone);
+    }
+
     // "2026-12-06 23:15:04" in the dashboard's zone.
     public string Format(DateTime utc) => ToLocal(utc).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 

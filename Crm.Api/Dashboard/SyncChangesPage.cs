@@ -53,11 +53,11 @@ public sealed class SyncChangesPage(long runId) : RazorPage
         if (run.RevertJobId is { } revertJobId)
         {
             notes.Add(run.RevertedAt is { } revertedAt
-                ? $"""<span class="label label-warning reverted">reverted</span> By job #{WebUtility.HtmlEncode(revertJobId)} at {revertedAt:yyyy-MM-dd HH:mm:ss} (UTC). Its changes are listed with the run's (source revert)."""
+                ? $"""<span class="label label-warning reverted">reverted</span> By job #{WebUtility.HtmlEncode(revertJobId)} at {Time.Format(revertedAt)} ({Time.ZoneName}). Its changes are listed with the run's (source revert)."""
                 : $"""<span class="label label-default reverted">reverting</span> Revert job #{WebUtility.HtmlEncode(revertJobId)} has not finished.""");
         }
         WriteLiteral($"""
-            <p>Mode {WebUtility.HtmlEncode(EnumText.ToText(run.Mode))} · {WebUtility.HtmlEncode(EnumText.ToText(run.Status))} · started {run.StartedAt:yyyy-MM-dd HH:mm:ss} (UTC)</p>
+            <p>Mode {WebUtility.HtmlEncode(EnumText.ToText(run.Mode))} · {WebUtility.HtmlEncode(EnumText.ToText(run.Status))} · started {Time.Format(run.StartedAt)} ({Time.ZoneName})</p>
             {string.Concat(notes.Select(n => $"<p>{n}</p>"))}
             <ul class="nav nav-pills" id="sync-change-fields">{Filter(null, "all", counts.Values.Sum(), field)}
             {string.Concat(counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => Filter(c.Key, c.Key, c.Value, field)))}</ul>
@@ -81,9 +81,9 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             WriteLiteral("""<p id="sync-changes-none">No changes here.</p>""");
             return;
         }
-        WriteLiteral("""
+        WriteLiteral($$"""
             <div class="table-responsive"><table class="table table-striped" id="sync-changes">
-            <thead><tr><th>Change</th><th>Customer</th><th>Field</th><th>From</th><th>To</th><th>At (UTC)</th><th>Source</th></tr></thead>
+            <thead><tr><th>Change</th><th>Customer</th><th>Field</th><th>From</th><th>To</th><th>At ({{Time.ZoneName}})</th><th>Source</th></tr></thead>
             <tbody>
             """);
         foreach (var change in changes.Take(Shown))
@@ -91,7 +91,7 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             after = change.Id;
             WriteLiteral($"""
                 <tr><td>{change.Id}</td><td>{change.CustomerId}</td><td>{WebUtility.HtmlEncode(change.Field)}</td>
-                {Values(change)}<td>{change.At:yyyy-MM-dd HH:mm:ss}</td>
+                {Values(change)}<td>{Time.Format(change.At)}</td>
                 <td>{WebUtility.HtmlEncode(change.Source)}</td></tr>
                 """);
         }
@@ -102,6 +102,8 @@ public sealed class SyncChangesPage(long runId) : RazorPage
             WriteLiteral($"""<p><a class="btn btn-default" id="sync-changes-next" href="{Url.To(PathOf(runId)) + query}">Next {Shown}</a></p>""");
         }
     }
+
+    private DashboardTime Time => Context.GetHttpContext().RequestServices.GetRequiredService<DashboardTime>();
 
     // The From and To cells; a redacted change says so across both (an empty cell reads as "no value").
     private static string Values(RunChangeResponse change) => change.Redacted

@@ -55,7 +55,7 @@ public sealed class SyncsPage : RazorPage
             ? "Not following the shop's database (Crm:Shop:ConnectionString is not set)."
             : $"State <b>{state}</b> · snapshot {Plural.Of(shop.SnapshotRows, "row")} · {Plural.Of(shop.OrdersApplied, "change")} applied · " +
               $"{shop.Rejected} rejected · lag {(shop.LagBytes is { } lag ? Plural.Of(lag, "byte") : "? bytes")} · last applied " +
-              $"{shop.LastAppliedAt?.ToString("yyyy-MM-dd HH:mm:ss") ?? "never"} (UTC){kept}" +
+              $"{Time.Format(shop.LastAppliedAt, "never")} ({Time.ZoneName}){kept}" +
               (shop.Error is null ? "" : $"<br>{WebUtility.HtmlEncode(shop.Error)}") + warnings;
         return $"""<div class="panel {style}" id="shop-follower"><div class="panel-heading">Shop</div><div class="panel-body">{body}</div></div>""";
     }
@@ -72,7 +72,7 @@ public sealed class SyncsPage : RazorPage
         }
 
         var now = Service<TimeProvider>().GetUtcNow().UtcDateTime;
-        var waiting = overview.OldestPendingAt is { } at ? $" · the oldest has waited {Age(now - at)} (since {at:yyyy-MM-dd HH:mm:ss} UTC)" : "";
+        var waiting = overview.OldestPendingAt is { } at ? $" · the oldest has waited {Age(now - at)} (since {Time.Format(at)} {Time.ZoneName})" : "";
         var summary = $"""<p id="webhooks-pending">{Plural.Of(overview.Subscriptions, "subscription")} ({overview.Enabled} enabled, {overview.Failing} failing) · <b>{overview.PendingEvents}</b> {Plural.Word(overview.PendingEvents, "event")} pending{waiting}</p>""";
         if (overview.FailingSubscriptions.Count == 0)
             return $"""<div class="panel panel-success" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}</div></div>""";
@@ -91,12 +91,12 @@ public sealed class SyncsPage : RazorPage
             var error = admin ? $"""<td class="webhook-error">{WebUtility.HtmlEncode(hook.DisabledReason ?? hook.LastError ?? "")}</td>""" : "";
             rows.Append($"""
                 <tr><td>{hook.Id}</td><td class="webhook-url">{WebUtility.HtmlEncode(address)}</td><td>{state}</td>
-                <td>{(hook.FailingSince is { } since ? $"{since:yyyy-MM-dd HH:mm:ss}" : "")}</td><td>{hook.PendingEvents}</td>{error}</tr>
+                <td>{Time.Format(hook.FailingSince, "")}</td><td>{hook.PendingEvents}</td>{error}</tr>
                 """);
         }
         var headings = admin
-            ? "<th>URL</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th><th>Last error or disabled reason</th>"
-            : "<th>Host</th><th>State</th><th>Failing since (UTC)</th><th>Pending</th>";
+            ? $"<th>URL</th><th>State</th><th>Failing since ({Time.ZoneName})</th><th>Pending</th><th>Last error or disabled reason</th>"
+            : $"<th>Host</th><th>State</th><th>Failing since ({Time.ZoneName})</th><th>Pending</th>";
         var note = admin ? "" : """<p id="webhooks-admin-only">The URLs and the receivers' answers are shown to admin keys only: a URL may carry a capability token.</p>""";
         return $"""
             <div class="panel panel-danger" id="webhooks"><div class="panel-heading">Webhooks</div><div class="panel-body">{summary}
@@ -123,9 +123,10 @@ public sealed class SyncsPage : RazorPage
             <h1 class="page-header">Syncs</h1>
             {ShopCard()}
             {WebhooksCard()}
+            {Pictures()}
             <p>The newest {Shown} sync runs: automatic (after order writes and imports) and full (manual, scheduled, command line). Errors counts the customers a run could not write (listed below). Changes counts the run's changes per field, linked to the changes themselves; a dry run's are what it would have changed (it wrote nothing).</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-runs">
-            <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started (UTC)</th>
+            <thead><tr><th>Run</th><th>Job</th><th>Mode</th><th>Status</th><th>Started ({Time.ZoneName})</th>
             <th>Created</th><th>Updated</th><th>Unchanged</th><th>Skipped</th><th>Errors</th><th>Customers</th><th>Changes</th><th>Duration</th></tr></thead>
             <tbody>
             """);
@@ -142,7 +143,7 @@ public sealed class SyncsPage : RazorPage
             var dryRun = run.DryRun ? """ <span class="label label-info dry-run" title="Rolled back: it wrote nothing">dry run</span>""" : "";
             WriteLiteral($"""
                 <tr><td>{run.Id}</td><td>{job}</td><td>{WebUtility.HtmlEncode(EnumText.ToText(run.Mode))}{dryRun}</td>
-                <td{error}>{WebUtility.HtmlEncode(EnumText.ToText(run.Status))}{Reverted(run, stored)}</td><td>{run.StartedAt:yyyy-MM-dd HH:mm:ss}</td>
+                <td{error}>{WebUtility.HtmlEncode(EnumText.ToText(run.Status))}{Reverted(run, stored)}</td><td>{Time.Format(run.StartedAt)}</td>
                 <td>{run.CreatedCount}</td><td>{run.UpdatedCount}</td><td>{run.UnchangedCount}</td>
                 <td>{run.SkippedCount}</td><td>{run.ErrorCount}</td><td>{run.TotalCustomers}</td>
                 <td>{Changes(run)}</td><td>{run.DurationMs} ms</td></tr>
@@ -159,7 +160,7 @@ public sealed class SyncsPage : RazorPage
         if (run.RevertJobId is not { } jobId)
             return "";
         var (text, style, title) = run.RevertedAt is { } at
-            ? ("reverted", "label-warning", $"Reverted at {at:yyyy-MM-dd HH:mm:ss} (UTC) by job #{jobId}")
+            ? ("reverted", "label-warning", $"Reverted at {Time.Format(at)} ({Time.ZoneName}) by job #{jobId}")
             : ("reverting", "label-default", $"Revert job #{jobId} has not finished");
         var label = $"""<span class="label {style} reverted" title="{WebUtility.HtmlEncode(title)}">{text}</span>""";
         return stored.Contains(jobId) ? $""" <a href="{Url.JobDetails(jobId)}">{label}</a>""" : " " + label;
@@ -190,11 +191,11 @@ public sealed class SyncsPage : RazorPage
             WriteLiteral("<h3>Customers not written</h3><p id=\"sync-errors-none\">None: every customer the syncs saw was written.</p>");
             return;
         }
-        WriteLiteral("""
+        WriteLiteral($$"""
             <h3>Customers not written</h3>
             <p>The database refused these customers' rows; their syncs skipped them and committed the rest. Each is retried on its own at its retry time, and at once after a new write of its orders.</p>
             <div class="table-responsive"><table class="table table-striped" id="sync-errors">
-            <thead><tr><th>Phone</th><th>SQLSTATE</th><th>Error</th><th>Last run</th><th>Attempts</th><th>Last failed (UTC)</th><th>Retry at (UTC)</th></tr></thead>
+            <thead><tr><th>Phone</th><th>SQLSTATE</th><th>Error</th><th>Last run</th><th>Attempts</th><th>Last failed ({{Time.ZoneName}})</th><th>Retry at ({{Time.ZoneName}})</th></tr></thead>
             <tbody>
             """);
         foreach (var e in errors)
@@ -202,11 +203,29 @@ public sealed class SyncsPage : RazorPage
             WriteLiteral($"""
                 <tr><td>{WebUtility.HtmlEncode(e.Phone)}</td><td>{WebUtility.HtmlEncode(e.SqlState)}</td>
                 <td>{WebUtility.HtmlEncode(e.Error)}</td><td>{e.RunId}</td>
-                <td>{e.Attempts}</td><td>{e.LastFailedAt:yyyy-MM-dd HH:mm:ss}</td><td>{e.RetryAt:yyyy-MM-dd HH:mm:ss}</td></tr>
+                <td>{e.Attempts}</td><td>{Time.Format(e.LastFailedAt)}</td><td>{Time.Format(e.RetryAt)}</td></tr>
                 """);
         }
         WriteLiteral("</tbody></table></div>");
     }
+
+    // The four pictures (DashboardPictures), two a row.
+    private string Pictures()
+    {
+        var services = Context.GetHttpContext().RequestServices;
+        string Cell(string heading, string svg) => $"""<div class="col-md-6"><h4>{heading}</h4>{svg}</div>""";
+        return $"""
+            <div class="row" id="sync-pictures">
+            {Cell("Sync run durations", DashboardPictures.SyncRunDurations(services))}
+            {Cell("Write → exact", DashboardPictures.WriteToExact(services))}
+            </div><div class="row">
+            {Cell("Webhook backlog", DashboardPictures.WebhookBacklog(services))}
+            {Cell("Customers per category", DashboardPictures.CustomersPerCategory(services))}
+            </div>
+            """;
+    }
+
+    private DashboardTime Time => Service<DashboardTime>();
 
     // Hangfire renders its pages synchronously: the shared asynchronous reads are waited for.
     private T Service<T>() where T : notnull => Context.GetHttpContext().RequestServices.GetRequiredService<T>();

@@ -172,14 +172,15 @@ public class DashboardBrowserTests : IAsyncLifetime
         var card = page.Locator("#webhooks");
         await Assertions.Expect(card.Locator("#webhooks-pending")).ToHaveTextAsync(
             "3 subscriptions (2 enabled, 2 failing) · 3 events pending · the oldest has waited 2 h 30 min " +
-            $"(since {now.AddMinutes(-150):yyyy-MM-dd HH:mm:ss} UTC)");
+            $"(since {now.AddMinutes(-150).AddHours(3):yyyy-MM-dd HH:mm:ss} Europe/Moscow)");
 
         // The longest failing first.
         var rows = card.Locator("#webhooks-failing tbody tr");
         await Assertions.Expect(rows).ToHaveCountAsync(2);
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("https://hooks.example.com/gone");
         await Assertions.Expect(rows.Nth(0)).ToContainTextAsync("disabled");
-        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync($"{now.AddHours(-26):yyyy-MM-dd HH:mm:ss}");
+        // Moscow: UTC+3 all year.
+        await Assertions.Expect(rows.Nth(0)).ToContainTextAsync($"{now.AddHours(-26).AddHours(3):yyyy-MM-dd HH:mm:ss}");
         await Assertions.Expect(rows.Nth(0).Locator(".webhook-error")).ToHaveTextAsync(reason);
         await Assertions.Expect(rows.Nth(0).Locator("td").Nth(4)).ToHaveTextAsync("3");
         await Assertions.Expect(rows.Nth(1)).ToContainTextAsync("failing");

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.RegularExpressions;
 using Crm.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace Crm.Tests.Dashboard;
 
@@ -18,12 +19,16 @@ public class DashboardPagesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
             VALUES ('Заказчик', @phone, @phone, 'buyer@example.com', @city, 100, 'completed', @at, @at)
             """, ("phone", phone), ("city", city), ("at", at));
 
-    private async Task<string> PageAsync(string path)
+    private Task<string> PageAsync(string path) => PageAsync(factory, path);
+
+    private static async Task<string> PageAsync(WebApplicationFactory<Program> factory, string path)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
             Convert.ToBase64String(Encoding.UTF8.GetBytes($"{TestKeys.Reader.Name}:{TestKeys.Reader.Key}")));
-        var response = await factory.CreateClient(key: null).SendAsync(request);
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        var response = await client.SendAsync(request);
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadAsStringAsync();
     }
@@ -76,5 +81,46 @@ public class DashboardPagesTests(CrmApiFactory factory) : IClassFixture<CrmApiFa
         // The run's change and the revert's.
         Assert.Equal(2, city);
         Assert.Contains(">revert</td>", html);
+    }
+
+    // A sync run row that started at a known UTC time.
+    private async Task<long> RunStartedAtAsync(DateTime startedAt)
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(factory.ConnectionString);
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO sync_runs (mode, status, started_at, finished_at, created_count, updated_count, unchanged_count,
+                                   skipped_count, error_count, total_customers, duration_ms, dry_run)
+            VALUES ('force', 'succeeded', @at, @at + interval '2 seconds', 0, 1, 0, 0, 0, 1, 2000, false) RETURNING id
+            """);
+        command.Parameters.AddWithValue("at", startedAt);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task TheSyncPagesShowTimesInMoscowByDefaultAndSaySo()
+    {
+        var runId = await RunStartedAtAsync(new DateTime(2026, 10, 3, 2, 0, 0, DateTimeKind.Utc));
+
+        var syncs = await PageAsync("/hangfire/syncs");
+        var changes = await PageAsync($"/hangfire/syncs/{runId}/changes");
+
+        Assert.Contains("<th>Started (Europe/Moscow)</th>", syncs);
+        Assert.Contains("<td>2026-10-03 05:00:00</td>", syncs);
+        Assert.DoesNotContain("(UTC)", syncs);
+        Assert.Contains("started 2026-10-03 05:00:00 (Europe/Moscow)", changes);
+    }
+
+    [Fact]
+    public async Task AConfiguredZoneShiftsTheTimesOnThePages()
+    {
+        var runId = await RunStartedAtAsync(new DateTime(2026, 10, 4, 2, 0, 0, DateTimeKind.Utc));
+        using var vladivostok = factory.WithWebHostBuilder(b => b.UseSetting("Crm:Dashboard:TimeZone", "Asia/Vladivostok"));
+
+        var syncs = await PageAsync(vladivostok, "/hangfire/syncs");
+        var changes = await PageAsync(vladivostok, $"/hangfire/syncs/{runId}/changes");
+
+        Assert.Contains("<th>Started (Asia/Vladivostok)</th>", syncs);
+        Assert.Contains("<td>2026-10-04 12:00:00</td>", syncs);
+        Assert.Contains("started 2026-10-04 12:00:00 (Asia/Vladivostok)", changes);
     }
 }

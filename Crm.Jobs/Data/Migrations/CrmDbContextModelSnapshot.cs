@@ -376,6 +376,10 @@ namespace Crm.Jobs.Data.Migrations
                     b.HasIndex("CustomerId", "ChangedAt", "Id")
                         .HasDatabaseName("ix_customer_changes_customer_id_changed_at_id");
 
+                    b.HasIndex(new[] { "ChangedAt" }, "ix_customer_changes_category_history")
+                        .HasDatabaseName("ix_customer_changes_category_history")
+                        .HasFilter("field IN ('category', 'created', 'deleted')");
+
                     b.HasIndex(new[] { "ChangedAt" }, "ix_customer_changes_personal_values")
                         .HasDatabaseName("ix_customer_changes_personal_values")
                         .HasFilter("field IN ('created', 'deleted', 'name', 'phone', 'email', 'city', 'address', 'notes', 'merged') AND (old_value IS NOT NULL OR new_value IS NOT NULL)");
