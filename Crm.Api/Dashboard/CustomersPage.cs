@@ -35,9 +35,13 @@ public sealed class CustomersPage : DeskPage
         WriteLiteral("</div></div>");
     }
 
-    // The spot for the picture of customers per category over the last 90 days (issue 25's
-    // pictures, drawn by the dashboard's picture code as inline SVG): empty until it is wired in here.
-    private static string CategoryPicture() => "";
+    // Customers per category over the last 90 days, on the page as it opens (no search, no
+    // filter, first page): today's counts read the whole customers table once, which a search
+    // typed and sent again and again should not pay for.
+    private string CategoryPicture() =>
+        CustomerListForm.Filters.Any(f => Http.Request.Query.ContainsKey(f)) || Http.Request.Query.ContainsKey("page")
+            ? ""
+            : DashboardPictures.CustomersPerCategory(Http.RequestServices);
 
     private string Form(CustomerListQuery q)
     {

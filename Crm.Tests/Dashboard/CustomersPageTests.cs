@@ -67,6 +67,19 @@ public class CustomersPageTests(CrmApiFactory factory) : IClassFixture<CrmApiFac
         Assert.Contains($"href=\"/hangfire/customers/csv?search={Uri.EscapeDataString(tag)}\"", html);
     }
 
+    // The picture of customers per category is on the page as it opens, not on every search.
+    [Fact]
+    public async Task ThePageAsItOpensShowsCustomersPerCategoryASearchDoesNot()
+    {
+        var tag = Tag();
+        await CreateCustomerAsync($"Вера {tag}");
+        var opened = await HtmlAsync(await Dashboard(TestKeys.Reader).GetAsync("/hangfire/customers"), HttpStatusCode.OK);
+        Assert.Contains("<svg", opened);
+        Assert.Contains("id=\"picture-categories\"", opened);
+        var searched = await HtmlAsync(await Dashboard(TestKeys.Reader).GetAsync($"/hangfire/customers?search={tag}"), HttpStatusCode.OK);
+        Assert.DoesNotContain("picture-categories", searched);
+    }
+
     [Fact]
     public async Task TheFiltersSelectWhatTheApiSelectsInItsOrder()
     {
