@@ -33,7 +33,7 @@ public sealed partial class HttpBench
         {
             await using var explainApp = await StartAppAsync("explain", "api");
             using var http = ApiClient(explainApp.BaseUrl, 1);
-            foreach (var endpoint in (await EndpointsAsync()).Where(e => e.Target == ListTarget))
+            foreach (var endpoint in (await EndpointsAsync()).Where(e => e.Target is ListTarget or SearchTarget))
             {
                 var path = new Uri(endpoint.Url).PathAndQuery;
                 await http.GetStringAsync(path); // the first request pays for the plan cache and JIT
