@@ -5,59 +5,19 @@ using Microsoft.Playwright;
 
 namespace Crm.Tests.Dashboard;
 
-// The operator's desk in Debian's Chromium, driven by Playwright (the launch and sign-in of
+// The operator's desk in Debian's Chromium, driven by Playwright (BrowserApp, as
 // DashboardBrowserTests): finding a customer, its card, the CSV link, a note, and names with
 // markup in them shown as text.
 public class CustomersPageBrowserTests : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private readonly CrmApiFactory _factory = new();
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
-    private string _baseUrl = "";
+    private BrowserApp _app = null!;
 
-    public async Task InitializeAsync()
-    {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install the Debian package chromium (.ci/run does).");
-        await _factory.InitializeAsync();
-        _factory.UseKestrel(0);
-        _factory.StartServer();
-        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+    public async Task InitializeAsync() => _app = await BrowserApp.StartAsync(_factory);
 
-        Assertions.SetDefaultExpectTimeout(120_000);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // This machine has no network beyond loopback: keep Chromium from calling home.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
+    public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await ((IAsyncLifetime)_factory).DisposeAsync();
-    }
-
-    // Two cores shared with the rest of the suite: generous timeouts, as DashboardBrowserTests.
-    private async Task<IPage> SignedInPageAsync(TestKey key)
-    {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = _baseUrl,
-            HttpCredentials = new HttpCredentials { Username = key.Name, Password = key.Key },
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
-            AcceptDownloads = true,
-        });
-        context.SetDefaultNavigationTimeout(180_000);
-        context.SetDefaultTimeout(120_000);
-        return await context.NewPageAsync();
-    }
+    private Task<IPage> SignedInPageAsync(TestKey key) => _app.SignedInPageAsync(key, acceptDownloads: true);
 
     private async Task CreateCustomerAsync(string name, string phone, string city = "Казань")
     {
@@ -71,10 +31,6 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await page.Locator("#customer-find").ClickAsync();
         await Assertions.Expect(page.Locator("#customer-search")).ToHaveValueAsync(text);
     }
-
-    // Where screenshots go: the test output, or docs/ when CRM_SCREENSHOT_DIR says so.
-    private static string ScreenshotPath(string name) =>
-        Path.Combine(Environment.GetEnvironmentVariable("CRM_SCREENSHOT_DIR") ?? AppContext.BaseDirectory, name);
 
     private static ILocator Rows(IPage page) => page.Locator("#customers tbody tr");
 
@@ -99,7 +55,7 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await SearchAsync(page, "8 912 000");
         await Assertions.Expect(Rows(page)).ToHaveCountAsync(1);
         await Assertions.Expect(Rows(page).First).ToContainTextAsync("+79120004567");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("customers.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserApp.ScreenshotPath("customers.png") });
 
         await Rows(page).First.GetByRole(AriaRole.Link, new() { Name = "Иван Иванов" }).ClickAsync();
         await Assertions.Expect(page.Locator("#customer-name")).ToHaveTextAsync("Иван Иванов");
@@ -112,7 +68,7 @@ public class CustomersPageBrowserTests : IAsyncLifetime
         await Assertions.Expect(note.Locator(".customer-note")).ToHaveTextAsync("Перезвонить в пятницу");
         await Assertions.Expect(note).ToContainTextAsync(TestKeys.Operator.Name);
         await Assertions.Expect(page.Locator("#customer-timeline")).ToContainTextAsync("Перезвонить в пятницу");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("customer-card.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserApp.ScreenshotPath("customer-card.png") });
     }
 
     [Fact]

@@ -11,61 +11,21 @@ namespace Crm.Tests.Dashboard;
 // browser download), against the app on a real Kestrel port.
 public class DashboardBrowserTests : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private readonly CrmApiFactory _factory = new();
-    private IPlaywright _playwright = null!;
-    private IBrowser _browser = null!;
+    private BrowserApp _app = null!;
     private string _baseUrl = "";
 
     public async Task InitializeAsync()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install the Debian package chromium (.ci/run does).");
-        await _factory.InitializeAsync();
-        _factory.UseKestrel(0);
-        _factory.StartServer();
-        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
-
-        Assertions.SetDefaultExpectTimeout(120_000);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // This machine has no network beyond loopback: keep Chromium from calling home.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _app = await BrowserApp.StartAsync(_factory);
+        _baseUrl = _app.BaseUrl;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _browser.DisposeAsync();
-        _playwright.Dispose();
-        await ((IAsyncLifetime)_factory).DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _app.DisposeAsync();
 
-    private Task<IPage> SignedInPageAsync(TestKey key) =>
-        NewPageAsync(new HttpCredentials { Username = key.Name, Password = key.Key });
+    private Task<IPage> SignedInPageAsync(TestKey key) => _app.SignedInPageAsync(key);
 
-    // Two cores shared with the rest of the suite: loading Scalar's bundle or a dashboard
-    // page can take far longer than Playwright's defaults (30 s navigation, 5 s expect).
-    private async Task<IPage> NewPageAsync(HttpCredentials? credentials = null)
-    {
-        var context = await _browser.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = _baseUrl,
-            HttpCredentials = credentials,
-            ViewportSize = new ViewportSize { Width = 1400, Height = 900 },
-        });
-        context.SetDefaultNavigationTimeout(180_000);
-        context.SetDefaultTimeout(120_000);
-        return await context.NewPageAsync();
-    }
-
-    // Where screenshots go: the test output, or docs/ when CRM_SCREENSHOT_DIR says so.
-    private static string ScreenshotPath(string name) =>
-        Path.Combine(Environment.GetEnvironmentVariable("CRM_SCREENSHOT_DIR") ?? AppContext.BaseDirectory, name);
+    private Task<IPage> NewPageAsync() => _app.NewPageAsync();
 
     private static async Task ReloadUntilAsync(IPage page, string path, string text)
     {
@@ -92,7 +52,7 @@ public class DashboardBrowserTests : IAsyncLifetime
         // The dashboard reloads itself after a command: look from a second tab.
         var jobs = await page.Context.NewPageAsync();
         await ReloadUntilAsync(jobs, "/hangfire/jobs/succeeded", "Recalculate customer categories");
-        await jobs.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("dashboard.png") });
+        await jobs.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserApp.ScreenshotPath("dashboard.png") });
     }
 
     [Fact]
@@ -264,7 +224,7 @@ public class DashboardBrowserTests : IAsyncLifetime
             .ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("X-Api-Key").First).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("List customers: filter, search, order, page").First).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = ScreenshotPath("scalar.png") });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = BrowserApp.ScreenshotPath("scalar.png") });
     }
 
     [Fact]
