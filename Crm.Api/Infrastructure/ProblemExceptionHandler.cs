@@ -16,6 +16,8 @@ namespace Crm.Api.Infrastructure;
 public sealed class ProblemExceptionHandler(
     IProblemDetailsService problemDetails, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
+    public const int RetryAfterSeconds = 5;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         var problem = exception switch
@@ -37,6 +39,9 @@ public sealed class ProblemExceptionHandler(
             logger.LogError(exception, "Request {Method} {Path} failed", http.Request.Method, http.Request.Path);
 
         http.Response.StatusCode = problem.Status!.Value;
+        // "Retry in a moment", as a client can tell from "bug": the database is away or being replaced.
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+            http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
@@ -185,9 +190,20 @@ public sealed class ProblemExceptionHandler(
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true } or TimeoutException)
+            if (e is NpgsqlException { IsTransient: true } or TimeoutException || e is PostgresException { SqlState: var state } && FailoverStates.Contains(state))
                 return true;
         }
         return false;
     }
+
+    // What a server being replaced answers, which Npgsql does not count as transient: a
+    // standby (or a primary not yet promoted) refusing a write, and a session the server
+    // ended because it is shutting down. A retry a moment later reaches the new primary.
+    private static readonly HashSet<string> FailoverStates =
+    [
+        PostgresErrorCodes.ReadOnlySqlTransaction, // 25006
+        PostgresErrorCodes.AdminShutdown,          // 57P01
+        PostgresErrorCodes.CrashShutdown,          // 57P02
+        PostgresErrorCodes.CannotConnectNow,       // 57P03
+    ];
 }

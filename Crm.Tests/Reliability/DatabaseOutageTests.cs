@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Sync;
 using Crm.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -90,6 +91,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
             output.WriteLine($"down: {method} {path} → {(int)response.StatusCode} in {watch.ElapsedMilliseconds} ms");
             var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             Assert.Equal("The database is unavailable", (string?)problem["title"]);
+            Assert.Equal(TimeSpan.FromSeconds(ProblemExceptionHandler.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
             Assert.True(watch.Elapsed < FailFastBound, $"{method} {path} took {watch.Elapsed} while the database was down");
             slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
         }
