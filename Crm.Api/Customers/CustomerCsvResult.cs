@@ -1,6 +1,7 @@
 using Crm.Jobs.Customers;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
 
 namespace Crm.Api.Customers;
@@ -8,6 +9,15 @@ namespace Crm.Api.Customers;
 // The answer of a customers list asked for as text/csv: the whole segment, streamed.
 public sealed class CustomerCsvResult(IQueryable<Customer> customers, string fileName) : IResult, IEndpointMetadataProvider
 {
+    // The answer of a customers list asked for as text/csv (CustomerCsv.IsAccepted): the whole
+    // segment in the list's ordering; null when the caller wants the JSON page. Either way the
+    // answer varies by Accept.
+    public static CustomerCsvResult? IfAccepted(HttpContext http, IQueryable<Customer> customers, string? ordering, string fileName)
+    {
+        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
+        return CustomerCsv.IsAccepted(http.Request) ? new CustomerCsvResult(CustomerOrdering.Apply(customers, ordering), fileName) : null;
+    }
+
     public Task ExecuteAsync(HttpContext httpContext) =>
         CustomerCsv.WriteAsync(httpContext.Response, customers, fileName, httpContext.RequestAborted);
 

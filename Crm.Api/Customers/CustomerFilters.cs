@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml;
+using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
@@ -22,6 +23,12 @@ public static class CustomerFilters
             ? customers
             : CustomerSearch.Apply(customers, db.CustomerPhones, query.Search, phones);
     }
+
+    // The page GET /api/customers answers for a segment: ordered, paged and counted by the
+    // query's own ordering, page and count (the list, a saved segment's customers, the dashboard).
+    public static Task<PagedResponse<CustomerResponse>> PageAsync(
+        IQueryable<Customer> customers, CrmDbContext db, CustomerListQuery query, CancellationToken ct) =>
+        customers.ToPageAsync(db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct);
 
     public static IQueryable<Customer> Apply(IQueryable<Customer> customers, CustomerListQuery query, DateTime now)
     {

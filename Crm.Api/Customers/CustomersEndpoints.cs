@@ -10,7 +10,6 @@ using Crm.Jobs.Sync;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Crm.Api.Customers;
@@ -52,11 +51,9 @@ public static class CustomersEndpoints
         CancellationToken ct)
     {
         var customers = CustomerFilters.Segment(db, query, phones, clock.GetUtcNow().UtcDateTime);
-        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
-        if (CustomerCsv.IsAccepted(http.Request))
-            return new CustomerCsvResult(CustomerOrdering.Apply(customers, query.Ordering), "customers.csv");
-        return TypedResults.Ok(await customers.ToPageAsync(
-            db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, ct));
+        if (CustomerCsvResult.IfAccepted(http, customers, query.Ordering, "customers.csv") is { } csv)
+            return csv;
+        return TypedResults.Ok(await CustomerFilters.PageAsync(customers, db, query, ct));
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(

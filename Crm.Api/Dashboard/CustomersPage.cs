@@ -101,7 +101,7 @@ public sealed class CustomersPage : DeskPage
         // Exactly what GET /api/customers reads: the same segment, order, page and count (up to
         // PagingRules.MaxCount unless count=exact), so the page and the API agree.
         var customers = CustomerFilters.Segment(db, query, Service<PhoneNormalizer>(), Service<TimeProvider>().GetUtcNow().UtcDateTime);
-        var page = customers.ToPageAsync(db, query, c => CustomerOrdering.Apply(c, query.Ordering), CustomerResponse.Projection, Http.RequestAborted)
+        var page = CustomerFilters.PageAsync(customers, db, query, Http.RequestAborted)
             .GetAwaiter().GetResult();
 
         var count = page.TotalCountExact

@@ -7,7 +7,6 @@ using Crm.Jobs.Segments;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Crm.Api.Segments;
@@ -89,16 +88,14 @@ public static class SegmentsEndpoints
         long id, [AsParameters] SegmentCustomersQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones,
         TimeProvider clock, CancellationToken ct)
     {
-        http.Response.Headers.Append(HeaderNames.Vary, HeaderNames.Accept);
         var filter = await FilterOfAsync(db, id, ct);
         if (filter is null)
             return TypedResults.NotFound();
         var list = query.Over(filter);
         var customers = CustomerFilters.Segment(db, list, phones, clock.GetUtcNow().UtcDateTime);
-        if (CustomerCsv.IsAccepted(http.Request))
-            return new CustomerCsvResult(CustomerOrdering.Apply(customers, list.Ordering), $"segment-{id}.csv");
-        return TypedResults.Ok(await customers.ToPageAsync(
-            db, list, c => CustomerOrdering.Apply(c, list.Ordering), CustomerResponse.Projection, ct));
+        if (CustomerCsvResult.IfAccepted(http, customers, list.Ordering, $"segment-{id}.csv") is { } csv)
+            return csv;
+        return TypedResults.Ok(await CustomerFilters.PageAsync(customers, db, list, ct));
     }
 
     private static async Task<Results<NoContent, NotFound>> DeleteSegment(long id, CrmDbContext db, CancellationToken ct) =>
