@@ -9,13 +9,11 @@ public sealed class DashboardTime
 {
     private readonly TimeZoneInfo _zone;
 
+    // The zone is checked once, at start (the options' ValidateOnStart in AddCrmApi).
     public DashboardTime(IOptions<DashboardSettings> settings)
     {
-        var id = settings.Value.TimeZone;
-        _zone = TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone)
-            ? zone
-            : throw new InvalidOperationException($"{DashboardSettings.Section}:TimeZone '{id}' is not a known time zone.");
-        ZoneName = id;
+        ZoneName = settings.Value.TimeZone;
+        _zone = TimeZoneInfo.FindSystemTimeZoneById(ZoneName);
     }
 
     // The zone as configured ("Europe/Moscow"), for column headings and captions.
