@@ -28,6 +28,14 @@
 #                                  throwaway scripts' globals (for their EXIT trap)
 #   pg_psql PORT PASSWORD ARGS...  psql as postgres over TCP, ON_ERROR_STOP, no psqlrc
 #   pg_socket_dir_ok DIR           true if a socket path in DIR fits the Unix 107-byte limit
+#   pg_make_standby PRIMARY_PORT PASSWORD DIR
+#                                  a base backup of the server on PRIMARY_PORT in DIR, set up as
+#                                  its streaming standby (pg_basebackup -R); start it with pg_start
+#   pg_make_synchronous PORT PASSWORD
+#                                  the server on PORT waits for a standby to apply each commit
+#                                  before acknowledging it (synchronous_commit = remote_apply)
+#   pg_kill DIR                    kill -9 the postmaster on DIR: a server that dies, not one that stops
+#   pg_promote DIR                 promote the standby on DIR to a primary; waits until it is one
 
 PG_VERSION_WANTED="${PG_VERSION_WANTED:-15}"
 PG_SERVER_USER="${PG_SERVER_USER:-postgres}"
@@ -255,4 +263,41 @@ pg_psql() {
     shift 2
     PGPASSWORD="$password" PGCONNECT_TIMEOUT=10 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
         -h 127.0.0.1 -p "$port" -U postgres "$@"
+}
+
+# The backup copies the primary's configuration, so the standby starts with the same
+# settings; its port and socket come from pg_start. The password lands in the standby's
+# primary_conninfo (postgresql.auto.conf, readable by the server user only).
+pg_make_standby() {
+    local primary_port="$1" password="$2" dir="$3"
+    pg_prepare_dir "$dir" || return 1
+    if ! pg_as_owner env PGPASSWORD="$password" "$PG_BIN/pg_basebackup" -D "$dir" -R -X stream -c fast \
+            -h 127.0.0.1 -p "$primary_port" -U postgres >"$dir.basebackup.log" 2>&1; then
+        pg_log "ERROR: pg_basebackup from port $primary_port failed:"
+        cat "$dir.basebackup.log" >&2
+        rm -f "$dir.basebackup.log"
+        return 1
+    fi
+    rm -f "$dir.basebackup.log"
+}
+
+# Set with ALTER SYSTEM after the standby's backup was taken, so the standby does not inherit
+# it: a promoted standby waiting for a standby of its own would hang every commit.
+pg_make_synchronous() {
+    local port="$1" password="$2"
+    pg_psql "$port" "$password" -d postgres \
+        -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+        -c "ALTER SYSTEM SET synchronous_commit = 'remote_apply'" \
+        -c "SELECT pg_reload_conf()" >/dev/null
+}
+
+pg_kill() {
+    local dir="$1" postmaster
+    postmaster="$(head -n 1 "$dir/postmaster.pid" 2>/dev/null)" || return 1
+    [ -n "$postmaster" ] || return 1
+    kill -9 "$postmaster"
+}
+
+pg_promote() {
+    pg_as_owner "$PG_BIN/pg_ctl" promote -D "$1" -w -t 60 -s
 }

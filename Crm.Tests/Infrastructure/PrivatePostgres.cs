@@ -80,6 +80,40 @@ public sealed class PrivatePostgres : IAsyncDisposable
         kill -{{signal}} "$postmaster" $(ps -o pid= --ppid "$postmaster")
         """);
 
+    // A streaming standby of this server (pg_basebackup -R), started on a free port of its own.
+    // Asynchronous until MakeSynchronousAsync: the primary does not wait for it.
+    public async Task<PrivatePostgres> StartStandbyAsync()
+    {
+        var standby = new PrivatePostgres(Path.Combine("/tmp", $"crm-pg-{Guid.NewGuid():N}"[..18]));
+        try
+        {
+            await standby.RunAsync($$"""
+                pg_prepare_dir "$CRM_PG_WORK" &&
+                pg_make_standby {{Port}} "$CRM_PG_PASSWORD" "$CRM_PG_DIR" || exit 1
+                for attempt in 1 2 3; do
+                    port="$(pg_free_port)" || exit 1
+                    if pg_start "$CRM_PG_DIR" "$port" ""; then echo "PORT=$port"; exit 0; fi
+                done
+                exit 1
+                """, output => standby.Port = int.Parse(output.Split('\n').Single(l => l.StartsWith("PORT=", StringComparison.Ordinal))[5..]));
+        }
+        catch
+        {
+            await standby.DisposeAsync();
+            throw;
+        }
+        return standby;
+    }
+
+    // From now on a commit here is acknowledged only once a standby has applied it.
+    public Task MakeSynchronousAsync() => RunAsync("""pg_make_synchronous "$CRM_PG_PORT" "$CRM_PG_PASSWORD" """);
+
+    // kill -9 of the postmaster: the server dies mid-work, as a machine that fails.
+    public Task KillAsync() => RunAsync("""pg_kill "$CRM_PG_DIR" """);
+
+    // A standby becomes a primary (pg_ctl promote); returns once it accepts writes.
+    public Task PromoteAsync() => RunAsync("""pg_promote "$CRM_PG_DIR" """);
+
     // A database with the app's schema (EF Core migrations and Hangfire's tables).
     public async Task<string> CreateMigratedDatabaseAsync()
     {
