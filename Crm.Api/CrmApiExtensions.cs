@@ -7,6 +7,7 @@ using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
 using Crm.Api.Privacy;
+using Crm.Api.Reads;
 using Crm.Api.Segments;
 using Crm.Api.Shop;
 using Crm.Api.Sync;
@@ -45,6 +46,7 @@ public static class CrmApiExtensions
         services.AddScoped<JobQueries>();
         services.AddScoped<ShopQueries>();
         services.AddScoped<WebhookQueries>();
+        AddReads(services, builder.Configuration, serving && CrmJobsExtensions.Role(builder.Configuration) != AppRole.Worker);
         services.AddCrmOpenApi();
         services.AddCrmLimits(builder.Configuration);
         AddAuth(builder, serving);
@@ -64,6 +66,26 @@ public static class CrmApiExtensions
         services.AddSingleton<DashboardTime>();
         builder.AddCrmTelemetry();
         return builder;
+    }
+
+    // The reads that may be a little stale go to Crm:Database:ReadConnectionString's server
+    // while it keeps up (ReadReplica); handlers ask for them by ReadSource.Key.
+    private static void AddReads(IServiceCollection services, IConfiguration configuration, bool serving)
+    {
+        services.AddHttpContextAccessor();
+        services.AddSingleton<ReadReplica>();
+        services.AddScoped<ReadSource>();
+        services.AddKeyedScoped(ReadSource.Key, (sp, _) => sp.GetRequiredService<ReadSource>().CreateContext());
+        services.AddKeyedScoped(ReadSource.Key, (sp, _) =>
+            ActivatorUtilities.CreateInstance<CustomerQueries>(sp, sp.GetRequiredKeyedService<CrmDbContext>(ReadSource.Key)));
+        services.AddKeyedScoped(ReadSource.Key, (sp, _) =>
+            ActivatorUtilities.CreateInstance<OrderQueries>(sp, sp.GetRequiredKeyedService<CrmDbContext>(ReadSource.Key)));
+        var standby = configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>()?.ReadConnectionString;
+        if (!serving || string.IsNullOrWhiteSpace(standby))
+            return;
+        services.AddHostedService<ReplicaWatch>();
+        services.AddSingleton<IHostedService>(sp => new PoolWatch(CrmDataSources.ReadsPool,
+            sp.GetRequiredService<ReadReplica>().Standby!, sp.GetRequiredService<ILogger<PoolWatch>>()));
     }
 
     // API keys with roles; outside Development the API refuses to start without them.
@@ -120,6 +142,9 @@ public static class CrmApiExtensions
 
         if (worker)
             return app;
+
+        // Before the dashboard and the endpoints: both read after writes.
+        app.UseReadYourWrites();
 
         app.MapOpenApi();
         app.MapCrmApiReference();

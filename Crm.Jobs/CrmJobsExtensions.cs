@@ -34,6 +34,8 @@ public static class CrmJobsExtensions
         var database = builder.Configuration.GetSection(DatabaseOptions.Section).Get<DatabaseOptions>() ?? new DatabaseOptions();
         if (database.CommandTimeout < TimeSpan.FromSeconds(1) || database.WriteCommandTimeout < TimeSpan.FromSeconds(1))
             throw new InvalidOperationException("Crm:Database:CommandTimeout and WriteCommandTimeout must be at least one second.");
+        if (database.MaxReadLag <= TimeSpan.Zero)
+            throw new InvalidOperationException("Crm:Database:MaxReadLag must be positive.");
         services.AddSingleton(database);
         // Two pools. The default one serves requests, EF Core and Hangfire's storage: short
         // statements, so a hung database costs a request seconds (503), not minutes. The

@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;
@@ -23,7 +24,7 @@ public static class CategoriesEndpoints
         return group;
     }
 
-    private static async Task<Ok<List<CategoryCount>>> CountCustomers(CrmDbContext db, CancellationToken ct)
+    private static async Task<Ok<List<CategoryCount>>> CountCustomers([FromKeyedServices(ReadSource.Key)] CrmDbContext db, CancellationToken ct)
     {
         var counts = await db.Customers.GroupBy(c => c.Category)
             .Select(g => new { Category = g.Key, Count = g.Count() })

@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
@@ -34,7 +35,7 @@ public static class CustomerPhonesEndpoints
     }
 
     private static async Task<Results<Ok<CustomerPhonesResponse>, NotFound>> ListPhones(
-        long id, CustomerQueries customers, CancellationToken ct)
+        long id, [FromKeyedServices(ReadSource.Key)] CustomerQueries customers, CancellationToken ct)
     {
         var phones = await customers.PhonesOfAsync(id, ct);
         return phones is null ? TypedResults.NotFound() : TypedResults.Ok(new CustomerPhonesResponse(id, phones, null));

@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using System.Globalization;
 using System.Text.Json;
 using Crm.Api.Infrastructure;
@@ -68,9 +69,9 @@ public static class CustomerTimeline
         """;
 
     public static async Task<Results<Ok<PagedResponse<TimelineItem>>, NotFound>> GetTimeline(
-        long id, [AsParameters] PageQuery query, NpgsqlDataSource dataSource, CancellationToken ct)
+        long id, [AsParameters] PageQuery query, ReadSource reads, CancellationToken ct)
     {
-        return await PageAsync(id, query, dataSource, ct) is { } page ? TypedResults.Ok(page) : TypedResults.NotFound();
+        return await PageAsync(id, query, reads.DataSource, ct) is { } page ? TypedResults.Ok(page) : TypedResults.NotFound();
     }
 
     // One page of the timeline (the API's and the dashboard card's); null for an unknown customer.

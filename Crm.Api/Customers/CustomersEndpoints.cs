@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
@@ -47,7 +48,7 @@ public static class CustomersEndpoints
 
     // With Accept: text/csv the whole segment (every page) in the list's order, as a file.
     private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, CustomerCsvResult>> ListCustomers(
-        [AsParameters] CustomerListQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
+        [AsParameters] CustomerListQuery query, HttpContext http, [FromKeyedServices(ReadSource.Key)] CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
         CancellationToken ct)
     {
         var customers = CustomerFilters.Segment(db, query, phones, clock.GetUtcNow().UtcDateTime);
@@ -57,7 +58,7 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<CustomerResponse>, NotFound>> GetCustomer(
-        long id, HttpContext http, CustomerQueries customers, CancellationToken ct)
+        long id, HttpContext http, [FromKeyedServices(ReadSource.Key)] CustomerQueries customers, CancellationToken ct)
     {
         if (await customers.DetailsAsync(id, ct) is not { } found)
             return TypedResults.NotFound();
@@ -118,7 +119,8 @@ public static class CustomersEndpoints
     private static string ChangeSource(HttpContext http) => Caller.ChangeSourceOf(http.User);
 
     private static async Task<Results<Ok<PagedResponse<OrderResponse>>, NotFound>> ListOrders(
-        long id, [AsParameters] PageQuery query, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
+        long id, [AsParameters] PageQuery query, [FromKeyedServices(ReadSource.Key)] CustomerQueries customers, [FromKeyedServices(ReadSource.Key)] OrderQueries orders,
+        CancellationToken ct)
     {
         var phones = await customers.PhonesOfAsync(id, ct);
         if (phones is null)
@@ -133,7 +135,7 @@ public static class CustomersEndpoints
     }
 
     private static async Task<Results<Ok<List<NoteResponse>>, NotFound>> ListNotes(
-        long id, CustomerQueries customers, CancellationToken ct)
+        long id, [FromKeyedServices(ReadSource.Key)] CustomerQueries customers, CancellationToken ct)
     {
         return await customers.NotesOfAsync(id, ct) is { } notes ? TypedResults.Ok(notes) : TypedResults.NotFound();
     }

@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using System.Diagnostics;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
@@ -80,7 +81,8 @@ public static class OriginalRoutesEndpoints
     }
 
     private static async Task<Results<Ok<List<OriginalOrder>>, NotFound>> OrdersHistory(
-        long id, CustomerQueries customers, OrderQueries orders, CancellationToken ct)
+        long id, [FromKeyedServices(ReadSource.Key)] CustomerQueries customers, [FromKeyedServices(ReadSource.Key)] OrderQueries orders,
+        CancellationToken ct)
     {
         var phones = await customers.PhonesOfAsync(id, ct);
         if (phones is null)

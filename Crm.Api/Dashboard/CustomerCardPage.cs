@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using System.Globalization;
 using System.Text;
 using Crm.Api.Auth;
@@ -41,7 +42,7 @@ public sealed class CustomerCardPage(long id, bool posting) : DeskPage
             (typed, errors) = refused;
         }
 
-        var customers = Service<CustomerQueries>();
+        var customers = ReadService<CustomerQueries>();
         if (customers.DetailsAsync(id, Http.RequestAborted).GetAwaiter().GetResult() is not { } found)
         {
             Http.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -134,7 +135,7 @@ public sealed class CustomerCardPage(long id, bool posting) : DeskPage
     // The newest orders by every phone of the customer: GET /api/customers/{id}/orders' query.
     private void WriteOrders(IReadOnlyList<string> phones)
     {
-        var orders = Service<OrderQueries>();
+        var orders = ReadService<OrderQueries>();
         var page = orders.NewestFirstAsync(orders.OfCustomer(phones), new PageQuery(1, NewestOrders), Http.RequestAborted)
             .GetAwaiter().GetResult();
         WriteLiteral($"<h3>Orders</h3><p id=\"customer-orders-count\">{Shown(page, "order")}</p>");
@@ -158,7 +159,7 @@ public sealed class CustomerCardPage(long id, bool posting) : DeskPage
     // The newest of GET /api/customers/{id}/timeline: orders, notes and changes in one list.
     private void WriteTimeline()
     {
-        var page = CustomerTimeline.PageAsync(id, new PageQuery(1, NewestTimeline), Service<NpgsqlDataSource>(), Http.RequestAborted)
+        var page = CustomerTimeline.PageAsync(id, new PageQuery(1, NewestTimeline), Service<ReadSource>().DataSource, Http.RequestAborted)
             .GetAwaiter().GetResult();
         if (page is null)
             return;

@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Customers;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
@@ -25,7 +26,7 @@ public sealed class CustomersCsvDispatcher : IDashboardDispatcher
             await TypedResults.ValidationProblem(errors).ExecuteAsync(http);
             return;
         }
-        var db = services.GetRequiredService<CrmDbContext>();
+        var db = services.GetRequiredKeyedService<CrmDbContext>(ReadSource.Key);
         var customers = CustomerFilters.Segment(db, form.Query, services.GetRequiredService<PhoneNormalizer>(),
             services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime);
         await CustomerCsv.WriteAsync(http.Response, CustomerOrdering.Apply(customers, form.Query.Ordering), "customers.csv", http.RequestAborted);

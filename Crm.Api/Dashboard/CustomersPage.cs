@@ -97,7 +97,7 @@ public sealed class CustomersPage : DeskPage
     private void WriteCustomers(CustomerListForm form)
     {
         var query = form.Query;
-        var db = Service<CrmDbContext>();
+        var db = ReadService<CrmDbContext>();
         // Exactly what GET /api/customers reads: the same segment, order, page and count (up to
         // PagingRules.MaxCount unless count=exact), so the page and the API agree.
         var customers = CustomerFilters.Segment(db, query, Service<PhoneNormalizer>(), Service<TimeProvider>().GetUtcNow().UtcDateTime);

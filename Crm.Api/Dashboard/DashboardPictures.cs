@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using System.Globalization;
 using Crm.Api.Sync;
 using Crm.Jobs.Data;
@@ -23,7 +24,7 @@ public static class DashboardPictures
     {
         var time = services.GetRequiredService<DashboardTime>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
-        var days = CategoryHistory.ReadAsync(services.GetRequiredService<NpgsqlDataSource>(), time, now, CategoryDays, CancellationToken.None)
+        var days = CategoryHistory.ReadAsync(services.GetRequiredService<ReadSource>().DataSource, time, now, CategoryDays, CancellationToken.None)
             .GetAwaiter().GetResult();
         var labels = days.Select(d => d.Day.ToString("MM-dd", CultureInfo.InvariantCulture)).ToList();
         var series = days[0].Customers.Keys
@@ -54,7 +55,7 @@ public static class DashboardPictures
     {
         var time = services.GetRequiredService<DashboardTime>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
-        var freshness = FreshnessHistory.ReadAsync(services.GetRequiredService<NpgsqlDataSource>(), now - FreshnessWindow,
+        var freshness = FreshnessHistory.ReadAsync(services.GetRequiredService<ReadSource>().DataSource, now - FreshnessWindow,
             FreshnessWrites, CancellationToken.None).GetAwaiter().GetResult();
         var points = freshness.Exact.Select(e => new ChartPoint(e.WrittenAt, Math.Max(1, e.ToExact.TotalMilliseconds), "write → exact")).ToList();
         var waiting = freshness.Pending == 0
@@ -75,7 +76,7 @@ public static class DashboardPictures
         var time = services.GetRequiredService<DashboardTime>();
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime;
         var points = Enumerable.Range(0, BacklogHours + 1).Select(h => now.AddHours(h - BacklogHours)).ToArray();
-        var pending = WebhookBacklogHistory.ReadAsync(services.GetRequiredService<NpgsqlDataSource>(), points, CancellationToken.None)
+        var pending = WebhookBacklogHistory.ReadAsync(services.GetRequiredService<ReadSource>().DataSource, points, CancellationToken.None)
             .GetAwaiter().GetResult();
         var labels = points.Select(p => time.Format(p)[11..16]).ToList();
         return SvgChart.Lines("picture-webhook-backlog",

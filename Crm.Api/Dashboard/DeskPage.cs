@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using System.Net;
 using System.Security.Claims;
 using Hangfire.Dashboard;
@@ -16,6 +17,9 @@ public abstract class DeskPage : RazorPage
 
     // Hangfire renders its pages synchronously: the shared asynchronous reads are waited for.
     protected T Service<T>() where T : notnull => Http.RequestServices.GetRequiredService<T>();
+
+    // The page's reads, on the standby while it keeps up (ReadSource).
+    protected T ReadService<T>() where T : notnull => Http.RequestServices.GetRequiredKeyedService<T>(ReadSource.Key);
 
     protected static string H(string? text) => WebUtility.HtmlEncode(text ?? "");
 

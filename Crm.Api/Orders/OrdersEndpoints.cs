@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Infrastructure;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
@@ -104,7 +105,8 @@ public static class OrdersEndpoints
     }
 
     private static async Task<Ok<PagedResponse<OrderResponse>>> ListOrders(
-        [AsParameters] OrderListQuery query, CrmDbContext db, OrderQueries queries, PhoneNormalizer phones, CancellationToken ct)
+        [AsParameters] OrderListQuery query, [FromKeyedServices(ReadSource.Key)] CrmDbContext db, [FromKeyedServices(ReadSource.Key)] OrderQueries queries,
+        PhoneNormalizer phones, CancellationToken ct)
     {
         var orders = db.Orders.AsNoTracking();
         if (query.Phone is not null)
@@ -117,7 +119,7 @@ public static class OrdersEndpoints
         return TypedResults.Ok(await queries.NewestFirstAsync(orders, query, ct));
     }
 
-    private static async Task<Results<Ok<OrderResponse>, NotFound>> GetOrder(long id, CrmDbContext db, CancellationToken ct)
+    private static async Task<Results<Ok<OrderResponse>, NotFound>> GetOrder(long id, [FromKeyedServices(ReadSource.Key)] CrmDbContext db, CancellationToken ct)
     {
         var order = await db.Orders.AsNoTracking().Where(o => o.Id == id).Select(OrderResponse.Projection).FirstOrDefaultAsync(ct);
         return order is null ? TypedResults.NotFound() : TypedResults.Ok(order);

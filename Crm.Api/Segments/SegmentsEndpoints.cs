@@ -1,3 +1,4 @@
+using Crm.Api.Reads;
 using Crm.Api.Auth;
 using Crm.Api.Customers;
 using Crm.Api.Infrastructure;
@@ -62,7 +63,8 @@ public static class SegmentsEndpoints
     }
 
     private static async Task<Ok<PagedResponse<SegmentResponse>>> ListSegments(
-        [AsParameters] PageQuery query, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+        [AsParameters] PageQuery query, [FromKeyedServices(ReadSource.Key)] CrmDbContext db, PhoneNormalizer phones, TimeProvider clock,
+        CancellationToken ct)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var page = await db.Segments.AsNoTracking().ToPageAsync(db, query, s => s.OrderBy(x => x.Name).ThenBy(x => x.Id), s => s, ct);
@@ -74,7 +76,7 @@ public static class SegmentsEndpoints
     }
 
     private static async Task<Results<Ok<SegmentResponse>, NotFound>> GetSegment(
-        long id, CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
+        long id, [FromKeyedServices(ReadSource.Key)] CrmDbContext db, PhoneNormalizer phones, TimeProvider clock, CancellationToken ct)
     {
         var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
         return segment is null
@@ -85,7 +87,8 @@ public static class SegmentsEndpoints
     // Exactly what GET /api/customers answers for the segment's filters (CustomerFilters.Segment),
     // with Accept: text/csv the whole segment as a file, as the list writes it.
     private static async Task<Results<Ok<PagedResponse<CustomerResponse>>, CustomerCsvResult, NotFound>> ListSegmentCustomers(
-        long id, [AsParameters] SegmentCustomersQuery query, HttpContext http, CrmDbContext db, PhoneNormalizer phones,
+        long id, [AsParameters] SegmentCustomersQuery query, HttpContext http, [FromKeyedServices(ReadSource.Key)] CrmDbContext db,
+        PhoneNormalizer phones,
         TimeProvider clock, CancellationToken ct)
     {
         var filter = await FilterOfAsync(db, id, ct);

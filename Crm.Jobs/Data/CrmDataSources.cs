@@ -15,9 +15,10 @@ public static class CrmDataSources
     public const string RequestsPool = "crm-requests";
     public const string JobsPool = "crm-jobs";
     public const string LocksPool = "crm-locks";
+    public const string ReadsPool = "crm-reads";
     public const string ShopPool = "shop";
 
-    public static readonly IReadOnlySet<string> Names = new HashSet<string> { RequestsPool, JobsPool, LocksPool, ShopPool };
+    public static readonly IReadOnlySet<string> Names = new HashSet<string> { RequestsPool, JobsPool, LocksPool, ReadsPool, ShopPool };
 
     public static NpgsqlDataSource Create(string connectionString, string name) =>
         new NpgsqlDataSourceBuilder(connectionString) { Name = name }.Build();

@@ -12,6 +12,16 @@ public sealed class DatabaseOptions
     // (fifty at once take seconds on two cores), or behind a sync chunk holding its row.
     public TimeSpan WriteCommandTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    // A second data source for the reads that may be a little stale (lists, search, segments,
+    // a customer, its orders and timeline, exports, the dashboard's pages): typically the same
+    // hosts as ConnectionStrings:Crm with Target Session Attributes=prefer-standby. Empty:
+    // every read goes to the primary (docs/SCALING.md#step-4-read-replicas-for-lists-and-reads).
+    public string ReadConnectionString { get; set; } = "";
+
+    // How far behind the primary that server may be and still serve reads; further behind
+    // (or not answering), reads go to the primary.
+    public TimeSpan MaxReadLag { get; set; } = TimeSpan.FromSeconds(5);
+
     // The role the `migrate` command grants the rows of every table to (DML only; the ledger
     // read and appended to), as deploy/postgres/initdb/01-roles.sh's crm_app. Empty: no grants
     // (the app connects as the owner or a superuser, as in Development and the tests).

@@ -22,6 +22,10 @@ public sealed class CrmMetrics
     private readonly Counter<long> _shopApplied;
     private readonly Counter<long> _shopRejected;
     private readonly Counter<long> _webhookDeliveries;
+    private readonly Counter<long> _reads;
+
+    // Set by ReplicaWatch where Crm:Database:ReadConnectionString names a standby; null elsewhere.
+    private volatile StrongBox<double>? _readLag;
 
     // Set by the process that follows the shop (ShopFollower); null elsewhere.
     private volatile StrongBox<long>? _shopLag;
@@ -55,6 +59,11 @@ public sealed class CrmMetrics
         _shopRejected = meter.CreateCounter<long>("crm_shop_rejected", description: "Shop rows skipped as invalid (GET /api/shop/rejections)");
         _webhookDeliveries = meter.CreateCounter<long>("crm_webhook_deliveries",
             description: "Webhook messages sent (HTTP requests) by outcome: delivered (2xx) or failed");
+        _reads = meter.CreateCounter<long>("crm_reads",
+            description: "Requests whose reads went to the standby (Crm:Database:ReadConnectionString) or to the primary");
+        meter.CreateObservableGauge("crm_read_lag",
+            () => _readLag is { } lag ? [new Measurement<double>(lag.Value)] : Array.Empty<Measurement<double>>(), "s",
+            "How far the reads' standby was behind the primary at its last check (absent when it did not answer)");
         meter.CreateObservableGauge("crm_webhook_pending_events",
             () => _webhookPending is { } p ? [new Measurement<long>(p.Events)] : Array.Empty<Measurement<long>>(),
             description: "Webhook events not yet delivered, published by one process of the cluster");
@@ -115,6 +124,10 @@ public sealed class CrmMetrics
         _webhookDeliveries.Add(1, new TagList { { "outcome", delivered ? "delivered" : "failed" } });
 
     public void WebhookBacklogCounted(WebhookBacklog? backlog) => _webhookPending = backlog;
+
+    public void ReadServed(bool byStandby) => _reads.Add(1, new TagList { { "server", byStandby ? "standby" : "primary" } });
+
+    public void ReadLag(TimeSpan? lag) => _readLag = lag is { } l ? new StrongBox<double>(l.TotalSeconds) : null;
 
     public void ShopLag(long? bytes) => _shopLag = bytes is { } b ? new StrongBox<long>(b) : null;
 
