@@ -1,7 +1,7 @@
-using Crm.Api.Reads;
 using System.Globalization;
 using System.Text.Json;
 using Crm.Api.Infrastructure;
+using Crm.Api.Reads;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Data;
 using Crm.Jobs.Ledger;

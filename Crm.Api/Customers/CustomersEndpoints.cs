@@ -1,7 +1,7 @@
-using Crm.Api.Reads;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
+using Crm.Api.Reads;
 using Crm.Jobs.Categories;
 using Crm.Jobs.Customers;
 using Crm.Jobs.Data;

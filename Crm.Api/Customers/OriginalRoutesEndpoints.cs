@@ -1,9 +1,9 @@
-using Crm.Api.Reads;
 using System.Diagnostics;
 using Crm.Api.Auth;
 using Crm.Api.Infrastructure;
 using Crm.Api.JobStatus;
 using Crm.Api.Orders;
+using Crm.Api.Reads;
 using Crm.Jobs.Data;
 using Crm.Jobs.Sync;
 using Hangfire.States;

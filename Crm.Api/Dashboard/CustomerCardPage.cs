@@ -1,10 +1,10 @@
-using Crm.Api.Reads;
 using System.Globalization;
 using System.Text;
 using Crm.Api.Auth;
 using Crm.Api.Customers;
 using Crm.Api.Infrastructure;
 using Crm.Api.Orders;
+using Crm.Api.Reads;
 using Crm.Jobs.Data;
 using FluentValidation;
 using Hangfire.Dashboard.Pages;

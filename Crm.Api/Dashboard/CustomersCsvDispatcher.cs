@@ -1,5 +1,5 @@
-using Crm.Api.Reads;
 using Crm.Api.Customers;
+using Crm.Api.Reads;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
 using FluentValidation;

@@ -1,5 +1,5 @@
-using Crm.Api.Reads;
 using System.Globalization;
+using Crm.Api.Reads;
 using Crm.Api.Sync;
 using Crm.Jobs.Data;
 using Crm.Jobs.Sync;

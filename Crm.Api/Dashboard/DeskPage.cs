@@ -1,6 +1,6 @@
-using Crm.Api.Reads;
 using System.Net;
 using System.Security.Claims;
+using Crm.Api.Reads;
 using Hangfire.Dashboard;
 
 namespace Crm.Api.Dashboard;

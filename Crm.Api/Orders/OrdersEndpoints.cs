@@ -1,5 +1,5 @@
-using Crm.Api.Reads;
 using Crm.Api.Infrastructure;
+using Crm.Api.Reads;
 using Crm.Jobs.Data;
 using Crm.Jobs.Hosting;
 using Crm.Jobs.Orders;

@@ -1,7 +1,7 @@
-using Crm.Api.Reads;
 using Crm.Api.Auth;
 using Crm.Api.Customers;
 using Crm.Api.Infrastructure;
+using Crm.Api.Reads;
 using Crm.Jobs.Data;
 using Crm.Jobs.Phones;
 using Crm.Jobs.Segments;
