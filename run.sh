@@ -316,12 +316,17 @@ ensure_logical() {
         say "PostgreSQL already runs with wal_level = logical ($slots replication slots, $senders WAL senders)"
         return 0
     fi
-    say "Restarting PostgreSQL on 127.0.0.1:$PORT for logical replication: $changed"
+    restart_for "logical replication: $changed"
+    wal="$(pg_psql "$PORT" "$PG_PASSWORD" -d postgres -tA -c "SHOW wal_level")"
+    [ "$wal" = logical ] || die "PostgreSQL restarted with wal_level = $wal (see $SHOWN/server.log)."
+}
+
+# A restart for settings ALTER SYSTEM has just set (they take effect only at a start).
+restart_for() {
+    say "Restarting PostgreSQL on 127.0.0.1:$PORT for $1"
     say "(kept in $SHOWN/postgresql.auto.conf; connections of other programs to this server are cut)"
     pg_stop "$PGDATA_DIR" || die "could not stop PostgreSQL (see $SHOWN/server.log)."
     pg_start "$PGDATA_DIR" "$PORT" "$(socket_dir_arg)" || die "PostgreSQL did not start again (see $SHOWN/server.log)."
-    wal="$(pg_psql "$PORT" "$PG_PASSWORD" -d postgres -tA -c "SHOW wal_level")"
-    [ "$wal" = logical ] || die "PostgreSQL restarted with wal_level = $wal (see $SHOWN/server.log)."
 }
 
 # The shop's database as Django's migration for its Order model creates it
@@ -468,10 +473,7 @@ ensure_rewindable() {
         return 0
     fi
     pg_psql "$PORT" "$PG_PASSWORD" -d postgres -c "ALTER SYSTEM SET wal_log_hints = on" || die "could not set wal_log_hints."
-    say "Restarting PostgreSQL on 127.0.0.1:$PORT for wal_log_hints = on (pg_rewind needs it)"
-    say "(kept in $SHOWN/postgresql.auto.conf; connections of other programs to this server are cut)"
-    pg_stop "$PGDATA_DIR" || die "could not stop PostgreSQL (see $SHOWN/server.log)."
-    pg_start "$PGDATA_DIR" "$PORT" "$(socket_dir_arg)" || die "PostgreSQL did not start again (see $SHOWN/server.log)."
+    restart_for "wal_log_hints = on (pg_rewind needs it)"
     hints="$(pg_psql "$PORT" "$PG_PASSWORD" -d postgres -tA -c "SHOW wal_log_hints")"
     [ "$hints" = on ] || die "PostgreSQL restarted with wal_log_hints = $hints (see $SHOWN/server.log)."
 }

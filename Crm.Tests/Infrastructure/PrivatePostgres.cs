@@ -42,16 +42,10 @@ public sealed class PrivatePostgres : IAsyncDisposable
         var server = new PrivatePostgres(Path.Combine("/tmp", $"crm-pg-{Guid.NewGuid():N}"[..18]));
         try
         {
-            await server.RunAsync($$"""
-                pg_prepare_dir "$CRM_PG_WORK" &&
+            await server.StartOnFreePortAsync($$"""
                 pg_init_cluster "$CRM_PG_DIR" "$CRM_PG_PASSWORD" "max_connections = 100" "fsync = off" \
-                    "synchronous_commit = off" "full_page_writes = off" {{extra}} || exit 1
-                for attempt in 1 2 3; do
-                    port="$(pg_free_port)" || exit 1
-                    if pg_start "$CRM_PG_DIR" "$port" ""; then echo "PORT=$port"; exit 0; fi
-                done
-                exit 1
-                """, output => server.Port = int.Parse(output.Split('\n').Single(l => l.StartsWith("PORT=", StringComparison.Ordinal))[5..]));
+                    "synchronous_commit = off" "full_page_writes = off" {{extra}}
+                """);
         }
         catch
         {
@@ -60,6 +54,18 @@ public sealed class PrivatePostgres : IAsyncDisposable
         }
         return server;
     }
+
+    // Makes the data directory (the given script), then starts it on a free port (another port
+    // if that one is taken meanwhile).
+    private Task StartOnFreePortAsync(string makeDataDirectory) => RunAsync($$"""
+        pg_prepare_dir "$CRM_PG_WORK" || exit 1
+        {{makeDataDirectory}} || exit 1
+        for attempt in 1 2 3; do
+            port="$(pg_free_port)" || exit 1
+            if pg_start "$CRM_PG_DIR" "$port" ""; then echo "PORT=$port"; exit 0; fi
+        done
+        exit 1
+        """, output => Port = int.Parse(output.Split('\n').Single(l => l.StartsWith("PORT=", StringComparison.Ordinal))[5..]));
 
     // pg_ctl stop -m fast: sessions are terminated, the port closes.
     public Task StopAsync() => RunAsync("""
@@ -87,15 +93,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
         var standby = new PrivatePostgres(Path.Combine("/tmp", $"crm-pg-{Guid.NewGuid():N}"[..18]));
         try
         {
-            await standby.RunAsync($$"""
-                pg_prepare_dir "$CRM_PG_WORK" &&
-                pg_make_standby {{Port}} "$CRM_PG_PASSWORD" "$CRM_PG_DIR" || exit 1
-                for attempt in 1 2 3; do
-                    port="$(pg_free_port)" || exit 1
-                    if pg_start "$CRM_PG_DIR" "$port" ""; then echo "PORT=$port"; exit 0; fi
-                done
-                exit 1
-                """, output => standby.Port = int.Parse(output.Split('\n').Single(l => l.StartsWith("PORT=", StringComparison.Ordinal))[5..]));
+            await standby.StartOnFreePortAsync($"""pg_make_standby {Port} "$CRM_PG_PASSWORD" "$CRM_PG_DIR" """);
         }
         catch
         {
