@@ -260,6 +260,7 @@ cluster_cpu_ms() {
         sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" -v pm="$pm" '
             NR == 1 { t += $12 + $13 + $14 + $15; next } { t += $12 + $13 } END { printf "%.0f", t * 1000 / hz }'
 }
+app_cpu_ms() { sed 's/^.*) //' "/proc/$APP_PID/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($12 + $13) * 1000 / hz }'; }
 reads_metric() { # SERVER: crm_reads_total{server=…} on the app's /metrics (0 when absent)
     curl -s "$APP_URL/metrics" | grep '^crm_reads_total{' | grep "server=\"$1\"" | awk '{ s += $NF } END { printf "%.0f", s }'
 }
@@ -295,12 +296,12 @@ LUA
 # One wrk run: prints a JSON object of its figures.
 wrk_run() { # NAME SCRIPT SECONDS
     local name="$1" script="$2" seconds="$3"
-    local std0 pri0 pcpu0 scpu0 out std1 pri1 pcpu1 scpu1
+    local std0 pri0 pcpu0 scpu0 acpu0 out std1 pri1 pcpu1 scpu1 acpu1
     std0="$(reads_metric standby)"; pri0="$(reads_metric primary)"
-    pcpu0="$(cluster_cpu_ms "$PGDATA_DIR")"; scpu0="$(cluster_cpu_ms "$STANDBY_DIR")"
+    pcpu0="$(cluster_cpu_ms "$PGDATA_DIR")"; scpu0="$(cluster_cpu_ms "$STANDBY_DIR")"; acpu0="$(app_cpu_ms)"
     out="$(wrk -t2 -c16 -d"${seconds}s" --timeout 30s --latency -H "X-Api-Key: $API_KEY" -s "$script" "$APP_URL")" ||
         { warn "wrk failed: $out"; return 1; }
-    pcpu1="$(cluster_cpu_ms "$PGDATA_DIR")"; scpu1="$(cluster_cpu_ms "$STANDBY_DIR")"
+    pcpu1="$(cluster_cpu_ms "$PGDATA_DIR")"; scpu1="$(cluster_cpu_ms "$STANDBY_DIR")"; acpu1="$(app_cpu_ms)"
     std1="$(reads_metric standby)"; pri1="$(reads_metric primary)"
     local rps p50 p99 requests non2xx
     rps="$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")"
@@ -308,9 +309,9 @@ wrk_run() { # NAME SCRIPT SECONDS
     p99="$(wrk_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
     requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
     non2xx="$(awk '/Non-2xx/ { print $NF }' <<<"$out")"
-    printf '{"name": "%s", "rps": %s, "p50Ms": %s, "p99Ms": %s, "requests": %s, "non2xx": %s, "readsStandby": %s, "readsPrimary": %s, "primaryCpuMs": %s, "standbyCpuMs": %s}' \
+    printf '{"name": "%s", "rps": %s, "p50Ms": %s, "p99Ms": %s, "requests": %s, "non2xx": %s, "readsStandby": %s, "readsPrimary": %s, "primaryCpuMs": %s, "standbyCpuMs": %s, "appCpuMs": %s}' \
         "$name" "$rps" "$p50" "$p99" "$requests" "${non2xx:-0}" "$((std1 - std0))" "$((pri1 - pri0))" \
-        "$((pcpu1 - pcpu0))" "$((scpu1 - scpu0))"
+        "$((pcpu1 - pcpu0))" "$((scpu1 - scpu0))" "$((acpu1 - acpu0))"
 }
 
 READS=()
