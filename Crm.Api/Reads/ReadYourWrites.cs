@@ -22,6 +22,8 @@ public static class ReadYourWrites
 
     public static IApplicationBuilder UseReadYourWrites(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
+        // Here, before the dashboard's branch moves its path into PathBase.
+        var dashboard = http.Request.Path.StartsWithSegments(DashboardAccess.Path);
         var header = http.Request.Headers[ReadAfterHeader].ToString();
         if (header.Length > 0)
         {
@@ -35,8 +37,7 @@ public static class ReadYourWrites
             }
             http.Items[ReadAfterKey] = lsn;
         }
-        else if (http.Request.Path.StartsWithSegments(DashboardAccess.Path)
-                 && NpgsqlLogSequenceNumber.TryParse(http.Request.Cookies[DashboardCookie] ?? "", out var fromCookie))
+        else if (dashboard && NpgsqlLogSequenceNumber.TryParse(http.Request.Cookies[DashboardCookie] ?? "", out var fromCookie))
         {
             http.Items[ReadAfterKey] = fromCookie;
         }
@@ -44,7 +45,7 @@ public static class ReadYourWrites
         var replica = http.RequestServices.GetRequiredService<ReadReplica>();
         if (replica.Standby is not null && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
             && !HttpMethods.IsOptions(http.Request.Method))
-            http.Response.OnStarting(() => MarkWriteAsync(http, replica));
+            http.Response.OnStarting(() => MarkWriteAsync(http, replica, dashboard));
         await next(http);
     });
 
@@ -56,9 +57,10 @@ public static class ReadYourWrites
     // (it went away the moment after the commit) leaves the header off rather than turn an
     // acknowledged write into an error: the write stands, and a read without the header may be
     // up to MaxReadLag stale. Logged, as the client cannot know.
-    private static async Task MarkWriteAsync(HttpContext http, ReadReplica replica)
+    private static async Task MarkWriteAsync(HttpContext http, ReadReplica replica, bool dashboard)
     {
-        if (http.Response.StatusCode is < 200 or > 299)
+        // 3xx too: a dashboard form answers its POST with a redirect to the page it changed.
+        if (http.Response.StatusCode is < 200 or > 399)
             return;
         try
         {
@@ -66,7 +68,7 @@ public static class ReadYourWrites
             var lsn = (NpgsqlLogSequenceNumber)(await command.ExecuteScalarAsync(http.RequestAborted))!;
             var text = lsn.ToString();
             http.Response.Headers[LsnHeader] = text;
-            if (http.Request.Path.StartsWithSegments(DashboardAccess.Path))
+            if (dashboard)
                 http.Response.Cookies.Append(DashboardCookie, text, new CookieOptions
                 {
                     Path = DashboardAccess.Path, HttpOnly = true, SameSite = SameSiteMode.Strict,

@@ -4,6 +4,7 @@ using Crm.Jobs.Ledger;
 using Hangfire;
 using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -11,7 +12,8 @@ namespace Crm.Jobs.Sync;
 
 // Everything that asks for a sync goes through here: the API, the import and the CLI.
 public sealed class SyncScheduler(
-    NpgsqlDataSource dataSource, IBackgroundJobClient jobs, JobStorage storage, IOptions<SyncOptions> options)
+    NpgsqlDataSource dataSource, IBackgroundJobClient jobs, JobStorage storage, IOptions<SyncOptions> options,
+    ILogger<SyncScheduler> logger)
 {
     private static readonly string RecordSql = RecordSqlFor("SELECT unnest(@phones)");
 
@@ -53,7 +55,22 @@ public sealed class SyncScheduler(
                 await RecordAsync(db, phones, ct);
             await transaction.CommitAsync(ct);
         }
-        return phones.Count > 0 ? await DispatchAsync(ct) : null;
+        if (phones.Count == 0)
+            return null;
+        try
+        {
+            return await DispatchAsync(ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The write and its sync requests are committed: the sync-pending sweeper
+            // (Crm:Sync:PendingCron) dispatches them. Failing the request now (the database
+            // went away the moment after the commit, as in a failover) would tell the client
+            // its write did not happen, and a retry would store it twice.
+            logger.LogWarning("A committed write's sync job could not be dispatched ({Reason}); the sync-pending sweeper will sync it",
+                (e as PostgresException)?.SqlState ?? e.GetType().Name);
+            return null;
+        }
     }
 
     // Inside the caller's transaction: the locks a per-customer sync takes on these phones and

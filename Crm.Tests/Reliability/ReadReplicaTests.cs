@@ -1,8 +1,12 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Crm.Api.Reads;
 using Crm.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -47,6 +51,10 @@ public sealed class ReadReplicaTests(ReadReplicaTests.Servers servers) : IClassF
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
             var problem = await refused.Content.ReadFromJsonAsync<JsonObject>();
             Assert.NotNull(problem!["errors"]![ReadYourWrites.ReadAfterHeader]);
+            // Who calls is judged first.
+            var anonymous = new HttpRequestMessage(HttpMethod.Get, $"/api/customers/{before.Id}");
+            anonymous.Headers.Add(ReadYourWrites.ReadAfterHeader, "yesterday");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await app.CreateClient(key: null).SendAsync(anonymous)).StatusCode);
         }
         finally
         {
@@ -104,6 +112,40 @@ public sealed class ReadReplicaTests(ReadReplicaTests.Servers servers) : IClassF
     }
 
     [Fact]
+    public async Task TheDashboardsCardShowsANoteJustAddedThroughItsCookie()
+    {
+        await using var app = await ReadReplicaFactory.StartAsync(servers.Primary, servers.Standby, TimeSpan.FromHours(1));
+        var replica = app.Services.GetRequiredService<ReadReplica>();
+        var customer = await CreateAsync(app.CreateClient(), "Card");
+        NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(customer.Lsn, out var lsn);
+        await Waiting.UntilAsync(() => Task.FromResult(replica.Serves(lsn, DateTime.UtcNow)), serves => serves,
+            "the standby to replay the customer");
+
+        await servers.PauseReplayAsync();
+        try
+        {
+            var operatorClient = Dashboard(app, TestKeys.Operator);
+            var card = await operatorClient.GetStringAsync($"/hangfire/customers/{customer.Id}");
+            var token = WebUtility.HtmlDecode(Regex.Match(card,
+                """<input type="hidden" name="__RequestVerificationToken" value="([^"]+)">""").Groups[1].Value);
+            var posted = await operatorClient.PostAsync($"/hangfire/customers/{customer.Id}/notes", new FormUrlEncodedContent(
+                [new("note", "Перезвонить в пятницу"), new("__RequestVerificationToken", token)]));
+            Assert.Equal(HttpStatusCode.SeeOther, posted.StatusCode);
+            Assert.Contains(posted.Headers.GetValues("Set-Cookie"), c => c.StartsWith(ReadYourWrites.DashboardCookie + "=", StringComparison.Ordinal));
+
+            // The page the form leads back to shows the note; another browser, without the
+            // cookie, reads the standby, which has not replayed it.
+            Assert.Contains("Перезвонить в пятницу", await operatorClient.GetStringAsync($"/hangfire/customers/{customer.Id}"));
+            Assert.DoesNotContain("Перезвонить в пятницу",
+                await Dashboard(app, TestKeys.Operator).GetStringAsync($"/hangfire/customers/{customer.Id}"));
+        }
+        finally
+        {
+            await servers.ResumeReplayAsync();
+        }
+    }
+
+    [Fact]
     public async Task WithoutAStandbyWritesCarryNoPosition()
     {
         var app = new CrmApiFactory();
@@ -118,6 +160,16 @@ public sealed class ReadReplicaTests(ReadReplicaTests.Servers servers) : IClassF
         {
             await ((IAsyncLifetime)app).DisposeAsync();
         }
+    }
+
+    // A dashboard client signed in as the key, keeping its cookies, not following redirects.
+    private static HttpClient Dashboard(ReadReplicaFactory app, TestKey key)
+    {
+        var client = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        client.DefaultRequestHeaders.Remove("X-Api-Key");
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{key.Name}:{key.Key}")));
+        return client;
     }
 
     private static async Task<(long Id, string Lsn)> CreateAsync(HttpClient client, string name)

@@ -8,7 +8,7 @@ namespace Crm.Tests.Security;
 // (host, port, database, user), and carry no server address (docs/SECURITY.md).
 public class MetricsPoolNamesTests(CrmApiFactory factory) : IClassFixture<CrmApiFactory>
 {
-    private static readonly string[] Ours = ["crm-requests", "crm-jobs", "crm-locks", "shop", "other"];
+    private static readonly string[] Ours = ["crm-requests", "crm-jobs", "crm-locks", "crm-reads", "shop", "other"];
 
     [Fact]
     public async Task PoolMetricsNameThePoolsAndNotTheServer()
