@@ -177,19 +177,31 @@ app_env() {
 }
 
 # start_app LOG NAME=VALUE...: the app on a free port; sets APP_URL, waits for /health/ready.
+# Another process may take the port between the check and the bind: then another port.
 start_app() {
     local log="$1"; shift
-    local port; port="$(pg_free_port)"
-    APP_URL="http://127.0.0.1:$port"
-    app_env "$@" dotnet "$WORK/app/Crm.Api.dll" --urls "$APP_URL" >"$log" 2>&1 &
-    APP_PID=$!
-    local deadline=$((SECONDS + 120))
-    until curl -sf "$APP_URL/health/ready" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$APP_PID" 2>/dev/null; then
-            warn "the app did not get ready; its log:"; tail -n 30 "$log" >&2; return 1
-        fi
-        sleep 0.2
+    local attempt port deadline
+    for attempt in 1 2 3; do
+        port="$(pg_free_port)"
+        APP_URL="http://127.0.0.1:$port"
+        app_env "$@" dotnet "$WORK/app/Crm.Api.dll" --urls "$APP_URL" >"$log" 2>&1 &
+        APP_PID=$!
+        deadline=$((SECONDS + 120))
+        until curl -sf "$APP_URL/health/ready" >/dev/null 2>&1; do
+            if ! kill -0 "$APP_PID" 2>/dev/null && grep -q "address already in use" "$log"; then
+                wait "$APP_PID" 2>/dev/null
+                APP_PID=""
+                continue 2
+            fi
+            if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$APP_PID" 2>/dev/null; then
+                warn "the app did not get ready; its log:"; tail -n 30 "$log" >&2; return 1
+            fi
+            sleep 0.2
+        done
+        return 0
     done
+    warn "the app found no free port in 3 tries"
+    return 1
 }
 
 # A primary with N orders for N / 3 phones and the customers the app's full sync makes of them;
