@@ -27,7 +27,8 @@
 #    hosts (Target Session Attributes=read-write; reads prefer-standby), W writers POSTing
 #    orders (bench/Crm.Bench.Writers) for 3 s, then the primary killed (kill -9), the standby
 #    promoted 1 s later, the writers going on 15 s more. Per run: kill -> first 2xx answer of
-#    a write sent after the kill, the 503s, 500s and other answers, writes acknowledged (2xx)
+#    a write sent after the first failed one (the outage as a client sees it) and the longest
+#    gap between two 2xx answers, the 503s, 500s and other answers, writes acknowledged (2xx)
 #    against stored (in the new primary, by their tags) and acknowledged but missing, and the
 #    time until every customer is exact (total_orders and total_spent against the completed
 #    orders, polled on the new primary every 100 ms once the writers stopped).
@@ -419,17 +420,22 @@ failover_run() { # RUN
     [ -n "$exact_at" ] || warn "customers never became exact (5 minutes)"
     local load_after; load_after="$(load)"
 
-    # The answers: writer,tag,sent,answered,status.
+    # The answers: writer,tag,sent,answered,status, in the order answered. The outage starts at the
+    # first failed answer after the kill (backends of the killed postmaster may still commit a
+    # write or two for some milliseconds: those are answered 2xx after the kill); the first write
+    # back is the first 2xx of a write sent after that failure. Also the longest gap between two
+    # 2xx answers. (%.0f: mawk's %d stops at 2^31.)
     local stats
-    stats="$(awk -F, -v k="$kill_ms" '
-        { n++ }
-        $5 >= 200 && $5 < 300 { ok++; if ($4 > last) last = $4; if ($3 < k && $4 > lastbefore) lastbefore = $4;
-                                 if ($3 >= k && (first == 0 || $4 < first)) first = $4 }
+    stats="$(sort -t, -k4,4n "$out" | awk -F, -v k="$kill_ms" '
+        { n++; ok = ($5 >= 200 && $5 < 300) }
+        ok { acked++; if ($4 > last) last = $4; if (prev > 0 && $4 - prev > gap) gap = $4 - prev; prev = $4 }
+        !ok && $3 >= k - 1000 && fail == 0 { fail = $4; failsent = $3 }
+        ok && fail > 0 && $3 >= failsent && first == 0 { first = $4 }
         $5 == 503 { s503++ } $5 == 500 { s500++ } $5 == 0 { none++ }
-        ($5 < 200 || $5 >= 300) && $5 != 503 && $5 != 500 && $5 != 0 { other++ }
-        END { printf "%d %d %d %d %d %d %.0f %.0f %.0f", n, ok, s503, s500, none, other, first, last, lastbefore }' "$out")"
-    local attempts ok s503 s500 none other first_ok last_ok last_before
-    read -r attempts ok s503 s500 none other first_ok last_ok last_before <<<"$stats"
+        !ok && $5 != 503 && $5 != 500 && $5 != 0 { other++ }
+        END { printf "%d %d %d %d %d %d %.0f %.0f %.0f %.0f", n, acked, s503, s500, none, other, first, last, fail, gap }')"
+    local attempts ok s503 s500 none other first_ok last_ok first_fail gap
+    read -r attempts ok s503 s500 none other first_ok last_ok first_fail gap <<<"$stats"
     awk -F, '$5 >= 200 && $5 < 300 { print $2 }' "$out" >"$WORK/acked-$run.txt"
     local stored missing
     stored="$(q "$SPORT" -c "SELECT count(*) FROM orders WHERE delivery_address LIKE '$tag-%'")"
@@ -443,10 +449,10 @@ failover_run() { # RUN
         exact_after_last="$(awk -v e="$exact_at" -v k="$last_ok" 'BEGIN { printf "%.0f", e * 1000 - k }')"
     fi
     stop_app
-    say "  run $run: kill -> first 2xx write $kill_to_first ms (promote at +$((promote_ms - kill_ms)) ms, done +$((promoted_ms - kill_ms)) ms); 503 $s503, 500 $s500, no answer $none, other $other; acknowledged $ok, stored $stored, acknowledged but missing $missing; every customer exact $exact_after_kill ms after the kill ($exact_after_last ms after the last write)"
-    FAILOVERS+=("$(printf '{"run": %s, "waitedForTestsSeconds": "%s", "loadBefore": "%s", "loadAfter": "%s", "writers": %s, "attempts": %s, "killToPromoteMs": %s, "killToPromotedMs": %s, "killToFirstWriteMs": %s, "lastWriteBeforeKillToFirstAfterMs": %s, "status503": %s, "status500": %s, "noAnswer": %s, "otherStatus": %s, "acknowledged": %s, "stored": %s, "acknowledgedMissing": %s, "storedNotAcknowledged": %s, "exactAfterKillMs": %s, "exactAfterLastWriteMs": %s, "appErrorLogLines": %s}' \
+    say "  run $run: kill -> first 2xx write back $kill_to_first ms (longest gap between 2xx answers $gap ms) (promote at +$((promote_ms - kill_ms)) ms, done +$((promoted_ms - kill_ms)) ms); 503 $s503, 500 $s500, no answer $none, other $other; acknowledged $ok, stored $stored, acknowledged but missing $missing; every customer exact $exact_after_kill ms after the kill ($exact_after_last ms after the last write)"
+    FAILOVERS+=("$(printf '{"run": %s, "waitedForTestsSeconds": "%s", "loadBefore": "%s", "loadAfter": "%s", "writers": %s, "attempts": %s, "killToPromoteMs": %s, "killToPromotedMs": %s, "killToFirstWriteMs": %s, "longestGapBetween2xxMs": %s, "killToFirstFailureMs": %s, "killAtUnixMs": %s, "status503": %s, "status500": %s, "noAnswer": %s, "otherStatus": %s, "acknowledged": %s, "stored": %s, "acknowledgedMissing": %s, "storedNotAcknowledged": %s, "exactAfterKillMs": %s, "exactAfterLastWriteMs": %s, "appErrorLogLines": %s}' \
         "$run" "$waited" "$load_before" "$load_after" "$WRITERS" "$attempts" "$((promote_ms - kill_ms))" "$((promoted_ms - kill_ms))" \
-        "$kill_to_first" "$( [ "$first_ok" -gt 0 ] && echo $((first_ok - last_before)) || echo -1)" \
+        "$kill_to_first" "$gap" "$( [ "$first_fail" -gt 0 ] && echo $((first_fail - kill_ms)) || echo -1)" "$kill_ms" \
         "$s503" "$s500" "$none" "$other" "$ok" "$stored" "$missing" "$((stored - ok + missing))" \
         "$exact_after_kill" "$exact_after_last" "$app_errors")")
     [ "$s500" = 0 ] || { warn "run $run saw $s500 answers 500; the app's errors:"; grep '"LogLevel":"Error"' "$app_log" | cut -c1-600 | head -n 5 >&2; }
@@ -517,7 +523,7 @@ if [ "${#FAILOVERS[@]}" -gt 0 ]; then
     echo
     printf 'Failover at %s orders, %s writers, kill at +%s s, promote 1 s later, %s runs: median (min–max)\n' \
         "$FAILOVER_ORDERS" "$WRITERS" "$BEFORE_KILL" "${#FAILOVERS[@]}"
-    for f in killToFirstWriteMs killToPromotedMs status503 status500 noAnswer otherStatus acknowledged stored acknowledgedMissing \
+    for f in killToFirstWriteMs longestGapBetween2xxMs killToFirstFailureMs killToPromotedMs status503 status500 noAnswer otherStatus acknowledged stored acknowledgedMissing \
              storedNotAcknowledged exactAfterKillMs exactAfterLastWriteMs appErrorLogLines; do
         printf '%-28s %s\n' "$f" "$(printf '%s\n' "${FAILOVERS[@]}" | field "$f" | med)"
     done
