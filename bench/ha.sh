@@ -168,14 +168,13 @@ cs() { # PORT [extra]
 q() { local port="$1"; shift; pg_psql "$port" "$PG_PASSWORD" -d crm -At "$@"; }
 
 # The app's configuration, as bench/http.sh's: production, no recurring syncs, the bench's key,
-# a rate limit far above the load. Extra NAME=VALUE pairs follow.
-app_env() {
-    env ASPNETCORE_ENVIRONMENT=Production Crm__Role=all \
-        Crm__Privacy__HashKey="bench-only-privacy-hash-key-0123456789" \
-        Crm__Sync__Cron="" Crm__Sync__PendingCron="" \
-        Crm__Auth__ApiKeys__0__Name=bench Crm__Auth__ApiKeys__0__Key="$API_KEY" Crm__Auth__ApiKeys__0__Roles=admin \
-        Crm__RateLimit__PermitsPerMinute=1000000000 "$@"
-}
+# a rate limit far above the load.
+APP_VARS=(ASPNETCORE_ENVIRONMENT=Production Crm__Role=all
+    Crm__Privacy__HashKey="bench-only-privacy-hash-key-0123456789"
+    Crm__Sync__Cron="" Crm__Sync__PendingCron=""
+    Crm__Auth__ApiKeys__0__Name=bench Crm__Auth__ApiKeys__0__Key="$API_KEY" Crm__Auth__ApiKeys__0__Roles=admin
+    Crm__RateLimit__PermitsPerMinute=1000000000)
+app_env() { env "${APP_VARS[@]}" "$@"; }
 
 # start_app LOG NAME=VALUE...: the app on a free port; sets APP_URL, waits for /health/ready.
 # Another process may take the port between the check and the bind: then another port.
@@ -185,7 +184,9 @@ start_app() {
     for attempt in 1 2 3; do
         port="$(pg_free_port)"
         APP_URL="http://127.0.0.1:$port"
-        app_env "$@" dotnet "$WORK/app/Crm.Api.dll" --urls "$APP_URL" >"$log" 2>&1 &
+        # env execs dotnet, so $! is the app itself (a shell function here would be a subshell
+        # whose kill leaves the app running).
+        env "${APP_VARS[@]}" "$@" dotnet "$WORK/app/Crm.Api.dll" --urls "$APP_URL" >"$log" 2>&1 &
         APP_PID=$!
         deadline=$((SECONDS + 120))
         until curl -sf "$APP_URL/health/ready" >/dev/null 2>&1; do
