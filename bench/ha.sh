@@ -388,8 +388,11 @@ failover_run() { # RUN
     waited="$(wait_quiet)"
     load_before="$(load)"
     local app_log="$WORK/logs/app-$label.log"
+    # The sweeper of pending syncs as shipped (every minute): a write stored but not answered
+    # (its commit reached the standby as the primary died) is synced by it or by a later write.
     start_app "$app_log" ConnectionStrings__Crm="$hosts;Target Session Attributes=read-write" \
-        Crm__Database__ReadConnectionString="$hosts;Target Session Attributes=prefer-standby" || return 1
+        Crm__Database__ReadConnectionString="$hosts;Target Session Attributes=prefer-standby" \
+        Crm__Sync__PendingCron="* * * * *" || return 1
     local out="$WORK/writes-$run.csv" tag="ha-$run"
     dotnet "$WORK/writers/Crm.Bench.Writers.dll" --url "$APP_URL" --api-key "$API_KEY" --phones "$WORK/phones-$run.txt" \
         --tag "$tag" --writers "$WRITERS" --seconds "$((BEFORE_KILL + KILL_TO_PROMOTE + AFTER_PROMOTE))" --out "$out" &
