@@ -82,7 +82,7 @@ public sealed class SyncJobs(
 
     [Queue(JobQueues.Bulk)]
     [DisplayName("Sync customers with pending changes ({0})")]
-    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 5, 10, 30, 60, 300, 900, 1800, 3600, 3600])]
     public Task<SyncCounts> PendingSyncAsync(string reason, PerformContext? context, CancellationToken ct) =>
         engine.RunAsync(SyncMode.Auto, new SyncScope.Pending(), context?.BackgroundJob.Id, ct);
 
@@ -91,7 +91,7 @@ public sealed class SyncJobs(
     // never waits for the bulk queue's one worker behind a full sync (only for its lock).
     [Queue(JobQueues.Default)]
     [DisplayName("Sync customers of pending order writes")]
-    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 5, 10, 30, 60, 300, 900, 1800, 3600, 3600])]
     public async Task<SyncCounts> PendingWritesSyncAsync(PerformContext? context, CancellationToken ct)
     {
         // A burst: this job was claimed less than the window after the last pending sync
@@ -148,7 +148,7 @@ public sealed class SyncJobs(
     // By id, and the phone read when the job runs: the job stores no personal data.
     [Queue(JobQueues.Default)]
     [DisplayName("Update statistics of customer {0}")]
-    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 10, 30, 60, 300, 600, 900, 1800, 3600, 3600])]
+    [AutomaticRetry(Attempts = 10, DelaysInSeconds = [2, 5, 10, 30, 60, 300, 900, 1800, 3600, 3600])]
     public async Task<SyncCounts> CustomerStatisticsAsync(long customerId, PerformContext? context, CancellationToken ct)
     {
         await using var command = dataSource.CreateCommand("SELECT phone FROM customers WHERE id = @id");
