@@ -125,13 +125,33 @@ public static class CrmJobsExtensions
         return builder;
     }
 
+    // How long Npgsql trusts what it learnt of a host of a multi-host connection string (down,
+    // or a standby) before it tries the host again, unless the string says (Host Recheck
+    // Seconds). Npgsql's 10 s default kept every write failing for up to 10 s after the standby
+    // was promoted; a host that refuses costs nothing to retry, one that does not answer costs
+    // the opens in flight the connect timeout once per interval (docs/RELIABILITY.md#failover).
+    public const int FailoverHostRecheckSeconds = 2;
+
     // While PostgreSQL is down a request should fail in seconds (503), not hang for
-    // Npgsql's default 15 s connect timeout; an explicit Timeout in the string wins.
+    // Npgsql's default 15 s connect timeout; an explicit Timeout in the string wins. With
+    // several hosts (a primary and its standby), a promoted standby is found within
+    // FailoverHostRecheckSeconds.
     public static string FailFast(string connectionString, int connectTimeout = 3)
     {
-        if (new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("Timeout"))
-            return connectionString;
-        return new NpgsqlConnectionStringBuilder(connectionString) { Timeout = connectTimeout }.ConnectionString;
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var changed = false;
+        if (!given.ContainsKey("Timeout"))
+        {
+            builder.Timeout = connectTimeout;
+            changed = true;
+        }
+        if (builder.Host?.Contains(',') == true && !given.ContainsKey("Host Recheck Seconds") && !given.ContainsKey("HostRecheckSeconds"))
+        {
+            builder.HostRecheckSeconds = FailoverHostRecheckSeconds;
+            changed = true;
+        }
+        return changed ? builder.ConnectionString : connectionString;
     }
 
     // The requests' pool. A statement without an answer after the command timeout is

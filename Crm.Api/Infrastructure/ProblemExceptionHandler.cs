@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace Crm.Api.Infrastructure;
@@ -23,7 +22,7 @@ public sealed class ProblemExceptionHandler(
         var problem = exception switch
         {
             BadHttpRequestException bad => BadRequest(bad, http),
-            _ when IsDatabaseUnavailable(exception) => new ProblemDetails
+            _ when DatabaseUnavailable.IsAnywhereIn(exception) => new ProblemDetails
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "The database is unavailable",
@@ -185,25 +184,4 @@ public sealed class ProblemExceptionHandler(
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
-
-    private static bool IsDatabaseUnavailable(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is NpgsqlException { IsTransient: true } or TimeoutException || e is PostgresException { SqlState: var state } && FailoverStates.Contains(state))
-                return true;
-        }
-        return false;
-    }
-
-    // What a server being replaced answers, which Npgsql does not count as transient: a
-    // standby (or a primary not yet promoted) refusing a write, and a session the server
-    // ended because it is shutting down. A retry a moment later reaches the new primary.
-    private static readonly HashSet<string> FailoverStates =
-    [
-        PostgresErrorCodes.ReadOnlySqlTransaction, // 25006
-        PostgresErrorCodes.AdminShutdown,          // 57P01
-        PostgresErrorCodes.CrashShutdown,          // 57P02
-        PostgresErrorCodes.CannotConnectNow,       // 57P03
-    ];
 }
