@@ -36,8 +36,15 @@ public sealed class ReadReplica : IDisposable
 
     public TimeSpan MaxLag { get; }
 
-    // The last check that answered; null before the first or after one that failed.
-    public ReplicaState? Latest { get; set; }
+    // The last check that answered; null before the first or after one that failed. Written
+    // by ReplicaWatch, read by every request: volatile, so a request sees the newest check.
+    private volatile ReplicaState? _latest;
+
+    public ReplicaState? Latest
+    {
+        get => _latest;
+        set => _latest = value;
+    }
 
     // Lag grows at most as fast as the clock: a server `Lag` behind at `CheckedAt` is at most
     // Lag + (now - CheckedAt) behind now. A read after a write (readAfter, the write's Crm-Lsn)
