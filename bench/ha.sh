@@ -83,8 +83,6 @@ say() { printf '==> %s\n' "$*" >&2; }
 warn() { printf 'bench/ha.sh: WARNING: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 now_ms() { date +%s%3N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-load() { awk '{ print $1" "$2" "$3 }' /proc/loadavg; }
 has_phase() { [[ ",$PHASES," == *",$1,"* ]]; }
 
 stop_app() {
@@ -119,22 +117,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# Before each timed part: no test run on this shared 2-core machine (as bench/shop.sh).
-wait_quiet() {
-    local waited=0
-    while [ "$MAX_WAIT" -gt 0 ] && pgrep -f "crm-test\.|dotnet test" >/dev/null; do
-        if [ "$waited" -ge "$MAX_WAIT" ]; then
-            warn "a test run is still going after ${MAX_WAIT}s; running anyway (load $(load))"
-            echo "busy"
-            return
-        fi
-        [ "$waited" -eq 0 ] && say "a test run is going; waiting for it to end (polling every 15 s)"
-        sleep 15
-        waited=$((waited + 15))
-    done
-    echo "$waited"
-}
 
 pg_ensure_installed || exit 1
 if ! command -v wrk >/dev/null 2>&1; then

@@ -22,3 +22,26 @@ bench_revision() {
     if [ "$dirty" -gt 0 ]; then revision="$revision + $dirty uncommitted file(s)"; fi
     echo "$revision"
 }
+
+# Milliseconds between two times in seconds (date +%s.%N).
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
+
+load() { awk '{ print $1" "$2" "$3 }' /proc/loadavg; }
+
+# Before each timed part: no test run on this shared 2-core machine. Waits at most
+# $MAX_WAIT seconds (0: not at all); prints the seconds waited, or "busy" if it gave up.
+# Uses the sourcing script's say and warn.
+wait_quiet() {
+    local waited=0
+    while [ "$MAX_WAIT" -gt 0 ] && pgrep -f "crm-test\.|dotnet test" >/dev/null; do
+        if [ "$waited" -ge "$MAX_WAIT" ]; then
+            warn "a test run is still going after ${MAX_WAIT}s; running anyway (load $(load))"
+            echo "busy"
+            return
+        fi
+        [ "$waited" -eq 0 ] && say "a test run is going; waiting for it to end (polling every 15 s)"
+        sleep 15
+        waited=$((waited + 15))
+    done
+    echo "$waited"
+}

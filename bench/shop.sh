@@ -127,24 +127,6 @@ API_KEY="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 q() { local db="$1"; shift; pg_psql "$PORT" "$PG_PASSWORD" -d "$db" -At "$@"; }
 now() { date +%s.%N; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-load() { awk '{ print $1" "$2" "$3 }' /proc/loadavg; }
-
-# Before each timed run: no test run of the lead's on this 2-core machine.
-wait_quiet() {
-    local waited=0
-    while [ "$MAX_WAIT" -gt 0 ] && pgrep -f "crm-test\.|dotnet test" >/dev/null; do
-        if [ "$waited" -ge "$MAX_WAIT" ]; then
-            warn "a test run is still going after ${MAX_WAIT}s; running anyway (load $(load))"
-            echo "busy"
-            return
-        fi
-        [ "$waited" -eq 0 ] && say "a test run is going; waiting for it to end (polling every 15 s)"
-        sleep 15
-        waited=$((waited + 15))
-    done
-    echo "$waited"
-}
 
 SHOP_DDL="$(cat scripts/shop-orders-order.sql)" || { echo "bench/shop.sh: scripts/shop-orders-order.sql is missing" >&2; exit 1; }
 
