@@ -38,7 +38,7 @@ public sealed class ProblemExceptionHandler(
         // hundreds of 503s in seconds), naming what Npgsql saw, without a stack trace.
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
             logger.LogWarning("Request {Method} {Path} answered 503: the database is unavailable ({Reason})",
-                http.Request.Method, http.Request.Path, Reason(exception));
+                http.Request.Method, http.Request.Path, PostgresErrorText.CodeOf(exception));
         else if (problem.Status >= 500)
             logger.LogError(exception, "Request {Method} {Path} failed", http.Request.Method, http.Request.Path);
 
@@ -186,15 +186,6 @@ public sealed class ProblemExceptionHandler(
         };
 
     private const string WholeNumber = "The value must be a whole number.";
-
-    // The innermost SQLSTATE or exception type: no message (it may quote a value or name a host).
-    private static string Reason(Exception exception)
-    {
-        var reason = exception.GetType().Name;
-        for (var e = exception; e is not null; e = e.InnerException)
-            reason = e is Npgsql.PostgresException postgres ? postgres.SqlState : e.GetType().Name;
-        return reason;
-    }
 
     private static string ReasonPhrase(int status) =>
         Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);

@@ -1,4 +1,5 @@
 using Crm.Api.Dashboard;
+using Crm.Jobs.Data;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -79,7 +80,7 @@ public static class ReadYourWrites
         {
             http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ReadYourWrites))
                 .LogWarning("A write's answer goes without {Header}: the primary's position could not be read ({Reason})",
-                    LsnHeader, (e as PostgresException)?.SqlState ?? e.GetType().Name);
+                    LsnHeader, PostgresErrorText.CodeOf(e));
         }
     }
 }

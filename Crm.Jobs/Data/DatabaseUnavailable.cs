@@ -28,7 +28,7 @@ public static class DatabaseUnavailable
     {
         // Network errors, timeouts, a server shutting down; Npgsql's own list.
         NpgsqlException { IsTransient: true } or TimeoutException => true,
-        PostgresException postgres => FailoverStates.Contains(postgres.SqlState),
+        PostgresException postgres => IsFailoverState(postgres.SqlState),
         // Every host of a multi-host connection string tried and failed ("Unable to connect to a
         // suitable host"): unavailable only if each host's failure is, so a refused password
         // on one of them stays an error.
@@ -36,6 +36,8 @@ public static class DatabaseUnavailable
         NpgsqlException { InnerException: null, Message: NoSuitableHost } => true,
         _ => false,
     };
+
+    public static bool IsFailoverState(string sqlState) => FailoverStates.Contains(sqlState);
 
     // What a server being replaced answers, which Npgsql does not count as transient: a
     // standby (or a primary not yet promoted) refusing a write, and a session the server

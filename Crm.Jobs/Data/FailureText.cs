@@ -21,8 +21,9 @@ public static class FailureText
         ClassifiedException classified => classified.Message,
         PostgresException postgres => OfPostgres(postgres),
         NpgsqlException { InnerException: TimeoutException } or TimeoutException => "A database command timed out",
-        NpgsqlException { IsTransient: true } or SocketException => "The database is unavailable",
-        // Every host of a multi-host connection string down or a standby (a failover under way).
+        // Npgsql's transient errors, and every host of a multi-host connection string down or a
+        // standby (a failover under way).
+        SocketException => "The database is unavailable",
         NpgsqlException npgsql when DatabaseUnavailable.Is(npgsql) => "The database is unavailable",
         OperationCanceledException => "The job was cancelled or timed out",
         // The receiver's answers belong to the subscription (GET /api/webhooks/{id}/deliveries, admin only).
@@ -43,8 +44,8 @@ public static class FailureText
     // By SQLSTATE class (PostgreSQL's Appendix A), with the code: it names no object.
     private static string OfPostgres(PostgresException e) => e.SqlState switch
     {
-        // 25006: a write refused by a standby (or an old primary come back as one) while a failover is under way.
-        "57P01" or "57P02" or "57P03" or "25006" => $"The database is unavailable ({e.SqlState})",
+        // A server shutting down, or a standby refusing a write while a failover is under way.
+        var s when DatabaseUnavailable.IsFailoverState(s) => $"The database is unavailable ({s})",
         "57014" => $"A database statement ran too long ({e.SqlState})",
         var s when s.StartsWith("08", StringComparison.Ordinal) || s.StartsWith("53", StringComparison.Ordinal)
             || s.StartsWith("58", StringComparison.Ordinal) => $"The database is unavailable ({s})",

@@ -44,7 +44,7 @@ public sealed class PoolWatch(string pool, NpgsqlDataSource dataSource, ILogger<
                 dataSource.Clear();
                 if (watching)
                     logger.LogWarning("The {Pool} pool's watch connection ended ({Reason}); its idle connections were dropped",
-                        pool, (e as PostgresException)?.SqlState ?? e.GetType().Name);
+                        pool, PostgresErrorText.CodeOf(e));
                 watching = false;
             }
             try

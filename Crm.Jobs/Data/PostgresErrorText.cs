@@ -25,6 +25,21 @@ public static partial class PostgresErrorText
         return e.ConstraintName is null ? text : $"{text} ({e.ConstraintName})";
     }
 
+    // What a log line says of a failure it does not quote: the SQLSTATE of a PostgreSQL error
+    // anywhere in the chain, else the innermost exception's type ("57P01", "SocketException").
+    // Never a message, which may quote a value or name a host.
+    public static string CodeOf(Exception exception)
+    {
+        var innermost = exception;
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException postgres)
+                return postgres.SqlState;
+            innermost = e;
+        }
+        return innermost.GetType().Name;
+    }
+
     [GeneratedRegex("\"[^\"]*\"")]
     private static partial Regex Quoted();
 }

@@ -68,7 +68,7 @@ public sealed class SyncScheduler(
             // went away the moment after the commit, as in a failover) would tell the client
             // its write did not happen, and a retry would store it twice.
             logger.LogWarning("A committed write's sync job could not be dispatched ({Reason}); the sync-pending sweeper will sync it",
-                (e as PostgresException)?.SqlState ?? e.GetType().Name);
+                PostgresErrorText.CodeOf(e));
             return null;
         }
     }
